@@ -1,0 +1,154 @@
+# tutor: see README.md. `make run` and `make test` are the whole set-up: both install the
+# Debian packages the project needs first (make deps) when pkg-config cannot find them.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+SANITIZE ?= 0
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT ?= -O1 -g
+else
+BUILD ?= build
+SAN_FLAGS :=
+OPT ?= -O2 -g
+endif
+B := $(BUILD)
+
+# Debian packages (DESIGN.md) and the pkg-config names that tell whether they are present.
+DEB_PKGS := build-essential pkg-config libncurses-dev libcunit1-dev gnuplot-nox \
+            libopenblas-dev liblapacke-dev libfftw3-dev tmux
+PC_PKGS  := ncursesw cunit openblas lapacke fftw3
+HAVE_DEPS := $(shell pkg-config --exists $(PC_PKGS) 2>/dev/null && command -v tmux >/dev/null \
+               && command -v gnuplot >/dev/null && echo yes)
+
+.PHONY: all run test install uninstall clean deps format check-format help
+# Keep objects that only test binaries need (make would delete them as intermediates).
+.SECONDARY:
+
+ifneq ($(HAVE_DEPS),yes)
+# Something is missing: install it, then run the same goal again in a fresh make, whose
+# pkg-config queries now succeed.
+.DEFAULT_GOAL := all
+all run test install tutor:
+ifeq ($(TUTOR_DEPS_TRIED),1)
+	@echo "make: the packages are still not found by pkg-config after 'make deps'; see above" >&2
+	@exit 1
+else
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory TUTOR_DEPS_TRIED=1 $@
+endif
+else
+
+# Flags. openblas's .pc adds -D_XOPEN_SOURCE=600 and -D_DEFAULT_SOURCE; we set our own
+# feature macros once, here, and drop those so nothing is defined twice.
+PC_CFLAGS := $(filter-out -D_XOPEN_SOURCE=% -D_DEFAULT_SOURCE,\
+               $(shell pkg-config --cflags $(PC_PKGS)))
+PC_LIBS   := $(shell pkg-config --libs $(PC_PKGS))
+CPPFLAGS  += -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(PC_CFLAGS) \
+             -DTUTOR_SRCDIR='"$(CURDIR)"' -DTUTOR_DATADIR='"$(PREFIX)/share/tutor"'
+CFLAGS    ?=
+CFLAGS    += -std=c11 -Wall -Wextra -Wpedantic $(OPT) $(SAN_FLAGS) -MMD -MP
+LDFLAGS   += $(SAN_FLAGS)
+LDLIBS    += $(PC_LIBS) -lm
+
+# Sources, by layer. Each folder is one static library; tutor/main.c is the binary.
+TRACE_SRC := $(sort $(wildcard trace/*.c))
+ALGO_SRC  := $(sort $(wildcard algorithms/*.c))
+MODEL_SRC := $(sort $(wildcard models/*.c))
+PLOT_SRC  := $(sort $(wildcard plots/*.c))
+APP_SRC   := $(filter-out tutor/main.c,$(sort $(wildcard tutor/*.c)))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TEST_SUPPORT := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/*.c)))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+LIBS := $(B)/libtutor.a $(B)/libplots.a $(B)/libmodels.a $(B)/libalgorithms.a $(B)/libtrace.a
+TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
+
+all: $(B)/tutor
+
+tutor: $(B)/tutor
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/libtrace.a: $(call obj,$(TRACE_SRC))
+$(B)/libalgorithms.a: $(call obj,$(ALGO_SRC))
+$(B)/libmodels.a: $(call obj,$(MODEL_SRC))
+$(B)/libplots.a: $(call obj,$(PLOT_SRC))
+$(B)/libtutor.a: $(call obj,$(APP_SRC))
+$(B)/lib%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/tutor: $(call obj,tutor/main.c) $(LIBS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tests/%: $(call obj,tests/%.c) $(call obj,$(TEST_SUPPORT)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# `make run`: the interactive tutor in a terminal; elsewhere tutor prints its usage and
+# exits, so this never hangs without a terminal.
+run: $(B)/tutor
+	./$(B)/tutor
+
+# `make test` runs every suite, `make test TOPIC=heap` one. Each suite prints CUnit's
+# summary; tests/run.sh adds the total and fails when anything failed or crashed.
+ifdef TOPIC
+RUN_TESTS := $(B)/tests/test_$(TOPIC)
+$(if $(wildcard tests/test_$(TOPIC).c),,$(error no test suite for topic '$(TOPIC)' (tests/test_$(TOPIC).c)))
+else
+RUN_TESTS := $(TEST_BINS)
+endif
+
+test: $(B)/tutor $(RUN_TESTS)
+	@TUTOR_BIN=$(CURDIR)/$(B)/tutor TUTOR_SRCDIR=$(CURDIR) sh tests/run.sh $(RUN_TESTS)
+
+install: $(B)/tutor
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tutor/docs
+	install -m 755 $(B)/tutor $(DESTDIR)$(PREFIX)/bin/tutor
+	for f in docs/*.md; do [ -e "$$f" ] || continue; \
+	    install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/tutor/docs/; done
+	if [ -f docs/tutor.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
+	    install -m 644 docs/tutor.1 $(DESTDIR)$(PREFIX)/share/man/man1/tutor.1; fi
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+endif # HAVE_DEPS
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tutor $(DESTDIR)$(PREFIX)/share/man/man1/tutor.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/tutor
+
+# Installs the Debian packages that are missing: as root directly, else through sudo.
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "make deps: every package is installed"; exit 0; fi; \
+	echo "make deps: installing$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	else echo "make deps: need root or sudo to install:$$missing" >&2; exit 1; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "make deps: apt-get not found; install these by hand:$$missing" >&2; exit 1; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y --no-install-recommends $$missing \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $$missing; } \
+	  || { echo "make deps: apt-get could not install:$$missing" >&2; exit 1; }
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san build-*

@@ -1,0 +1,185 @@
+/* Tests of the command line's own behaviour (topic-independent) and the shared parsers. */
+#include <limits.h>
+#include <string.h>
+
+#include "../trace/mem.h"
+#include "../trace/status.h"
+#include "../tutor/parse.h"
+#include "../tutor/topic.h"
+#include "harness.h"
+
+static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+
+static void test_help_and_version(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "tutor run TOPIC"));
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "--help", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "usage:"));
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "--version", NULL), 0);
+    CU_ASSERT_EQUAL(strncmp(sb_str(&out), "tutor ", 6), 0);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "help", NULL), 0);
+}
+
+static void test_bad_commands(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "frobnicate", NULL), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "unknown command 'frobnicate'"));
+    CU_ASSERT_EQUAL(out.len, 0);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", NULL), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "missing topic"));
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "nosuchtopic", NULL), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "unknown topic 'nosuchtopic'"));
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "nosuchtopic", NULL), 2);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "list", "--bogus", NULL), 2);
+    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
+}
+
+static void test_list(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "list", NULL), 0);
+    CU_ASSERT_EQUAL(th_count_lines(sb_str(&out)), topic_count);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "list", "--json", NULL), 0);
+    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    /* Every topic has what the CLI, the UI and the docs rely on, and help works for it. */
+    for (size_t i = 0; i < topic_count; i++) {
+        const topic *t = topic_registry[i];
+        CU_ASSERT_PTR_NOT_NULL(t->id);
+        CU_ASSERT_PTR_NOT_NULL(t->family);
+        CU_ASSERT_PTR_NOT_NULL(t->title);
+        CU_ASSERT_PTR_NOT_NULL(t->summary);
+        CU_ASSERT_PTR_NOT_NULL(t->run);
+        CU_ASSERT_PTR_EQUAL(topic_find(t->id), t);
+        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), t->id));
+        CU_ASSERT_EQUAL(th_cli(&out, &err, "help", t->id, NULL), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), t->title));
+    }
+}
+
+/* Every topic's own example runs and prints valid JSON with and without the trace, and the
+ * trace's lines exist in the listing the trace carries. */
+static void test_every_example_runs(void)
+{
+    for (size_t i = 0; i < topic_count; i++) {
+        const topic *t = topic_registry[i];
+        if (!t->example)
+            continue;
+        char **words;
+        int nwords;
+        char msg[256];
+        CU_ASSERT_EQUAL_FATAL(parse_words(t->example, &words, &nwords, msg, sizeof msg), 0);
+        char *argv[40] = {"run", (char *)t->id};
+        int argc = 2;
+        for (int k = 0; k < nwords && argc < 36; k++)
+            argv[argc++] = words[k];
+        argv[argc++] = "--json";
+        argv[argc++] = "--trace";
+        argv[argc] = NULL;
+        /* th_cli takes a NULL-terminated list; pass up to 12 words. */
+        int rc = th_cli(&out, &err, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6],
+                        argv[7], argv[8], argv[9], argv[10], argv[11], NULL);
+        if (rc != 0)
+            fprintf(stderr, "\n  example of %s failed: %s", t->id, sb_str(&err));
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+        parse_free_words(words);
+    }
+}
+
+static void test_parse_ints(void)
+{
+    int *v;
+    size_t n;
+    char msg[256];
+    CU_ASSERT_EQUAL(parse_ints(" 3, 6 9\t1,", "--nums", 100, &v, &n, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT_TRUE(v[0] == 3 && v[1] == 6 && v[2] == 9 && v[3] == 1);
+    mem_free(v);
+    CU_ASSERT_EQUAL(parse_ints("-2147483648 2147483647", "--nums", 100, &v, &n, msg, sizeof msg),
+                    0);
+    CU_ASSERT_TRUE(n == 2 && v[0] == INT_MIN && v[1] == INT_MAX);
+    mem_free(v);
+    CU_ASSERT_EQUAL(parse_ints("", "--nums", 100, &v, &n, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(parse_ints("1 x2 3", "--nums", 100, &v, &n, msg, sizeof msg), TUTOR_EINVAL);
+    CU_ASSERT_STRING_EQUAL(msg, "--nums: 'x2' is not an integer");
+    CU_ASSERT_EQUAL(parse_ints("1 2.5", "--nums", 100, &v, &n, msg, sizeof msg), TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(parse_ints("2147483648", "--nums", 100, &v, &n, msg, sizeof msg), TUTOR_ERANGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "outside"));
+    CU_ASSERT_EQUAL(parse_ints("99999999999999999999999", "--nums", 100, &v, &n, msg, sizeof msg),
+                    TUTOR_ERANGE);
+    CU_ASSERT_EQUAL(parse_ints("1 2 3", "--nums", 2, &v, &n, msg, sizeof msg), TUTOR_ETOOBIG);
+    CU_ASSERT_EQUAL(parse_ints("- +", "--nums", 2, &v, &n, msg, sizeof msg), TUTOR_EINVAL);
+}
+
+static void test_parse_pairs_and_int(void)
+{
+    int *a, *b;
+    size_t n;
+    long long x;
+    char msg[256];
+    CU_ASSERT_EQUAL(parse_pairs("1:2, 2:4 3:4", "--items", 0, INT_MAX, 0, INT_MAX, 10, &a, &b, &n,
+                                msg, sizeof msg),
+                    0);
+    CU_ASSERT_TRUE(n == 3 && a[0] == 1 && b[0] == 2 && a[2] == 3 && b[2] == 4);
+    mem_free(a);
+    mem_free(b);
+    CU_ASSERT_EQUAL(parse_pairs("1:2 3", "--items", 0, 9, 0, 9, 10, &a, &b, &n, msg, sizeof msg),
+                    TUTOR_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "'3' is not of the form A:B"));
+    CU_ASSERT_EQUAL(parse_pairs("1:-2", "--items", 0, 9, 0, 9, 10, &a, &b, &n, msg, sizeof msg),
+                    TUTOR_ERANGE);
+    CU_ASSERT_EQUAL(parse_pairs("1:", "--items", 0, 9, 0, 9, 10, &a, &b, &n, msg, sizeof msg),
+                    TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(parse_int(" 42 ", "--target", 1, 100, &x, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(x, 42);
+    CU_ASSERT_EQUAL(parse_int("-1", "--capacity", 0, 100, &x, msg, sizeof msg), TUTOR_ERANGE);
+    CU_ASSERT_EQUAL(parse_int("", "--capacity", 0, 100, &x, msg, sizeof msg), TUTOR_EINVAL);
+}
+
+static void test_parse_words(void)
+{
+    char **w;
+    int n;
+    char msg[256];
+    CU_ASSERT_EQUAL(parse_words("--nums \"3 6 9\" --x 'a b' c\\ d", &w, &n, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 5);
+    CU_ASSERT_STRING_EQUAL(w[0], "--nums");
+    CU_ASSERT_STRING_EQUAL(w[1], "3 6 9");
+    CU_ASSERT_STRING_EQUAL(w[3], "a b");
+    CU_ASSERT_STRING_EQUAL(w[4], "c d");
+    CU_ASSERT_PTR_NULL(w[5]);
+    parse_free_words(w);
+    CU_ASSERT_EQUAL(parse_words("--nums \"3 6", &w, &n, msg, sizeof msg), TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(parse_words("   ", &w, &n, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    parse_free_words(w);
+}
+
+static int cleanup(void)
+{
+    sb_free(&out);
+    sb_free(&err);
+    return 0;
+}
+
+void tests_register(void)
+{
+    static const th_test cli_tests[] = {
+        {"no arguments, --help, --version", test_help_and_version},
+        {"unknown command, topic, option: exit 2, one line", test_bad_commands},
+        {"list, list --json, help for every topic", test_list},
+        {"every topic's example runs with --json --trace", test_every_example_runs},
+        {NULL, NULL},
+    };
+    static const th_test parse_tests[] = {
+        {"int lists: separators, int range, errors", test_parse_ints},
+        {"pairs and single ints", test_parse_pairs_and_int},
+        {"words with quotes", test_parse_words},
+        {NULL, NULL},
+    };
+    th_suite("cli", cli_tests);
+    th_suite("parse", parse_tests);
+    CU_pSuite s = CU_add_suite("cleanup", NULL, cleanup);
+    (void)s;
+}

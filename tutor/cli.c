@@ -1,0 +1,301 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../trace/mem.h"
+#include "../trace/status.h"
+#include "parse.h"
+#include "topic.h"
+
+static const char usage_text[] =
+    "usage: tutor                          interactive tutor (needs a terminal)\n"
+    "       tutor list [--json]            the topics: id, family, title\n"
+    "       tutor help [TOPIC]             what a topic does and its input options\n"
+    "       tutor run TOPIC [inputs] [--json] [--trace] [--seed N]\n"
+    "       tutor --help | --version\n"
+    "\n"
+    "examples:\n"
+    "  tutor run maxgap --nums \"3 6 9 1\"\n"
+    "  tutor run knapsack --capacity 5 --items \"1:2 2:4 3:4 4:5\" --json\n"
+    "  tutor run heap --ops \"push 5; push 3; pop\" --trace\n";
+
+/* Writes the whole of sb to f; 0 or 1 (the exit status for an output failure). */
+static int emit(FILE *f, FILE *err, const strbuf *sb)
+{
+    if (sb->failed) {
+        fputs("tutor: out of memory while formatting the output\n", err);
+        return 1;
+    }
+    if (fwrite(sb_str(sb), 1, sb->len, f) != sb->len || fflush(f) != 0) {
+        fputs("tutor: could not write the output\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_list(int argc, char **argv, FILE *out, FILE *err)
+{
+    int json = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else {
+            fprintf(err, "tutor list: unknown option '%s' (expected --json)\n", argv[i]);
+            return 2;
+        }
+    }
+    strbuf sb = STRBUF_INIT;
+    if (json)
+        sb_putc(&sb, '[');
+    for (size_t i = 0; i < topic_count; i++) {
+        const topic *t = topic_registry[i];
+        if (json) {
+            sb_puts(&sb, i ? ", {\"id\": " : "{\"id\": ");
+            sb_json_str(&sb, t->id);
+            sb_puts(&sb, ", \"family\": ");
+            sb_json_str(&sb, t->family);
+            sb_puts(&sb, ", \"title\": ");
+            sb_json_str(&sb, t->title);
+            sb_puts(&sb, ", \"summary\": ");
+            sb_json_str(&sb, t->summary);
+            sb_putc(&sb, '}');
+        } else {
+            sb_printf(&sb, "%-12s %-12s %s\n", t->id, t->family, t->title);
+        }
+    }
+    if (json)
+        sb_puts(&sb, "]\n");
+    int rc = emit(out, err, &sb);
+    sb_free(&sb);
+    return rc;
+}
+
+static int cmd_help(int argc, char **argv, FILE *out, FILE *err)
+{
+    if (argc == 0) {
+        fputs(usage_text, out);
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(err, "tutor help: expected one topic, got %d arguments\n", argc);
+        return 2;
+    }
+    const topic *t = topic_find(argv[0]);
+    if (!t) {
+        fprintf(err, "tutor help: unknown topic '%s' (try 'tutor list')\n", argv[0]);
+        return 2;
+    }
+    strbuf sb = STRBUF_INIT;
+    sb_printf(&sb, "%s: %s (%s)\n%s\n\n", t->id, t->title, t->family, t->summary);
+    sb_printf(&sb, "usage: tutor run %s [options] [--json] [--trace] [--seed N]\n\noptions:\n",
+              t->id);
+    for (const topic_optspec *o = t->opts; o && o->name; o++) {
+        char left[48];
+        snprintf(left, sizeof left, "--%s%s", o->name, o->takes_value ? " VALUE" : "");
+        sb_printf(&sb, "  %-24s %s\n", left, o->help);
+    }
+    sb_puts(&sb, "  --json                   print one JSON object\n"
+                 "  --trace                  also print every recorded step\n"
+                 "  --seed N                 seed for random inputs (default 1)\n");
+    if (t->usage && *t->usage)
+        sb_printf(&sb, "\n%s", t->usage);
+    if (t->example)
+        sb_printf(&sb, "\nexample:\n  tutor run %s %s\n", t->id, t->example);
+    int rc = emit(out, err, &sb);
+    sb_free(&sb);
+    return rc;
+}
+
+static const topic_optspec *find_spec(const topic *t, const char *name, size_t len)
+{
+    for (const topic_optspec *o = t->opts; o && o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+            return o;
+    return NULL;
+}
+
+static int say(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return TUTOR_EINVAL;
+}
+
+int cli_parse_args(const topic *t, int argc, char **argv, topic_args *args, int *json,
+                   int *want_trace, char *err, size_t errlen)
+{
+    topic_opt *opts = mem_calloc((size_t)argc + 1, sizeof *opts);
+    if (!opts) {
+        snprintf(err, errlen, "out of memory");
+        return TUTOR_ENOMEM;
+    }
+    size_t n = 0;
+    int rc = 0;
+    *json = *want_trace = 0;
+    args->seed = 1;
+    for (int i = 0; i < argc && !rc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || !a[2]) {
+            rc = say(err, errlen, "unexpected argument '%s' (options start with --)", a);
+            break;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const char *value = eq ? eq + 1 : NULL;
+        if (len == 4 && strncmp(name, "json", 4) == 0 && !eq) {
+            *json = 1;
+            continue;
+        }
+        if (len == 5 && strncmp(name, "trace", 5) == 0 && !eq) {
+            *want_trace = 1;
+            continue;
+        }
+        int is_seed = len == 4 && strncmp(name, "seed", 4) == 0;
+        const topic_optspec *spec = is_seed ? NULL : find_spec(t, name, len);
+        if (!is_seed && !spec) {
+            rc = say(err, errlen, "unknown option '--%.*s' for topic %s (see 'tutor help %s')",
+                     (int)len, name, t->id, t->id);
+            break;
+        }
+        int takes_value = is_seed || spec->takes_value;
+        if (!takes_value) {
+            if (eq)
+                rc = say(err, errlen, "option --%s takes no value", spec->name);
+            else
+                opts[n++] = (topic_opt){spec->name, NULL};
+            continue;
+        }
+        if (!value) {
+            if (i + 1 >= argc) {
+                rc = say(err, errlen, "option --%.*s needs a value", (int)len, name);
+                break;
+            }
+            value = argv[++i];
+        }
+        if (is_seed)
+            rc = parse_u64(value, "--seed", &args->seed, err, errlen);
+        else
+            opts[n++] = (topic_opt){spec->name, value};
+    }
+    if (rc) {
+        mem_free(opts);
+        return rc;
+    }
+    args->opts = opts;
+    args->n = n;
+    return 0;
+}
+
+/* Exit status for a runner's error code: bad input is the user's (2), the rest ours (1). */
+static int exit_status(int code)
+{
+    return code == TUTOR_ENOMEM || code == TUTOR_EIO ? 1 : 2;
+}
+
+static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
+{
+    if (argc < 1) {
+        fputs("tutor run: missing topic (try 'tutor list')\n", err);
+        return 2;
+    }
+    const topic *t = topic_find(argv[0]);
+    if (!t) {
+        fprintf(err, "tutor run: unknown topic '%s' (try 'tutor list')\n", argv[0]);
+        return 2;
+    }
+    topic_args args = {0};
+    int json, want_trace;
+    char msg[256];
+    int rc = cli_parse_args(t, argc - 1, argv + 1, &args, &json, &want_trace, msg, sizeof msg);
+    if (rc) {
+        fprintf(err, "tutor run %s: %s\n", t->id, msg);
+        return exit_status(rc);
+    }
+    trace *tr = NULL;
+    topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+    strbuf sb = STRBUF_INIT;
+    int status = 0;
+    if (want_trace && !(tr = trace_new(0))) {
+        fputs("tutor: out of memory\n", err);
+        status = 1;
+        goto out;
+    }
+    rc = t->run(&args, tr, &res);
+    if (rc) {
+        fprintf(err, "tutor run %s: %s\n", t->id, res.err[0] ? res.err : status_str(rc));
+        status = exit_status(rc);
+        goto out;
+    }
+    if (trace_status(tr)) {
+        fprintf(err, "tutor run %s: recording the trace failed: %s\n", t->id,
+                status_str(trace_status(tr)));
+        status = 1;
+        goto out;
+    }
+    if (json) {
+        sb_puts(&sb, "{\"topic\": ");
+        sb_json_str(&sb, t->id);
+        if (res.json.len) {
+            sb_puts(&sb, ", ");
+            sb_puts(&sb, sb_str(&res.json));
+        }
+        if (tr) {
+            sb_printf(&sb,
+                      ", \"truncated\": %s, \"steps\": ", trace_truncated(tr) ? "true" : "false");
+            trace_json(tr, &sb);
+        }
+        sb_puts(&sb, "}\n");
+    } else {
+        sb_puts(&sb, sb_str(&res.text));
+        if (tr) {
+            sb_printf(&sb, "\n%zu steps:\n", trace_len(tr));
+            trace_text(tr, &sb);
+            if (trace_truncated(tr))
+                sb_printf(&sb,
+                          "(trace truncated after %zu steps: the size cap was reached; "
+                          "the answer above is complete)\n",
+                          trace_len(tr));
+        }
+    }
+    if (res.json.failed || res.text.failed)
+        sb.failed = TUTOR_ENOMEM;
+    status = emit(out, err, &sb);
+out:
+    sb_free(&sb);
+    topic_out_free(&res);
+    trace_free(tr);
+    mem_free((void *)args.opts);
+    return status;
+}
+
+int cli_main(int argc, char **argv, FILE *out, FILE *err)
+{
+    if (argc < 2) {
+        /* The interactive tutor needs a terminal on both ends; without one, say how to use
+         * the batch commands instead of waiting on input that will never come. */
+        fputs(usage_text, out);
+        return 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(usage_text, out);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        fprintf(out, "tutor %s\n", TUTOR_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(argc - 2, argv + 2, out, err);
+    if (strcmp(cmd, "help") == 0)
+        return cmd_help(argc - 2, argv + 2, out, err);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 2, argv + 2, out, err);
+    fprintf(err, "tutor: unknown command '%s' (try 'tutor --help')\n", cmd);
+    return 2;
+}

@@ -1,0 +1,27 @@
+/* cli.h: the `tutor` command line (the contract in DESIGN.md), as a function so tests can
+ * run it in-process with their own streams. */
+#ifndef TUTOR_CLI_H
+#define TUTOR_CLI_H
+
+#include <stdio.h>
+
+#define TUTOR_VERSION "0.1.0"
+
+/* Runs `tutor argv[1..]`, writing results to out and diagnostics (one line each) to err.
+ * Returns the process exit status: 0 success, 2 bad usage or input, 1 a failure of ours
+ * (out of memory, an output error). Output is built in memory and written once at the end,
+ * so an error never leaves half an answer on out. */
+int cli_main(int argc, char **argv, FILE *out, FILE *err);
+
+/* Splits argv[0..argc) (everything after `run TOPIC`) into the options of topic t: global
+ * --json, --trace, --seed are taken out into *json, *want_trace and args->seed; every
+ * other option must be one t declares. `--name=value` is accepted as `--name value`.
+ * args->opts is a new array (free with mem_free) whose strings point into argv.
+ * Returns 0, or TUTOR_EINVAL / TUTOR_ENOMEM with one line in err. The UI's input editor uses
+ * it too, so both refuse the same things in the same words. */
+struct topic;
+struct topic_args;
+int cli_parse_args(const struct topic *t, int argc, char **argv, struct topic_args *args, int *json,
+                   int *want_trace, char *err, size_t errlen);
+
+#endif

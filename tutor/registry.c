@@ -1,0 +1,47 @@
+/* registry.c: the table of topics, in the order the CLI lists them and the UI shows them. */
+#include <string.h>
+
+#include "../trace/mem.h"
+#include "topic.h"
+
+/* Each topic lives in tutor/topic_ID.c. Add the declaration and the table line together. */
+
+const topic *const topic_registry[] = {
+    /* Algorithms */
+    /* Attention */
+    /* HiPPO & SSM */
+    NULL,
+};
+
+const size_t topic_count = sizeof topic_registry / sizeof topic_registry[0] - 1;
+
+const topic *topic_find(const char *id)
+{
+    for (size_t i = 0; i < topic_count; i++)
+        if (strcmp(topic_registry[i]->id, id) == 0)
+            return topic_registry[i];
+    return NULL;
+}
+
+const char *topic_opt_get(const topic_args *args, const char *name)
+{
+    /* The last occurrence wins, as with most command-line tools. */
+    for (size_t i = args->n; i-- > 0;)
+        if (strcmp(args->opts[i].name, name) == 0)
+            return args->opts[i].value;
+    return NULL;
+}
+
+int topic_opt_has(const topic_args *args, const char *name)
+{
+    for (size_t i = 0; i < args->n; i++)
+        if (strcmp(args->opts[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+void topic_out_free(topic_out *out)
+{
+    sb_free(&out->json);
+    sb_free(&out->text);
+}

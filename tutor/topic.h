@@ -1,0 +1,74 @@
+/* topic.h: the topic registry, the one table the CLI, the UI, the plots and the exercise
+ * runner all walk. Adding a topic is adding one `topic` definition (tutor/topic_ID.c) and
+ * one line in registry.c. */
+#ifndef TUTOR_TOPIC_H
+#define TUTOR_TOPIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../trace/strbuf.h"
+#include "../trace/trace.h"
+
+/* One option given to a topic: `--name value`, or `--name` alone (value NULL) for a flag. */
+typedef struct topic_opt {
+    const char *name; /* without the leading dashes */
+    const char *value;
+} topic_opt;
+
+/* What a topic accepts: the CLI rejects any option not listed, and any value given to a
+ * flag or missing from a valued option, before the topic's runner is called. */
+typedef struct topic_optspec {
+    const char *name;
+    int takes_value; /* 1: `--name VALUE`, 0: a flag */
+    const char *help;
+} topic_optspec;
+
+typedef struct topic_args {
+    const topic_opt *opts;
+    size_t n;
+    uint64_t seed; /* --seed, 1 by default */
+} topic_args;
+
+/* What a run produces besides its trace. */
+typedef struct topic_out {
+    strbuf json;   /* JSON members after "topic", e.g. `"result": 3` (no braces) */
+    strbuf text;   /* the readable answer, ending in a newline */
+    char err[256]; /* for TUTOR_EINVAL and friends: one line naming what is wrong */
+} topic_out;
+
+typedef struct topic {
+    const char *id;            /* the CLI name: "maxgap" */
+    const char *family;        /* "Algorithms", "Attention", "HiPPO & SSM" */
+    const char *title;         /* "Maximum gap by bucket sort" */
+    const char *summary;       /* one line for lists and the home screen */
+    const char *usage;         /* `tutor help ID` body: options, input format, examples */
+    const topic_optspec *opts; /* terminated by an entry with name NULL */
+    const char *example;       /* a default input as CLI options, e.g. `--nums "3 6 9 1"` */
+    const char *notes;         /* file name under docs/, e.g. "maxgap.md" */
+    /* Runs the topic on args. tr may be NULL (no trace); when not, the runner sets its
+     * listing. Returns 0; TUTOR_EINVAL, TUTOR_ERANGE, TUTOR_ETOOBIG... with out->err
+     * filled for bad input (the CLI exits 2); other codes for failures (exit 1). */
+    int (*run)(const topic_args *args, trace *tr, topic_out *out);
+    /* Writes a random input (as CLI options, like `example`) drawn from seed into sb.
+     * May be NULL. Returns 0 or TUTOR_ENOMEM. */
+    int (*random_input)(uint64_t seed, strbuf *sb);
+} topic;
+
+/* The registry, in display order, and its length. */
+extern const topic *const topic_registry[];
+extern const size_t topic_count;
+
+/* Returns the topic with this id, or NULL. O(number of topics). */
+const topic *topic_find(const char *id);
+
+/* Returns the value of option `name`, or NULL when absent (or a flag). O(n). */
+const char *topic_opt_get(const topic_args *args, const char *name);
+
+/* Returns 1 when option or flag `name` was given, else 0. */
+int topic_opt_has(const topic_args *args, const char *name);
+
+/* Frees the buffers of out (not out itself). */
+void topic_out_free(topic_out *out);
+
+#endif
