@@ -25,12 +25,14 @@ void th_suite(const char *name, const th_test *tests)
         }
 }
 
-static void slurp(FILE *f, char *buf, size_t len, strbuf *into)
+/* Closes a memstream and moves what it holds into `into`. fclose may move the buffer, so
+ * the pointer and length are read only after it. */
+static void slurp(FILE *f, char **buf, size_t *len, strbuf *into)
 {
     fclose(f);
     sb_clear(into);
-    sb_putn(into, buf ? buf : "", buf ? len : 0);
-    free(buf);
+    sb_putn(into, *buf ? *buf : "", *buf ? *len : 0);
+    free(*buf);
 }
 
 int th_cli(strbuf *out, strbuf *err, ...)
@@ -55,8 +57,8 @@ int th_cli(strbuf *out, strbuf *err, ...)
     int status = cli_main(argc, argv, fo, fe);
     fflush(fo);
     fflush(fe);
-    slurp(fo, obuf, olen, out);
-    slurp(fe, ebuf, elen, err);
+    slurp(fo, &obuf, &olen, out);
+    slurp(fe, &ebuf, &elen, err);
     return status;
 }
 
