@@ -5,9 +5,11 @@
 #include "topic.h"
 
 /* Each topic lives in tutor/topic_ID.c. Add the declaration and the table line together. */
+extern const topic topic_maxgap;
 
 const topic *const topic_registry[] = {
     /* Algorithms */
+    &topic_maxgap,
     /* Attention */
     /* HiPPO & SSM */
     NULL,

@@ -1,0 +1,269 @@
+/* maxgap.c: maximum gap by buckets (O(n)) and by sorting (the reference). */
+#include "maxgap.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../trace/mem.h"
+#include "../trace/status.h"
+
+const char *const maxgap_listing[] = {
+    "maxgap(nums):",
+    "  if n < 2: return 0",
+    "  lo = min(nums); hi = max(nums)",
+    "  if lo == hi: return 0",
+    "  size = max(1, (hi - lo) / (n - 1))",
+    "  count = (hi - lo) / size + 1",
+    "  every bucket starts empty: min = +inf, max = -inf",
+    "  for x in nums:",
+    "    b = (x - lo) / size",
+    "    bucket_min[b] = min(bucket_min[b], x)",
+    "    bucket_max[b] = max(bucket_max[b], x)",
+    "  best = 0; prev = bucket_max[0]",
+    "  for b = 1 .. count - 1:",
+    "    if bucket b is empty: skip it",
+    "    best = max(best, bucket_min[b] - prev)",
+    "    prev = bucket_max[b]",
+    "  return best",
+};
+const size_t maxgap_listing_len = sizeof maxgap_listing / sizeof maxgap_listing[0];
+
+enum {
+    L_SMALL = 2,
+    L_MINMAX = 3,
+    L_EQUAL = 4,
+    L_SIZE = 5,
+    L_COUNT = 6,
+    L_EMPTY = 7,
+    L_LAND = 9,
+    L_MIN = 10,
+    L_MAX = 11,
+    L_START = 12,
+    L_SKIP = 14,
+    L_GAP = 15,
+    L_PREV = 16,
+    L_RETURN = 17,
+};
+
+size_t maxgap_bucket_count(int lo, int hi, size_t n, uint64_t *size)
+{
+    *size = 1;
+    if (n < 2 || lo >= hi)
+        return 0;
+    /* hi - lo can be 2^32 - 1: take it in 64 bits, where it cannot overflow. */
+    uint64_t range = (uint64_t)((int64_t)hi - (int64_t)lo);
+    uint64_t s = range / (uint64_t)(n - 1);
+    if (s == 0)
+        s = 1;
+    *size = s;
+    uint64_t count = range / s + 1;
+    /* count <= 2(n - 1) always, so it fits in size_t; the check only documents that. */
+    return count > SIZE_MAX ? SIZE_MAX : (size_t)count;
+}
+
+/* Recording stops once the trace is truncated or failed; checking first spares the
+ * O(count) snapshot copies a step would otherwise prepare for nothing. */
+static int live(const trace *tr)
+{
+    return tr && !trace_truncated(tr) && !trace_status(tr);
+}
+
+/* Snapshots one bucket array under `name`, with TRACE_NONE for empty buckets (a bucket is
+ * empty while its min is above its max). */
+static void snap_buckets(trace *tr, const char *name, const int *vals, const int *bucket_min,
+                         const int *bucket_max, size_t count, int64_t *scratch)
+{
+    for (size_t b = 0; b < count; b++)
+        scratch[b] = bucket_min[b] > bucket_max[b] ? TRACE_NONE : vals[b];
+    trace_int64s(tr, name, scratch, count);
+}
+
+int maxgap_buckets(int64_t *gap, const int *nums, size_t n, trace *tr)
+{
+    if (n < 2) {
+        if (live(tr)) {
+            trace_step(tr, L_SMALL, "fewer than two numbers: the gap is 0");
+            trace_ints(tr, "nums", nums, n);
+            trace_quiz(tr, "what is the maximum gap?", 0);
+        }
+        *gap = 0;
+        return trace_status(tr);
+    }
+
+    /* Pass 1: the range. */
+    size_t at_lo = 0, at_hi = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (nums[i] < nums[at_lo])
+            at_lo = i;
+        if (nums[i] > nums[at_hi])
+            at_hi = i;
+    }
+    int lo = nums[at_lo], hi = nums[at_hi];
+    if (live(tr)) {
+        trace_step(tr, L_MINMAX, "lo = %d, hi = %d", lo, hi);
+        trace_ints(tr, "nums", nums, n);
+        trace_scalar(tr, "lo", lo);
+        trace_scalar(tr, "hi", hi);
+        trace_mark(tr, "nums", (long)at_lo, -1, TRACE_FOUND);
+        trace_mark(tr, "nums", (long)at_hi, -1, TRACE_FOUND);
+    }
+    if (lo == hi) {
+        if (live(tr)) {
+            trace_step(tr, L_EQUAL, "all numbers equal %d: the gap is 0", lo);
+            trace_quiz(tr, "what is the maximum gap?", 0);
+        }
+        *gap = 0;
+        return trace_status(tr);
+    }
+
+    /* Pass 2: bucket size and count, and the one allocation: bucket_min, bucket_max and,
+     * only when tracing, a scratch row for snapshots (int64 after an even number of ints,
+     * so it is aligned). */
+    uint64_t size;
+    size_t count = maxgap_bucket_count(lo, hi, n, &size);
+    uint64_t range = (uint64_t)((int64_t)hi - (int64_t)lo);
+    size_t per_bucket = 2 * sizeof(int) + (tr ? sizeof(int64_t) : 0);
+    if (count > SIZE_MAX / per_bucket)
+        return TUTOR_ETOOBIG;
+    int *bucket_min = mem_alloc(count * per_bucket);
+    if (!bucket_min)
+        return TUTOR_ENOMEM;
+    int *bucket_max = bucket_min + count;
+    int64_t *scratch = tr ? (int64_t *)(void *)(bucket_max + count) : NULL;
+    for (size_t b = 0; b < count; b++) {
+        bucket_min[b] = INT_MAX;
+        bucket_max[b] = INT_MIN;
+    }
+    if (live(tr)) {
+        trace_step(tr, L_SIZE, "size = max(1, (%d - %d) / %zu) = %llu", hi, lo, n - 1,
+                   (unsigned long long)size);
+        trace_scalar(tr, "size", (int64_t)size);
+        trace_quiz(tr, "what is the bucket size?", (int64_t)size);
+        trace_step(tr, L_COUNT, "count = %llu / %llu + 1 = %zu buckets", (unsigned long long)range,
+                   (unsigned long long)size, count);
+        trace_scalar(tr, "count", (int64_t)count);
+        trace_quiz(tr, "how many buckets are there?", (int64_t)count);
+        trace_step(tr, L_EMPTY, "%zu empty buckets", count);
+        snap_buckets(tr, "bucket_min", bucket_min, bucket_min, bucket_max, count, scratch);
+        snap_buckets(tr, "bucket_max", bucket_max, bucket_min, bucket_max, count, scratch);
+    }
+
+    /* Pass 3: drop every number into its bucket, keeping only each bucket's min and max. */
+    for (size_t i = 0; i < n; i++) {
+        int x = nums[i];
+        size_t b = (size_t)((uint64_t)((int64_t)x - lo) / size);
+        int was_empty = bucket_min[b] > bucket_max[b];
+        int old_min = bucket_min[b], old_max = bucket_max[b];
+        if (x < bucket_min[b])
+            bucket_min[b] = x;
+        if (x > bucket_max[b])
+            bucket_max[b] = x;
+        if (live(tr)) {
+            trace_step(tr, L_LAND, "%d lands in bucket %zu = (%d - %d) / %llu", x, b, x, lo,
+                       (unsigned long long)size);
+            trace_mark(tr, "nums", (long)i, -1, TRACE_CURRENT);
+            trace_mark(tr, "bucket_min", (long)b, -1, TRACE_CURRENT);
+            trace_mark(tr, "bucket_max", (long)b, -1, TRACE_CURRENT);
+            char q[96];
+            snprintf(q, sizeof q, "which bucket does %d land in?", x);
+            trace_quiz(tr, q, (int64_t)b);
+            if (bucket_min[b] != old_min) {
+                if (was_empty)
+                    trace_step(tr, L_MIN, "bucket %zu: min empty -> %d", b, x);
+                else
+                    trace_step(tr, L_MIN, "bucket %zu: min %d -> %d", b, old_min, x);
+                snap_buckets(tr, "bucket_min", bucket_min, bucket_min, bucket_max, count, scratch);
+                trace_mark(tr, "bucket_min", (long)b, -1, TRACE_MOVE);
+            }
+            if (bucket_max[b] != old_max) {
+                if (was_empty)
+                    trace_step(tr, L_MAX, "bucket %zu: max empty -> %d", b, x);
+                else
+                    trace_step(tr, L_MAX, "bucket %zu: max %d -> %d", b, old_max, x);
+                snap_buckets(tr, "bucket_max", bucket_max, bucket_min, bucket_max, count, scratch);
+                trace_mark(tr, "bucket_max", (long)b, -1, TRACE_MOVE);
+            }
+        }
+    }
+
+    /* Pass 4: the answer is a jump from one non-empty bucket's max to the next one's min.
+     * Bucket 0 holds lo and the last bucket holds hi, so both ends are non-empty. */
+    int64_t best = 0;
+    int prev = bucket_max[0];
+    size_t prev_b = 0;
+    if (live(tr)) {
+        trace_step(tr, L_START, "best = 0, prev = max of bucket 0 = %d", prev);
+        trace_scalar(tr, "best", 0);
+        trace_scalar(tr, "prev", prev);
+        trace_mark(tr, "bucket_max", 0, -1, TRACE_CURRENT);
+    }
+    for (size_t b = 1; b < count; b++) {
+        if (bucket_min[b] > bucket_max[b]) {
+            if (live(tr)) {
+                trace_step(tr, L_SKIP, "bucket %zu is empty: skip it", b);
+                trace_mark(tr, "bucket_min", (long)b, -1, TRACE_SKIPPED);
+            }
+            continue;
+        }
+        int64_t d = (int64_t)bucket_min[b] - prev;
+        int improved = d > best;
+        if (improved)
+            best = d;
+        if (live(tr)) {
+            trace_step(tr, L_GAP, "bucket %zu: gap %d - %d = %lld%s, best %lld", b, bucket_min[b],
+                       prev, (long long)d, improved ? " is larger" : "", (long long)best);
+            trace_mark(tr, "bucket_min", (long)b, -1, TRACE_CURRENT);
+            trace_mark(tr, "bucket_max", (long)prev_b, -1, TRACE_COMPARE);
+            char q[112];
+            snprintf(q, sizeof q, "what is the gap between bucket %zu's min and the previous max?",
+                     b);
+            trace_quiz(tr, q, d);
+            if (improved)
+                trace_scalar(tr, "best", best);
+        }
+        prev = bucket_max[b];
+        prev_b = b;
+        if (live(tr)) {
+            trace_step(tr, L_PREV, "prev = max of bucket %zu = %d", b, prev);
+            trace_scalar(tr, "prev", prev);
+            trace_mark(tr, "bucket_max", (long)b, -1, TRACE_CURRENT);
+        }
+    }
+    if (live(tr)) {
+        trace_step(tr, L_RETURN, "the maximum gap is %lld", (long long)best);
+        trace_quiz(tr, "what is the maximum gap?", best);
+    }
+    mem_free(bucket_min);
+    *gap = best;
+    return trace_status(tr);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y); /* x - y could overflow */
+}
+
+int maxgap_sorted(int64_t *gap, const int *nums, size_t n)
+{
+    if (n < 2) {
+        *gap = 0;
+        return 0;
+    }
+    int *copy = mem_alloc(n * sizeof *copy);
+    if (!copy)
+        return TUTOR_ENOMEM;
+    memcpy(copy, nums, n * sizeof *copy);
+    qsort(copy, n, sizeof *copy, cmp_int);
+    int64_t best = 0;
+    for (size_t i = 1; i < n; i++) {
+        int64_t d = (int64_t)copy[i] - copy[i - 1];
+        if (d > best)
+            best = d;
+    }
+    mem_free(copy);
+    *gap = best;
+    return 0;
+}
