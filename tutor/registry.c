@@ -6,10 +6,14 @@
 
 /* Each topic lives in tutor/topic_ID.c. Add the declaration and the table line together. */
 extern const topic topic_maxgap;
+extern const topic topic_combsum;
+extern const topic topic_combsum2;
 
 const topic *const topic_registry[] = {
     /* Algorithms */
     &topic_maxgap,
+    &topic_combsum,
+    &topic_combsum2,
     /* Attention */
     /* HiPPO & SSM */
     NULL,
