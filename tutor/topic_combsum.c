@@ -156,7 +156,7 @@ static int run_variant(const topic_args *args, trace *tr, topic_out *out, int re
     else
         sb_puts(&out->text, "no combination of ");
     put_list(&out->text, c, n);
-    sb_printf(&out->text, " sum%s to %lld (%s; %llu calls)%s\n", res.count == 1 ? "s" : "", target,
+    sb_printf(&out->text, " sum%s to %lld (%s; %llu calls)%s\n", res.count <= 1 ? "s" : "", target,
               reuse ? "each candidate reusable" : "each element used at most once",
               (unsigned long long)res.calls, res.count ? ":" : "");
     for (size_t k = 0; k < res.count; k++) {
