@@ -8,12 +8,14 @@
 extern const topic topic_maxgap;
 extern const topic topic_combsum;
 extern const topic topic_combsum2;
+extern const topic topic_knapsack;
 
 const topic *const topic_registry[] = {
     /* Algorithms */
     &topic_maxgap,
     &topic_combsum,
     &topic_combsum2,
+    &topic_knapsack,
     /* Attention */
     /* HiPPO & SSM */
     NULL,
