@@ -158,8 +158,9 @@ static void check_trace(const int *nums, size_t n)
         CU_ASSERT_PTR_NOT_NULL(st->quiz);
         CU_ASSERT_EQUAL(st->quiz_answer, want_b);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         CU_ASSERT_EQUAL(placed[i], count ? 1 : 0);
+    }
     const trace_snap *bmin = trace_latest(tr, len - 1, "bucket_min");
     const trace_snap *bmax = trace_latest(tr, len - 1, "bucket_max");
     if (count) {
