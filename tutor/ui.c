@@ -1,0 +1,1017 @@
+#include "ui.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../trace/mem.h"
+#include "../trace/status.h"
+#include "cli.h"
+#include "parse.h"
+#include "topic.h"
+#include "ui_draw.h"
+#include "ui_notes.h"
+#include "ui_predict.h"
+#include "ui_views.h"
+
+#define CTRL(c) ((c)&0x1f)
+#define KEY_ESC 27
+
+/* Play speeds: milliseconds between steps. */
+static const int play_delay[] = {2000, 1000, 500, 250, 120, 60, 25};
+#define NSPEEDS ((int)(sizeof play_delay / sizeof play_delay[0]))
+
+/* One run of a topic on one input: its trace and everything derived from it. */
+typedef struct run {
+    char *input; /* the input as CLI options */
+    trace *tr;
+    topic_out out;
+    ui_index ix;
+    char answer[160]; /* the first line of the readable answer */
+} run;
+
+/* The topic screen's state. */
+typedef struct screen {
+    const topic *t;
+    run r;
+    size_t step, n;
+    const char *const *listing;
+    size_t nlines;
+    unsigned char *breaks; /* per listing line (nlines + 1, 1-based) */
+    uint64_t seed;         /* the next random input's seed */
+    int playing, speed;
+    int predict;
+    ui_score score;
+    ui_view_opts view;
+    char status[320]; /* a transient message replacing the step's message */
+    int status_style;
+} screen;
+
+/* ---------------------------------------------------------------------------------------
+ * Runs. */
+
+static void run_free(run *r)
+{
+    mem_free(r->input);
+    trace_free(r->tr);
+    topic_out_free(&r->out);
+    ui_index_free(&r->ix);
+    memset(r, 0, sizeof *r);
+}
+
+/* Runs topic t on `input` (CLI options) through the same parser and checks as `tutor run`.
+ * On success *r is replaced (the old run freed) and 0 returned; on failure *r is untouched,
+ * err holds one line, and the status is returned. */
+static int run_load(run *r, const topic *t, const char *input, char *err, size_t errlen)
+{
+    char **words = NULL;
+    int nwords = 0, json, want_trace;
+    topic_args args = {0};
+    run nr = {0};
+    nr.out = (topic_out){STRBUF_INIT, STRBUF_INIT, {0}};
+    int rc = parse_words(input, &words, &nwords, err, errlen);
+    if (rc)
+        goto out;
+    rc = cli_parse_args(t, nwords, words, &args, &json, &want_trace, err, errlen);
+    if (rc)
+        goto out;
+    nr.input = mem_strdup(input);
+    nr.tr = trace_new(0);
+    if (!nr.input || !nr.tr) {
+        rc = TUTOR_ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = t->run(&args, nr.tr, &nr.out);
+    if (rc) {
+        snprintf(err, errlen, "%s", nr.out.err[0] ? nr.out.err : status_str(rc));
+        goto out;
+    }
+    rc = trace_status(nr.tr);
+    if (!rc)
+        rc = ui_index_build(&nr.ix, nr.tr);
+    if (rc) {
+        snprintf(err, errlen, "recording the trace failed: %s", status_str(rc));
+        goto out;
+    }
+    const char *text = sb_str(&nr.out.text);
+    size_t len = strcspn(text, "\n");
+    snprintf(nr.answer, sizeof nr.answer, "%.*s", (int)len, text);
+    run_free(r);
+    *r = nr;
+    memset(&nr, 0, sizeof nr);
+out:
+    run_free(&nr);
+    mem_free((void *)args.opts);
+    parse_free_words(words);
+    return rc;
+}
+
+/* Adopts a freshly loaded run: step 0, a new score, breakpoints kept when the listing is
+ * the same. Returns 0 or TUTOR_ENOMEM. */
+static int screen_adopt(screen *s)
+{
+    s->n = trace_len(s->r.tr);
+    s->step = 0;
+    s->playing = 0;
+    s->view.scroll = 0;
+    size_t nl;
+    const char *const *l = trace_listing(s->r.tr, &nl);
+    if (l != s->listing || nl != s->nlines) {
+        mem_free(s->breaks);
+        s->breaks = mem_calloc(nl + 1, 1);
+        s->listing = l;
+        s->nlines = nl;
+        if (!s->breaks) {
+            s->listing = NULL;
+            s->nlines = 0;
+            return TUTOR_ENOMEM;
+        }
+    }
+    return ui_score_reset(&s->score, s->n);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Drawing the topic screen. */
+
+static void set_status(screen *s, int style, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void set_status(screen *s, int style, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->status, sizeof s->status, fmt, ap);
+    va_end(ap);
+    s->status_style = style;
+}
+
+static int listing_width(const screen *s)
+{
+    int w = 20;
+    for (size_t i = 0; i < s->nlines; i++) {
+        int lw = ui_width(s->listing[i]) + 7;
+        w = lw > w ? lw : w;
+    }
+    int cap = COLS / 2;
+    return w < cap ? w : cap;
+}
+
+/* Draws key/description pairs across row y, as many as fit. */
+static void draw_keys(int y, const char *const *pairs)
+{
+    int x = 1;
+    for (size_t k = 0; pairs[k]; k += 2) {
+        int need = ui_width(pairs[k]) + 1 + ui_width(pairs[k + 1]) + 2;
+        if (x + need - 2 > COLS)
+            break;
+        x += ui_put(y, x, -1, UI_KEY, pairs[k]) + 1;
+        x += ui_put(y, x, -1, UI_NORMAL, pairs[k + 1]) + 2;
+    }
+}
+
+static const char *const topic_keys1[] = {"→/l/n",      "next",  "←/h/p", "prev",       "Home/End",
+                                          "first/last", "g",     "go to", "space",      "play",
+                                          "+/-",        "speed", "b",     "breakpoint", NULL};
+static const char *const topic_keys2[] = {"e", "edit input", "r", "random input", "k", "predict",
+                                          "t", "notes",      "v", "view",         "?", "help",
+                                          "q", "back",       NULL};
+static const char *const topic_keys_ascii1[] = {
+    "->/l/n", "next", "<-/h/p", "prev",  "Home/End", "first/last", "g", "go to",
+    "space",  "play", "+/-",    "speed", "b",        "break",      NULL};
+static const char *const cursor_keys[] = {"arrows", "move the cell cursor", "n/p", "step",
+                                          "c/Esc",  "leave the cursor",     NULL};
+
+/* The step whose state is shown: in predict mode, a question hides its step's state. */
+static void draw_topic(screen *s, int hide_step)
+{
+    erase();
+    ui_clip_reset();
+    const trace_frame *f = s->n ? trace_at(s->r.tr, s->step) : NULL;
+    /* Row 0: the title and where we are. */
+    ui_fill(0, 0, COLS, UI_TITLE);
+    char right[160];
+    int rl = 0;
+    if (s->n)
+        rl = snprintf(right, sizeof right, "%s%sstep %zu / %zu%s ", s->playing ? "playing " : "",
+                      s->playing ? (ui_g == NULL ? "" : "") : "", s->step + 1, s->n,
+                      trace_truncated(s->r.tr) ? " (truncated)" : "");
+    else
+        rl = snprintf(right, sizeof right, "no steps ");
+    if (s->predict) {
+        char sc[64];
+        snprintf(sc, sizeof sc, " predict %u/%u ", s->score.right, s->score.asked);
+        size_t len = strlen(right);
+        snprintf(right + len, sizeof right - len, "%s", sc);
+        rl = (int)strlen(right);
+    }
+    int rw = ui_width(right);
+    ui_put(0, COLS - rw, rw, UI_TITLE, right);
+    ui_putf(0, 1, COLS - rw - 2, UI_TITLE, "%s %s %s", s->t->id, ui_g->hline, s->t->title);
+    (void)rl;
+    /* Row 1: the input and the answer. */
+    int x = ui_put(1, 1, -1, UI_DIM, "input: ");
+    /* The input first; the answer gets the rest of the row, cut with an ellipsis. */
+    const char *input = s->r.input ? s->r.input : "";
+    int iw = ui_width(input);
+    if (iw > COLS / 2 && s->r.answer[0])
+        iw = COLS / 2;
+    x += 1 + ui_put_ell(1, 1 + x, iw, UI_NORMAL, input);
+    if (s->r.answer[0] && x + 14 < COLS) {
+        x += 2 + ui_put(1, x + 2, -1, UI_DIM, "answer: ");
+        ui_put_ell(1, x, COLS - x - 1, UI_OK, s->r.answer);
+    }
+    /* The panes. */
+    int top = 2, ph = LINES - 5;
+    int lw = listing_width(s);
+    int cur = f ? f->line : 0;
+    int ltop = 0;
+    if ((int)s->nlines > ph && cur > 0) {
+        ltop = cur - 1 - ph / 2;
+        if (ltop + ph > (int)s->nlines)
+            ltop = (int)s->nlines - ph;
+        if (ltop < 0)
+            ltop = 0;
+    }
+    for (int r = 0; r < ph && ltop + r < (int)s->nlines; r++) {
+        int ln = ltop + r + 1;
+        int st = ln == cur ? UI_CURLINE : UI_NORMAL;
+        if (ln == cur)
+            ui_fill(top + r, 0, lw, UI_CURLINE);
+        if (s->breaks && s->breaks[ln])
+            ui_put(top + r, 0, 1, UI_BREAK, ui_g->breakpt);
+        if (ln == cur)
+            ui_put(top + r, 1, 1, UI_CURLINE, ui_g->arrow);
+        ui_putf(top + r, 2, 4, ln == cur ? UI_CURLINE : UI_DIM, "%3d ", ln);
+        ui_put_ell(top + r, 6, lw - 7, st, s->listing[ln - 1]);
+    }
+    if (!s->nlines)
+        ui_put(top, 1, lw - 2, UI_DIM, "(no listing)");
+    for (int r = 0; r < ph; r++)
+        ui_put(top + r, lw, 1, UI_DIM, ui_g->vline);
+    ui_rect pane = {top, lw + 2, ph, COLS - lw - 3};
+    if (s->n) {
+        if (hide_step) {
+            if (s->step > 0)
+                ui_view_draw(pane, s->t, s->r.tr, &s->r.ix, s->step - 1, 1, &s->view);
+            else
+                ui_put(top, pane.x, pane.w, UI_DIM, "(the state is hidden until you answer)");
+        } else {
+            ui_view_draw(pane, s->t, s->r.tr, &s->r.ix, s->step, 1, &s->view);
+        }
+    } else {
+        ui_put(top, pane.x, pane.w, UI_DIM, "(this run recorded no steps)");
+    }
+    /* The message row. */
+    int my = LINES - 3;
+    if (s->status[0]) {
+        ui_fill(my, 0, COLS, s->status_style);
+        ui_put(my, 1, COLS - 2, s->status_style, s->status);
+    } else if (f && !hide_step) {
+        int mx = ui_putf(my, 1, COLS - 2, UI_KEY, "%s ", ui_g->arrow);
+        ui_put_ell(my, 1 + mx, COLS - 2 - mx, UI_NORMAL, f->msg);
+        if (f->quiz && !s->predict) {
+            /* A hint that this step has a question, for students to try k. */
+        }
+    }
+    /* The footer. */
+    if (s->view.cursor) {
+        draw_keys(LINES - 2, cursor_keys);
+    } else {
+        draw_keys(LINES - 2, ui_g->arrow[0] == '>' ? topic_keys_ascii1 : topic_keys1);
+        draw_keys(LINES - 1, topic_keys2);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Modal prompts drawn over the topic screen. */
+
+/* A one-line text field: the edited text, the cursor (a byte offset). */
+typedef struct field {
+    char buf[1024];
+    size_t len, cur;
+} field;
+
+static void field_set(field *fl, const char *s)
+{
+    snprintf(fl->buf, sizeof fl->buf, "%s", s ? s : "");
+    fl->len = fl->cur = strlen(fl->buf);
+}
+
+/* Applies an editing key. Returns 1 when the key was an edit, else 0. */
+static int field_key(field *fl, int ch)
+{
+    switch (ch) {
+    case KEY_LEFT:
+        while (fl->cur > 0 && ((unsigned char)fl->buf[--fl->cur] & 0xC0) == 0x80)
+            ;
+        return 1;
+    case KEY_RIGHT:
+        while (fl->cur < fl->len && ((unsigned char)fl->buf[++fl->cur] & 0xC0) == 0x80)
+            ;
+        return 1;
+    case KEY_HOME:
+    case CTRL('a'): fl->cur = 0; return 1;
+    case KEY_END:
+    case CTRL('e'): fl->cur = fl->len; return 1;
+    case CTRL('u'):
+        fl->len = fl->cur = 0;
+        fl->buf[0] = '\0';
+        return 1;
+    case CTRL('k'):
+        fl->len = fl->cur;
+        fl->buf[fl->len] = '\0';
+        return 1;
+    case KEY_BACKSPACE:
+    case 127:
+    case CTRL('h'): {
+        if (fl->cur == 0)
+            return 1;
+        size_t start = fl->cur - 1;
+        while (start > 0 && ((unsigned char)fl->buf[start] & 0xC0) == 0x80)
+            start--;
+        memmove(fl->buf + start, fl->buf + fl->cur, fl->len - fl->cur + 1);
+        fl->len -= fl->cur - start;
+        fl->cur = start;
+        return 1;
+    }
+    case KEY_DC: {
+        if (fl->cur >= fl->len)
+            return 1;
+        size_t end = fl->cur + 1;
+        while (end < fl->len && ((unsigned char)fl->buf[end] & 0xC0) == 0x80)
+            end++;
+        memmove(fl->buf + fl->cur, fl->buf + end, fl->len - end + 1);
+        fl->len -= end - fl->cur;
+        return 1;
+    }
+    default:
+        if (ch >= 32 && ch < 256 && ch != 127 && fl->len + 1 < sizeof fl->buf) {
+            memmove(fl->buf + fl->cur + 1, fl->buf + fl->cur, fl->len - fl->cur + 1);
+            fl->buf[fl->cur++] = (char)ch;
+            fl->len++;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+/* Draws the field on row y from x, w columns, scrolled so the cursor shows. */
+static void field_draw(const field *fl, int y, int x, int w)
+{
+    /* Skip whole characters from the left until the text up to the cursor fits. */
+    size_t start = 0;
+    for (;;) {
+        char tmp[1024];
+        snprintf(tmp, sizeof tmp, "%.*s", (int)(fl->cur - start), fl->buf + start);
+        if (ui_width(tmp) < w || start >= fl->cur)
+            break;
+        int cw;
+        start += ui_char(fl->buf + start, &cw);
+    }
+    char before[1024];
+    snprintf(before, sizeof before, "%.*s", (int)(fl->cur - start), fl->buf + start);
+    int used = ui_put(y, x, w, UI_NORMAL, before);
+    if (used < w) {
+        char at[8] = " ";
+        if (fl->cur < fl->len) {
+            int cw;
+            size_t k = ui_char(fl->buf + fl->cur, &cw);
+            snprintf(at, sizeof at, "%.*s", (int)k, fl->buf + fl->cur);
+        }
+        int aw = ui_put(y, x + used, w - used, UI_SELECT, at);
+        if (fl->cur < fl->len)
+            ui_put(y, x + used + aw, w - used - aw, UI_NORMAL, fl->buf + fl->cur + strlen(at));
+    }
+}
+
+/* A box of h rows over the bottom of the state pane, cleared; returns its inner rect. */
+static ui_rect modal_box(int h, const char *title)
+{
+    int w = COLS - 4 < 90 ? COLS - 4 : 90;
+    ui_rect b = {LINES - 3 - h, (COLS - w) / 2, h, w};
+    for (int r = 0; r < h; r++)
+        ui_fill(b.y + r, b.x, b.w, UI_NORMAL);
+    ui_box(b, UI_HEADING);
+    ui_putf(b.y, b.x + 2, b.w - 4, UI_HEADING, " %s ", title);
+    return (ui_rect){b.y + 1, b.x + 2, h - 2, w - 4};
+}
+
+/* The input editor: returns 0 when a new input was adopted or the user cancelled,
+ * UI_KEY_SIGNAL on a signal, TUTOR_ENOMEM. */
+static int edit_input(screen *s)
+{
+    field fl;
+    field_set(&fl, s->r.input);
+    char err[256] = "";
+    for (;;) {
+        if (!ui_big_enough()) {
+            int ch = ui_key(-1);
+            if (ch == UI_KEY_SIGNAL)
+                return UI_KEY_SIGNAL;
+            if (ch == KEY_ESC)
+                return 0;
+            continue;
+        }
+        draw_topic(s, 0);
+        char title[96];
+        snprintf(title, sizeof title, "Edit the input of %s", s->t->id);
+        ui_rect in = modal_box(7, title);
+        ui_put(in.y, in.x, 2, UI_KEY, "> ");
+        field_draw(&fl, in.y, in.x + 2, in.w - 2);
+        if (err[0])
+            ui_putf(in.y + 1, in.x, in.w, UI_ERROR, "%s %s", ui_g->cross, err);
+        else
+            ui_put(in.y + 1, in.x, in.w, UI_DIM,
+                   "options as on the command line, e.g. the example above");
+        int x = ui_put(in.y + 2, in.x, in.w, UI_DIM, "current input: ");
+        ui_put(in.y + 2, in.x + x, in.w - x, UI_NORMAL, s->r.input ? s->r.input : "");
+        x = ui_put(in.y + 3, in.x, in.w, UI_KEY, "Enter");
+        x += ui_put(in.y + 3, in.x + x, in.w - x, UI_NORMAL, " run  ");
+        x += ui_put(in.y + 3, in.x + x, in.w - x, UI_KEY, "Esc");
+        x += ui_put(in.y + 3, in.x + x, in.w - x, UI_NORMAL, " keep the current input  ");
+        x += ui_put(in.y + 3, in.x + x, in.w - x, UI_KEY, "^U");
+        ui_put(in.y + 3, in.x + x, in.w - x, UI_NORMAL, " clear");
+        refresh();
+        int ch = ui_key(-1);
+        if (ch == UI_KEY_SIGNAL)
+            return UI_KEY_SIGNAL;
+        if (ch == KEY_ESC)
+            return 0;
+        if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
+            int rc = run_load(&s->r, s->t, fl.buf, err, sizeof err);
+            if (rc == 0) {
+                rc = screen_adopt(s);
+                set_status(s, UI_OK, "new input: %zu steps", s->n);
+                return rc;
+            }
+            continue;
+        }
+        if (field_key(&fl, ch))
+            err[0] = '\0';
+    }
+}
+
+/* Asks for a step number; returns 0 or UI_KEY_SIGNAL. */
+static int goto_step(screen *s)
+{
+    field fl;
+    field_set(&fl, "");
+    char err[160] = "";
+    for (;;) {
+        if (!ui_big_enough()) {
+            int ch = ui_key(-1);
+            if (ch == UI_KEY_SIGNAL)
+                return UI_KEY_SIGNAL;
+            if (ch == KEY_ESC)
+                return 0;
+            continue;
+        }
+        draw_topic(s, 0);
+        ui_rect in = modal_box(4, "Go to step");
+        int x = ui_putf(in.y, in.x, in.w, UI_KEY, "step (1 - %zu): ", s->n);
+        field_draw(&fl, in.y, in.x + x, in.w - x);
+        if (err[0])
+            ui_put(in.y + 1, in.x, in.w, UI_ERROR, err);
+        else
+            ui_put(in.y + 1, in.x, in.w, UI_DIM, "Enter go  Esc cancel");
+        refresh();
+        int ch = ui_key(-1);
+        if (ch == UI_KEY_SIGNAL)
+            return UI_KEY_SIGNAL;
+        if (ch == KEY_ESC)
+            return 0;
+        if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
+            long long k;
+            if (parse_int(fl.buf, "the step", 1, (long long)s->n, &k, err, sizeof err) == 0) {
+                s->step = (size_t)k - 1;
+                return 0;
+            }
+            continue;
+        }
+        if (ch == KEY_RESIZE)
+            continue;
+        if ((ch >= '0' && ch <= '9') || ch < 32 || ch >= 256 || ch == 127)
+            field_key(&fl, ch);
+    }
+}
+
+/* Predict mode: step i has a quiz; hide its state, ask, grade, show the answer and the
+ * reason (the step's message). Returns 0 (the caller then shows step i), or
+ * UI_KEY_SIGNAL. */
+static int ask(screen *s, size_t i)
+{
+    const trace_frame *f = trace_at(s->r.tr, i);
+    field fl;
+    field_set(&fl, "");
+    char err[200] = "";
+    int graded = 0, right = 0, skipped = 0;
+    int64_t given = 0;
+    size_t keep = s->step;
+    s->step = i;
+    for (;;) {
+        if (!ui_big_enough()) {
+            int ch = ui_key(-1);
+            if (ch == UI_KEY_SIGNAL)
+                return UI_KEY_SIGNAL;
+            continue;
+        }
+        draw_topic(s, !graded);
+        ui_rect in = modal_box(7, "Predict");
+        int x = ui_put(in.y, in.x, in.w, UI_KEY, "Q: ");
+        ui_put(in.y, in.x + x, in.w - x, UI_NORMAL, f->quiz);
+        char want[48];
+        ui_predict_answer_str(f->quiz_answer, want, sizeof want);
+        if (!graded) {
+            ui_put(in.y + 1, in.x, 2, UI_KEY, "> ");
+            field_draw(&fl, in.y + 1, in.x + 2, in.w - 2);
+            if (err[0])
+                ui_put(in.y + 2, in.x, in.w, UI_ERROR, err);
+            ui_put(in.y + 3, in.x, in.w, UI_DIM,
+                   "type your prediction, Enter to check; Esc skips the question");
+        } else {
+            char said[48];
+            ui_predict_answer_str(given, said, sizeof said);
+            if (skipped)
+                ui_putf(in.y + 1, in.x, in.w, UI_NORMAL, "skipped: the answer is %s", want);
+            else if (right)
+                ui_putf(in.y + 1, in.x, in.w, UI_OK, "%s right: %s", ui_g->check, want);
+            else
+                ui_putf(in.y + 1, in.x, in.w, UI_ERROR, "%s the answer is %s (you said %s)",
+                        ui_g->cross, want, said);
+            x = ui_put(in.y + 2, in.x, in.w, UI_DIM, "why: ");
+            ui_put(in.y + 2, in.x + x, in.w - x, UI_NORMAL, f->msg);
+            ui_putf(in.y + 3, in.x, in.w, UI_DIM, "score %u / %u   any key: continue",
+                    s->score.right, s->score.asked);
+        }
+        refresh();
+        int ch = ui_key(-1);
+        if (ch == UI_KEY_SIGNAL)
+            return UI_KEY_SIGNAL;
+        if (ch == KEY_RESIZE)
+            continue;
+        if (graded)
+            return 0;
+        if (ch == KEY_ESC) {
+            ui_predict_grade(&s->score, i, 0, f->quiz_answer, 1);
+            graded = skipped = 1;
+            continue;
+        }
+        if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
+            if (ui_predict_parse(fl.buf, &given, err, sizeof err) == 0) {
+                right = ui_predict_grade(&s->score, i, given, f->quiz_answer, 0);
+                graded = 1;
+            }
+            continue;
+        }
+        if (field_key(&fl, ch))
+            err[0] = '\0';
+    }
+    (void)keep;
+}
+
+static const char *const help_lines[] = {
+    "Stepping",
+    "  → l n          next step (in predict mode, a question first)",
+    "  ← h p          previous step",
+    "  Home End       first / last step",
+    "  g              go to a step by number",
+    "  space          play / pause;  + -  faster / slower",
+    "  b              breakpoint on the highlighted line (play stops there)",
+    "Input",
+    "  e              edit the input (same options as `tutor run`)",
+    "  r              a new random input (seeds 1, 2, 3...)",
+    "Views",
+    "  v              arrays as bars; matrices as numbers or heatmap",
+    "  c              a cell cursor on a matrix or table (arrows move it)",
+    "  PgUp PgDn      scroll the state",
+    "  k              predict mode: answer the trace's questions, keep a score",
+    "  t              the topic's notes;  ?  this help;  q  back / quit",
+    "Marks: [x] current <x> compare {x} move (x) source +x+ winner",
+    "       *x* chosen /x/ pruned ~x~ skipped !x! found",
+    NULL,
+};
+
+/* The help overlay; returns 0 or UI_KEY_SIGNAL. */
+static int help_screen(screen *s)
+{
+    for (;;) {
+        if (ui_big_enough()) {
+            if (s)
+                draw_topic(s, 0);
+            else
+                erase();
+            int h = 0;
+            while (help_lines[h])
+                h++;
+            int w = COLS - 4 < 76 ? COLS - 4 : 76;
+            ui_rect b = {1, (COLS - w) / 2, h + 3 < LINES - 1 ? h + 3 : LINES - 1, w};
+            for (int r = 0; r < b.h; r++)
+                ui_fill(b.y + r, b.x, b.w, UI_NORMAL);
+            ui_box(b, UI_HEADING);
+            ui_put(b.y, b.x + 2, b.w - 4, UI_HEADING, " Keys (any key closes) ");
+            ui_clip((ui_rect){b.y + 1, b.x + 1, b.h - 2, b.w - 2});
+            for (int r = 0; r < h; r++) {
+                const char *l = help_lines[r];
+                ui_put(b.y + 1 + r, b.x + 2, b.w - 4, l[0] == ' ' ? UI_NORMAL : UI_HEADING, l);
+            }
+            ui_clip_reset();
+            refresh();
+        }
+        int ch = ui_key(-1);
+        if (ch == UI_KEY_SIGNAL)
+            return UI_KEY_SIGNAL;
+        if (ch != KEY_RESIZE && ch != ERR)
+            return 0;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The topic screen. */
+
+/* Moves forward one step, asking first when predict mode is on and the next step has a
+ * question not yet asked. Returns 0, or UI_KEY_SIGNAL. */
+static int forward(screen *s)
+{
+    if (s->step + 1 >= s->n)
+        return 0;
+    size_t next = s->step + 1;
+    const trace_frame *f = trace_at(s->r.tr, next);
+    if (s->predict && f->quiz && !ui_score_done(&s->score, next)) {
+        s->playing = 0;
+        int rc = ask(s, next);
+        if (rc)
+            return rc;
+    }
+    s->step = next;
+    return 0;
+}
+
+static int topic_screen(const topic *t)
+{
+    screen s;
+    memset(&s, 0, sizeof s);
+    s.t = t;
+    s.seed = 1;
+    s.speed = 3;
+    char err[256];
+    int rc = run_load(&s.r, t, t->example ? t->example : "", err, sizeof err);
+    if (rc == 0)
+        rc = screen_adopt(&s);
+    else
+        set_status(&s, UI_ERROR, "%s %s (press e to give an input)", ui_g->cross, err);
+    if (rc == TUTOR_ENOMEM)
+        goto out;
+    rc = 0;
+    for (;;) {
+        if (!ui_big_enough()) {
+            int ch = ui_key(-1);
+            if (ch == UI_KEY_SIGNAL) {
+                rc = UI_KEY_SIGNAL;
+                break;
+            }
+            if (ch == 'q')
+                break;
+            continue;
+        }
+        draw_topic(&s, 0);
+        refresh();
+        int ch = ui_key(s.playing ? play_delay[s.speed] : -1);
+        if (ch == UI_KEY_SIGNAL) {
+            rc = UI_KEY_SIGNAL;
+            break;
+        }
+        if (ch == KEY_RESIZE)
+            continue;
+        if (ch == ERR) {
+            if (!s.playing)
+                continue;
+            if (s.step + 1 >= s.n) {
+                s.playing = 0;
+                continue;
+            }
+            if ((rc = forward(&s)) != 0)
+                break;
+            const trace_frame *f = trace_at(s.r.tr, s.step);
+            if (f->line > 0 && (size_t)f->line <= s.nlines && s.breaks[f->line]) {
+                s.playing = 0;
+                set_status(&s, UI_KEY, "%s breakpoint at line %d", ui_g->breakpt, f->line);
+            }
+            continue;
+        }
+        s.status[0] = '\0';
+        if (s.view.cursor) {
+            int moved = 1;
+            switch (ch) {
+            case KEY_UP: s.view.cur_row--; break;
+            case KEY_DOWN: s.view.cur_row++; break;
+            case KEY_LEFT: s.view.cur_col--; break;
+            case KEY_RIGHT: s.view.cur_col++; break;
+            case KEY_ESC:
+            case 'c': s.view.cursor = 0; break;
+            default: moved = 0;
+            }
+            if (moved)
+                continue;
+        }
+        switch (ch) {
+        case 'q': goto out;
+        case KEY_RIGHT:
+        case 'l':
+        case 'n':
+            s.playing = 0;
+            if ((rc = forward(&s)) != 0)
+                goto out;
+            break;
+        case KEY_LEFT:
+        case 'h':
+        case 'p':
+            s.playing = 0;
+            if (s.step > 0)
+                s.step--;
+            break;
+        case KEY_HOME: s.step = 0; break;
+        case KEY_END:
+            if (s.n)
+                s.step = s.n - 1;
+            break;
+        case 'g':
+            if (s.n && (rc = goto_step(&s)) != 0)
+                goto out;
+            break;
+        case ' ':
+            s.playing = s.n > 1 && !s.playing;
+            if (s.playing && s.step + 1 >= s.n)
+                s.step = 0;
+            break;
+        case '+':
+        case '=':
+            if (s.speed + 1 < NSPEEDS)
+                s.speed++;
+            set_status(&s, UI_NORMAL, "speed: a step every %d ms", play_delay[s.speed]);
+            break;
+        case '-':
+        case '_':
+            if (s.speed > 0)
+                s.speed--;
+            set_status(&s, UI_NORMAL, "speed: a step every %d ms", play_delay[s.speed]);
+            break;
+        case 'b': {
+            const trace_frame *f = s.n ? trace_at(s.r.tr, s.step) : NULL;
+            if (f && f->line > 0 && (size_t)f->line <= s.nlines) {
+                s.breaks[f->line] = !s.breaks[f->line];
+                set_status(&s, UI_NORMAL, "breakpoint %s line %d", s.breaks[f->line] ? "on" : "off",
+                           f->line);
+            }
+            break;
+        }
+        case 'e':
+            s.playing = 0;
+            if ((rc = edit_input(&s)) != 0)
+                goto out;
+            break;
+        case 'r': {
+            s.playing = 0;
+            if (!t->random_input) {
+                set_status(&s, UI_ERROR, "%s has no random inputs", t->id);
+                break;
+            }
+            strbuf sb = STRBUF_INIT;
+            uint64_t seed = s.seed++;
+            rc = t->random_input(seed, &sb);
+            if (rc == 0 && !sb.failed)
+                rc = run_load(&s.r, t, sb_str(&sb), err, sizeof err);
+            else
+                snprintf(err, sizeof err, "out of memory");
+            sb_free(&sb);
+            if (rc == 0) {
+                if ((rc = screen_adopt(&s)) != 0)
+                    goto out;
+                set_status(&s, UI_OK, "random input from seed %llu: %zu steps",
+                           (unsigned long long)seed, s.n);
+            } else {
+                set_status(&s, UI_ERROR, "%s %s", ui_g->cross, err);
+                rc = 0;
+            }
+            break;
+        }
+        case 'k':
+            s.predict = !s.predict;
+            if (s.predict) {
+                unsigned q = 0;
+                for (size_t i = 0; i < s.n; i++)
+                    q += trace_at(s.r.tr, i)->quiz != NULL;
+                set_status(&s, UI_OK,
+                           "predict mode on: %u question%s in this run; step forward to answer", q,
+                           q == 1 ? "" : "s");
+            } else {
+                set_status(&s, UI_NORMAL, "predict mode off (score %u / %u)", s.score.right,
+                           s.score.asked);
+            }
+            break;
+        case 't':
+            s.playing = 0;
+            if ((rc = ui_notes_screen(t)) != 0)
+                goto out;
+            break;
+        case '?':
+            s.playing = 0;
+            if ((rc = help_screen(&s)) != 0)
+                goto out;
+            break;
+        case 'v': s.view.alt = !s.view.alt; break;
+        case 'c': s.view.cursor = 1; break;
+        case KEY_NPAGE: s.view.scroll += LINES / 2; break;
+        case KEY_PPAGE: s.view.scroll -= LINES / 2; break;
+        default: break;
+        }
+        if (s.view.scroll > s.view.content_h - 4)
+            s.view.scroll = s.view.content_h - 4;
+        if (s.view.scroll < 0)
+            s.view.scroll = 0;
+    }
+out:
+    run_free(&s.r);
+    mem_free(s.breaks);
+    ui_score_free(&s.score);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The home screen. */
+
+static int matches(const topic *t, const char *filter)
+{
+    if (!*filter)
+        return 1;
+    const char *fields[4] = {t->id, t->title, t->family, t->summary};
+    size_t fl = strlen(filter);
+    for (int k = 0; k < 4; k++) {
+        const char *f = fields[k];
+        if (!f)
+            continue;
+        for (; *f; f++)
+            if (strncasecmp(f, filter, fl) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+static const char *const home_keys[] = {"↑/↓",    "move", "Enter", "open", "type",
+                                        "filter", "Esc",  "clear", "t",    "notes",
+                                        "?",      "help", "q",     "quit", NULL};
+
+static int home_screen(void)
+{
+    char filter[64] = "";
+    size_t flen = 0, sel = 0;
+    char status[200] = "";
+    const topic *shown[256];
+    for (;;) {
+        size_t ns = 0;
+        for (size_t i = 0; i < topic_count && ns < 256; i++)
+            if (matches(topic_registry[i], filter))
+                shown[ns++] = topic_registry[i];
+        if (sel >= ns)
+            sel = ns ? ns - 1 : 0;
+        if (ui_big_enough()) {
+            erase();
+            ui_fill(0, 0, COLS, UI_TITLE);
+            ui_putf(0, 1, COLS - 2, UI_TITLE,
+                    "tutor %s: step through algorithms and sequence models", TUTOR_VERSION);
+            int x = ui_put(1, 1, -1, UI_DIM, "filter: ");
+            if (flen)
+                ui_put(1, 1 + x, COLS - 2 - x, UI_NORMAL, filter);
+            else
+                ui_put(1, 1 + x, COLS - 2 - x, UI_DIM, "(type to filter)");
+            /* Rows: a heading per family, then its topics; scrolled to show the selection. */
+            int top = 3, rows = LINES - 6;
+            int nrows = 0, sel_row = 0;
+            const char *fam = NULL;
+            for (size_t i = 0; i < ns; i++) {
+                if (!fam || strcmp(fam, shown[i]->family) != 0) {
+                    fam = shown[i]->family;
+                    nrows += nrows ? 2 : 1;
+                }
+                if (i == sel)
+                    sel_row = nrows;
+                nrows++;
+            }
+            int first = sel_row - rows + 2 > 0 ? sel_row - rows + 2 : 0;
+            if (first > 0 && sel_row < first + 1)
+                first = sel_row - 1;
+            int row = 0;
+            fam = NULL;
+            ui_clip((ui_rect){top, 0, rows, COLS});
+            for (size_t i = 0; i < ns; i++) {
+                if (!fam || strcmp(fam, shown[i]->family) != 0) {
+                    fam = shown[i]->family;
+                    row += row ? 1 : 0;
+                    ui_put(top + row - first, 1, COLS - 2, UI_HEADING, fam);
+                    row++;
+                }
+                int y = top + row - first;
+                int st = i == sel ? UI_SELECT : UI_NORMAL;
+                if (i == sel)
+                    ui_fill(y, 0, COLS, UI_SELECT);
+                ui_put(y, 1, 1, st, i == sel ? ui_g->arrow : " ");
+                ui_put(y, 3, 12, st, shown[i]->id);
+                int tx = 16 + ui_put(y, 16, COLS - 17, st, shown[i]->title);
+                if (shown[i]->summary && tx + 4 < COLS) {
+                    ui_put(y, tx, 3, st, "  ");
+                    ui_put(y, tx + 2, COLS - tx - 3, i == sel ? UI_SELECT : UI_DIM,
+                           shown[i]->summary);
+                }
+                row++;
+            }
+            ui_clip_reset();
+            if (ns == 0)
+                ui_put(top, 3, COLS - 4, UI_DIM,
+                       topic_count ? "no topic matches the filter (Esc clears it)"
+                                   : "no topics are registered in this build");
+            if (status[0])
+                ui_put(LINES - 3, 1, COLS - 2, UI_ERROR, status);
+            else if (ns)
+                ui_put(LINES - 3, 1, COLS - 2, UI_DIM, shown[sel]->summary);
+            draw_keys(LINES - 1, home_keys);
+            refresh();
+        }
+        int ch = ui_key(-1);
+        if (ch == UI_KEY_SIGNAL)
+            return UI_KEY_SIGNAL;
+        if (ch == KEY_RESIZE || ch == ERR)
+            continue;
+        status[0] = '\0';
+        int rc = 0;
+        switch (ch) {
+        case KEY_UP:
+            if (sel > 0)
+                sel--;
+            break;
+        case KEY_DOWN:
+            if (sel + 1 < ns)
+                sel++;
+            break;
+        case KEY_HOME: sel = 0; break;
+        case KEY_END: sel = ns ? ns - 1 : 0; break;
+        case '\r':
+        case '\n':
+        case KEY_ENTER:
+        case KEY_RIGHT:
+            if (ns)
+                rc = topic_screen(shown[sel]);
+            break;
+        case KEY_ESC:
+            flen = 0;
+            filter[0] = '\0';
+            break;
+        case KEY_BACKSPACE:
+        case 127:
+        case CTRL('h'):
+            if (flen)
+                filter[--flen] = '\0';
+            break;
+        case '?': rc = help_screen(NULL); break;
+        default:
+            if (ch == 'q' && flen == 0)
+                return 0;
+            if (ch == 't' && flen == 0 && ns) {
+                rc = ui_notes_screen(shown[sel]);
+                break;
+            }
+            if (ch < 256 && isprint(ch) && flen + 1 < sizeof filter) {
+                filter[flen++] = (char)ch;
+                filter[flen] = '\0';
+                sel = 0;
+            }
+            break;
+        }
+        if (rc == UI_KEY_SIGNAL)
+            return rc;
+        if (rc == TUTOR_ENOMEM)
+            snprintf(status, sizeof status, "out of memory opening the topic");
+    }
+}
+
+int ui_main(FILE *err)
+{
+    char msg[256];
+    if (ui_term_open(msg, sizeof msg)) {
+        fprintf(err, "tutor: %s; the batch commands still work (tutor --help)\n", msg);
+        return 1;
+    }
+    int rc = home_screen();
+    ui_term_close();
+    if (ui_signalled())
+        return 128 + ui_signalled();
+    if (rc && rc != UI_KEY_SIGNAL) {
+        fprintf(err, "tutor: %s\n", status_str(rc));
+        return 1;
+    }
+    return 0;
+}

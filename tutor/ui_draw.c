@@ -1,0 +1,422 @@
+#include "ui_draw.h"
+
+#include <langinfo.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+/* Colour pairs: 1..UI_STYLE_COUNT for the styles, RAMP_PAIR0.. for the heatmap ramp. */
+#define RAMP_PAIR0 64
+#define RAMP_N     16
+
+static const ui_glyphs glyphs_utf8 = {
+    {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"},
+    {"·", "░", "▒", "▓", "█"},
+    "─",
+    "│",
+    "├─",
+    "└─",
+    "▶",
+    "•",
+    "…",
+    "●",
+    "✗",
+    "✓",
+    "┌",
+    "┐",
+    "└",
+    "┘",
+    "←",
+    "→",
+};
+
+static const ui_glyphs glyphs_ascii = {
+    {" ", ".", ",", "-", "~", "=", "+", "*", "#"},
+    {".", ":", "+", "*", "#"},
+    "-",
+    "|",
+    "|-",
+    "`-",
+    ">",
+    "*",
+    "~",
+    "*",
+    "x",
+    "v",
+    "+",
+    "+",
+    "+",
+    "+",
+    "<-",
+    "->",
+};
+
+const ui_glyphs *ui_g = &glyphs_ascii;
+
+static int colors;                        /* 0 none, 1 eight, 2 256 */
+static attr_t style_attr[UI_STYLE_COUNT]; /* attributes without the colour pair */
+static short style_pair[UI_STYLE_COUNT];
+static ui_rect clip;
+
+/* xterm-256 indices from dark blue through green to yellow: readable on dark and light
+ * backgrounds and ordered by lightness, so it still reads in grey. */
+static const short ramp256[RAMP_N] = {17, 18,  19,  25,  31,  37,  36,  35,
+                                      71, 107, 143, 179, 215, 221, 227, 229};
+static const short ramp8[5] = {COLOR_BLUE, COLOR_CYAN, COLOR_GREEN, COLOR_YELLOW, COLOR_RED};
+
+static void style(int s, short fg, short bg, attr_t color_attr, attr_t mono_attr)
+{
+    if (colors) {
+        init_pair((short)(s + 1), fg, bg);
+        style_pair[s] = (short)(s + 1);
+        style_attr[s] = color_attr;
+    } else {
+        style_pair[s] = 0;
+        style_attr[s] = mono_attr;
+    }
+}
+
+void ui_draw_init(void)
+{
+    const char *cs = nl_langinfo(CODESET);
+    ui_g =
+        cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0) ? &glyphs_utf8 : &glyphs_ascii;
+    const char *nc = getenv("NO_COLOR");
+    colors = 0;
+    if (has_colors() && !(nc && *nc) && start_color() == OK) {
+        colors = COLORS >= 256 && COLOR_PAIRS >= RAMP_PAIR0 + RAMP_N ? 2 : 1;
+        use_default_colors();
+    }
+    short d = -1;
+    style(UI_NORMAL, d, d, A_NORMAL, A_NORMAL);
+    style(UI_TITLE, COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE);
+    style(UI_CURLINE, COLOR_BLACK, COLOR_YELLOW, A_NORMAL, A_REVERSE);
+    style(UI_BREAK, COLOR_RED, d, A_BOLD, A_BOLD);
+    style(UI_ERROR, COLOR_RED, d, A_BOLD, A_BOLD);
+    style(UI_OK, COLOR_GREEN, d, A_BOLD, A_BOLD);
+    style(UI_DIM, COLOR_BLUE, d, A_NORMAL, A_NORMAL);
+    style(UI_HEADING, COLOR_CYAN, d, A_BOLD, A_BOLD | A_UNDERLINE);
+    style(UI_CODE, COLOR_GREEN, d, A_NORMAL, A_NORMAL);
+    style(UI_KEY, COLOR_YELLOW, d, A_BOLD, A_BOLD);
+    style(UI_SELECT, COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE);
+    style(UI_ROLE + TRACE_CURRENT, COLOR_BLACK, COLOR_YELLOW, A_BOLD, A_REVERSE);
+    style(UI_ROLE + TRACE_COMPARE, COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_BOLD);
+    style(UI_ROLE + TRACE_MOVE, COLOR_BLACK, COLOR_MAGENTA, A_NORMAL, A_BOLD);
+    style(UI_ROLE + TRACE_SOURCE, COLOR_BLUE, d, A_BOLD, A_UNDERLINE);
+    style(UI_ROLE + TRACE_WINNER, COLOR_BLACK, COLOR_GREEN, A_NORMAL, A_BOLD | A_UNDERLINE);
+    style(UI_ROLE + TRACE_CHOSEN, COLOR_GREEN, d, A_BOLD, A_BOLD);
+    style(UI_ROLE + TRACE_PRUNED, COLOR_RED, d, A_NORMAL, A_NORMAL);
+    style(UI_ROLE + TRACE_SKIPPED, COLOR_MAGENTA, d, A_NORMAL, A_NORMAL);
+    style(UI_ROLE + TRACE_FOUND, COLOR_BLACK, COLOR_GREEN, A_BOLD, A_REVERSE);
+    if (colors == 2)
+        for (int i = 0; i < RAMP_N; i++)
+            init_pair((short)(RAMP_PAIR0 + i), ramp256[i], ramp256[i]);
+    else if (colors == 1)
+        for (int i = 0; i < 5; i++)
+            init_pair((short)(RAMP_PAIR0 + i), ramp8[i], d);
+    ui_clip_reset();
+}
+
+int ui_colors(void)
+{
+    return colors;
+}
+
+attr_t ui_attr(int s)
+{
+    if (s < 0 || s >= UI_STYLE_COUNT)
+        s = UI_NORMAL;
+    return style_attr[s] | COLOR_PAIR(style_pair[s]);
+}
+
+void ui_clip(ui_rect r)
+{
+    int y0 = r.y < 0 ? 0 : r.y, x0 = r.x < 0 ? 0 : r.x;
+    int y1 = r.y + r.h, x1 = r.x + r.w;
+    if (y1 > LINES)
+        y1 = LINES;
+    if (x1 > COLS)
+        x1 = COLS;
+    clip = (ui_rect){y0, x0, y1 > y0 ? y1 - y0 : 0, x1 > x0 ? x1 - x0 : 0};
+}
+
+void ui_clip_reset(void)
+{
+    ui_clip((ui_rect){0, 0, LINES, COLS});
+}
+
+/* Decodes one character of s: its wide char, byte length and display width, with invalid
+ * bytes as '?' and control characters as spaces. Returns 0 at the end of s. */
+static size_t next_char(const char *s, mbstate_t *st, wchar_t *wc, int *cw)
+{
+    size_t k = mbrtowc(wc, s, MB_CUR_MAX, st);
+    if (k == 0)
+        return 0;
+    if (k == (size_t)-1 || k == (size_t)-2) {
+        memset(st, 0, sizeof *st);
+        *wc = L'?';
+        k = 1;
+    }
+    if (*wc < 32 || *wc == 127) {
+        *wc = L' ';
+        *cw = 1;
+        return k;
+    }
+    *cw = wcwidth(*wc);
+    if (*cw < 0) {
+        *wc = L'?';
+        *cw = 1;
+    }
+    return k;
+}
+
+int ui_put(int y, int x, int maxw, int s, const char *text)
+{
+    if (!text)
+        return 0;
+    if (maxw < 0)
+        maxw = clip.x + clip.w - x;
+    int visible_row = y >= clip.y && y < clip.y + clip.h;
+    if (s < 0 || s >= UI_STYLE_COUNT)
+        s = UI_NORMAL;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int col = 0;
+    while (*text && col < maxw) {
+        wchar_t wc;
+        int cw;
+        size_t k = next_char(text, &st, &wc, &cw);
+        if (k == 0)
+            break;
+        text += k;
+        if (cw == 0)
+            continue; /* combining marks: dropped rather than risk a misplaced cell */
+        if (col + cw > maxw)
+            break;
+        int cx = x + col;
+        if (visible_row && cx >= clip.x && cx + cw <= clip.x + clip.w) {
+            wchar_t ws[2] = {wc, 0};
+            cchar_t cc;
+            setcchar(&cc, ws, style_attr[s], style_pair[s], NULL);
+            mvadd_wch(y, cx, &cc);
+        }
+        col += cw;
+    }
+    return col;
+}
+
+int ui_putf(int y, int x, int maxw, int s, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return ui_put(y, x, maxw, s, buf);
+}
+
+int ui_put_ell(int y, int x, int maxw, int s, const char *text)
+{
+    if (!text || maxw <= 0)
+        return 0;
+    if (ui_width(text) <= maxw)
+        return ui_put(y, x, maxw, s, text);
+    int ew = ui_width(ui_g->ellipsis);
+    char buf[1024];
+    size_t k = ui_fit(text, maxw - ew);
+    if (k >= sizeof buf)
+        k = sizeof buf - 1;
+    memcpy(buf, text, k);
+    buf[k] = '\0';
+    int w = ui_put(y, x, maxw - ew, s, buf);
+    return w + ui_put(y, x + w, ew, s, ui_g->ellipsis);
+}
+
+void ui_fill(int y, int x, int w, int s)
+{
+    for (int i = 0; i < w; i++)
+        ui_put(y, x + i, 1, s, " ");
+}
+
+int ui_width(const char *s)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int w = 0;
+    for (;;) {
+        wchar_t wc;
+        int cw;
+        size_t k = next_char(s, &st, &wc, &cw);
+        if (k == 0)
+            return w;
+        s += k;
+        w += cw;
+    }
+}
+
+size_t ui_fit(const char *s, int w)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    size_t bytes = 0;
+    int col = 0;
+    for (;;) {
+        wchar_t wc;
+        int cw;
+        size_t k = next_char(s + bytes, &st, &wc, &cw);
+        if (k == 0 || col + cw > w)
+            return bytes;
+        bytes += k;
+        col += cw;
+    }
+}
+
+size_t ui_char(const char *s, int *cw)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    wchar_t wc;
+    return next_char(s, &st, &wc, cw);
+}
+
+void ui_box(ui_rect r, int s)
+{
+    if (r.h < 2 || r.w < 2)
+        return;
+    for (int x = r.x + 1; x < r.x + r.w - 1; x++) {
+        ui_put(r.y, x, 1, s, ui_g->hline);
+        ui_put(r.y + r.h - 1, x, 1, s, ui_g->hline);
+    }
+    for (int y = r.y + 1; y < r.y + r.h - 1; y++) {
+        ui_put(y, r.x, 1, s, ui_g->vline);
+        ui_put(y, r.x + r.w - 1, 1, s, ui_g->vline);
+    }
+    ui_put(r.y, r.x, 1, s, ui_g->tl);
+    ui_put(r.y, r.x + r.w - 1, 1, s, ui_g->tr);
+    ui_put(r.y + r.h - 1, r.x, 1, s, ui_g->bl);
+    ui_put(r.y + r.h - 1, r.x + r.w - 1, 1, s, ui_g->br);
+}
+
+void ui_put_ramp(int y, int x, int w, double t)
+{
+    if (!(t >= 0 && t <= 1)) {
+        for (int i = 0; i < w; i++)
+            ui_put(y, x + i, 1, UI_NORMAL, " ");
+        return;
+    }
+    if (y < clip.y || y >= clip.y + clip.h)
+        return;
+    const char *glyph = ui_g->shade[(int)(t * 4.999)];
+    attr_t a = A_NORMAL;
+    short pair = 0;
+    if (colors == 2) {
+        pair = (short)(RAMP_PAIR0 + (int)(t * (RAMP_N - 0.001)));
+        glyph = " ";
+    } else if (colors == 1) {
+        pair = (short)(RAMP_PAIR0 + (int)(t * 4.999));
+    }
+    for (int i = 0; i < w; i++) {
+        int cx = x + i;
+        if (cx < clip.x || cx >= clip.x + clip.w)
+            continue;
+        wchar_t ws[2];
+        mbstate_t st;
+        memset(&st, 0, sizeof st);
+        if (mbrtowc(&ws[0], glyph, strlen(glyph), &st) > strlen(glyph))
+            ws[0] = L'#';
+        ws[1] = 0;
+        cchar_t cc;
+        setcchar(&cc, ws, a, pair, NULL);
+        mvadd_wch(y, cx, &cc);
+    }
+}
+
+static SCREEN *screen;
+static volatile sig_atomic_t stop_signal;
+static struct sigaction old_int, old_term;
+static int handlers_set;
+
+/* Only a flag: curses is not async-signal-safe, so the input loop notices and unwinds. */
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+int ui_term_open(char *err, size_t errlen)
+{
+    const char *term = getenv("TERM");
+    if (!term || !*term) {
+        snprintf(err, errlen, "TERM is not set, so the terminal type is unknown");
+        return -1;
+    }
+    screen = newterm(NULL, stdout, stdin);
+    if (!screen) {
+        snprintf(err, errlen, "cannot use the terminal type '%s' (TERM)", term);
+        return -1;
+    }
+    set_term(screen);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    handlers_set = 1;
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    set_escdelay(25);
+    ui_draw_init();
+    return 0;
+}
+
+void ui_term_close(void)
+{
+    if (screen) {
+        endwin();
+        delscreen(screen);
+        screen = NULL;
+    }
+    if (handlers_set) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        handlers_set = 0;
+    }
+}
+
+int ui_key(int timeout_ms)
+{
+    if (stop_signal)
+        return UI_KEY_SIGNAL;
+    timeout(timeout_ms);
+    int ch = getch();
+    if (stop_signal)
+        return UI_KEY_SIGNAL;
+    return ch;
+}
+
+int ui_signalled(void)
+{
+    return stop_signal;
+}
+
+int ui_big_enough(void)
+{
+    if (COLS >= UI_MIN_COLS && LINES >= UI_MIN_ROWS)
+        return 1;
+    erase();
+    ui_clip_reset();
+    char msg[96];
+    snprintf(msg, sizeof msg, "The tutor needs at least %dx%d; this terminal is %dx%d.",
+             UI_MIN_COLS, UI_MIN_ROWS, COLS, LINES);
+    int y = LINES / 2 - 1;
+    ui_put(y < 0 ? 0 : y, 0, COLS, UI_ERROR, msg);
+    ui_put(y + 1 < 0 ? 0 : y + 1, 0, COLS, UI_NORMAL, "Enlarge the window, or press q to quit.");
+    refresh();
+    return 0;
+}

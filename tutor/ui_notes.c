@@ -1,0 +1,420 @@
+#include "ui_notes.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../trace/mem.h"
+#include "../trace/status.h"
+#include "ui_draw.h"
+
+#ifndef TUTOR_SRCDIR
+#define TUTOR_SRCDIR "."
+#endif
+#ifndef TUTOR_DATADIR
+#define TUTOR_DATADIR "/usr/local/share/tutor"
+#endif
+
+int ui_notes_find(const topic *t, strbuf *path)
+{
+    const char *dirs[3] = {getenv("TUTOR_DOCS"), TUTOR_SRCDIR "/docs", TUTOR_DATADIR "/docs"};
+    strbuf file = STRBUF_INIT;
+    if (t->notes && *t->notes)
+        sb_puts(&file, t->notes);
+    else
+        sb_printf(&file, "%s.md", t->id);
+    for (int k = 0; k < 3; k++) {
+        if (!dirs[k] || !*dirs[k])
+            continue;
+        sb_clear(path);
+        sb_printf(path, "%s/%s", dirs[k], sb_str(&file));
+        if (path->failed || file.failed)
+            break;
+        if (access(sb_str(path), R_OK) == 0) {
+            sb_free(&file);
+            return 0;
+        }
+    }
+    int failed = path->failed || file.failed;
+    sb_clear(path);
+    sb_printf(path, "no notes file %s: looked in %s%s%s/docs and %s/docs", sb_str(&file),
+              dirs[0] && *dirs[0] ? dirs[0] : "", dirs[0] && *dirs[0] ? ", " : "", TUTOR_SRCDIR,
+              TUTOR_DATADIR);
+    sb_free(&file);
+    return failed || path->failed ? TUTOR_ENOMEM : TUTOR_ENOTFOUND;
+}
+
+int ui_notes_read(const char *path, strbuf *text)
+{
+    sb_clear(text);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return TUTOR_EIO;
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_putn(text, buf, k);
+    int bad = ferror(f);
+    fclose(f);
+    if (text->failed)
+        return TUTOR_ENOMEM;
+    return bad ? TUTOR_EIO : 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Rendering. */
+
+static int md_push(ui_md *md, int style, int indent, const char *s, size_t len)
+{
+    if (md->n == md->cap) {
+        size_t cap = md->cap ? 2 * md->cap : 64;
+        ui_md_line *v = mem_realloc_array(md->lines, cap, sizeof *v);
+        if (!v)
+            return TUTOR_ENOMEM;
+        md->lines = v;
+        md->cap = cap;
+    }
+    char *text = mem_alloc(len + 1);
+    if (!text)
+        return TUTOR_ENOMEM;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    md->lines[md->n++] = (ui_md_line){style, indent, text};
+    return 0;
+}
+
+static int md_blank(ui_md *md)
+{
+    if (md->n == 0 || md->lines[md->n - 1].text[0] == '\0')
+        return 0;
+    return md_push(md, UI_NORMAL, 0, "", 0);
+}
+
+/* Appends s (n bytes) to out without inline markers: ** and __ and backticks dropped,
+ * [text](url) written "text (url)". */
+static void inline_strip(strbuf *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((s[i] == '*' || s[i] == '_') && i + 1 < n && s[i + 1] == s[i]) {
+            i++;
+            continue;
+        }
+        if (s[i] == '`')
+            continue;
+        if (s[i] == '[') {
+            const char *close = memchr(s + i, ']', n - i);
+            if (close && (size_t)(close - s) + 1 < n && close[1] == '(') {
+                const char *end = memchr(close, ')', n - (size_t)(close - s));
+                if (end) {
+                    inline_strip(out, s + i + 1, (size_t)(close - s - (long)i - 1));
+                    sb_puts(out, " (");
+                    sb_putn(out, close + 2, (size_t)(end - close - 2));
+                    sb_putc(out, ')');
+                    i = (size_t)(end - s);
+                    continue;
+                }
+            }
+        }
+        sb_putc(out, s[i]);
+    }
+}
+
+/* Word-wraps text into lines of at most width - indent columns; continuation lines get
+ * indent + hang. A word longer than a line is cut. */
+static int md_wrap(ui_md *md, int style, int indent, int hang, const char *text, int width)
+{
+    int first = 1;
+    const char *p = text;
+    while (*p == ' ')
+        p++;
+    while (*p) {
+        int ind = first ? indent : indent + hang;
+        int avail = width - ind;
+        if (avail < 8)
+            avail = 8;
+        size_t end = 0, last_space = 0;
+        int cols = 0;
+        while (p[end]) {
+            int cw;
+            size_t k = ui_char(p + end, &cw);
+            if (cols + cw > avail)
+                break;
+            if (p[end] == ' ')
+                last_space = end;
+            cols += cw;
+            end += k;
+        }
+        if (end == 0) {
+            int cw;
+            end = ui_char(p, &cw); /* wider than the line: cut it rather than loop */
+        }
+        size_t cut = end;
+        if (p[end] && last_space > 0)
+            cut = last_space;
+        if (md_push(md, style, ind, p, cut))
+            return TUTOR_ENOMEM;
+        p += cut;
+        while (*p == ' ')
+            p++;
+        first = 0;
+    }
+    return 0;
+}
+
+static int is_rule(const char *s, size_t n)
+{
+    size_t k = 0;
+    char c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ' ')
+            continue;
+        if (s[i] != '-' && s[i] != '*' && s[i] != '_')
+            return 0;
+        if (c && s[i] != c)
+            return 0;
+        c = s[i];
+        k++;
+    }
+    return k >= 3;
+}
+
+/* Length of a list marker at s ("- ", "* ", "+ ", "12. ", "3) "), or 0. */
+static size_t list_marker(const char *s, size_t n)
+{
+    if (n >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') && s[1] == ' ')
+        return 2;
+    size_t i = 0;
+    while (i < n && isdigit((unsigned char)s[i]))
+        i++;
+    if (i > 0 && i + 1 < n && (s[i] == '.' || s[i] == ')') && s[i + 1] == ' ')
+        return i + 2;
+    return 0;
+}
+
+int ui_md_render(const char *src, int width, ui_md *md)
+{
+    ui_md_free(md);
+    if (width < 20)
+        width = 20;
+    strbuf para = STRBUF_INIT; /* the paragraph or list item being gathered */
+    int para_indent = 0, para_hang = 0, para_style = UI_NORMAL, in_para = 0;
+    int in_code = 0, rc = 0;
+    const char *p = src;
+#define FLUSH()                                                                                    \
+    do {                                                                                           \
+        if (in_para) {                                                                             \
+            if (para.failed ||                                                                     \
+                md_wrap(md, para_style, para_indent, para_hang, sb_str(&para), width))             \
+                goto nomem;                                                                        \
+            sb_clear(&para);                                                                       \
+            in_para = 0;                                                                           \
+        }                                                                                          \
+    } while (0)
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        const char *next = eol ? eol + 1 : p + n;
+        if (n && p[n - 1] == '\r')
+            n--;
+        size_t lead = 0;
+        while (lead < n && p[lead] == ' ')
+            lead++;
+        const char *s = p + lead;
+        size_t sn = n - lead;
+        if (sn >= 3 && strncmp(s, "```", 3) == 0) {
+            FLUSH();
+            if (!in_code && md_blank(md))
+                goto nomem;
+            in_code = !in_code;
+            if (!in_code && md_blank(md))
+                goto nomem;
+        } else if (in_code) {
+            if (md_push(md, UI_CODE, 4, p, n))
+                goto nomem;
+        } else if (sn == 0) {
+            FLUSH();
+            if (md_blank(md))
+                goto nomem;
+        } else if (lead >= 4 && !in_para) {
+            if (md_push(md, UI_CODE, 4, s, sn))
+                goto nomem;
+        } else if (s[0] == '#') {
+            FLUSH();
+            size_t h = 0;
+            while (h < sn && s[h] == '#')
+                h++;
+            while (h < sn && s[h] == ' ')
+                h++;
+            if (md_blank(md))
+                goto nomem;
+            sb_clear(&para);
+            inline_strip(&para, s + h, sn - h);
+            if (para.failed || md_wrap(md, UI_HEADING, 0, 0, sb_str(&para), width))
+                goto nomem;
+            sb_clear(&para);
+        } else if (is_rule(s, sn)) {
+            FLUSH();
+            strbuf rule = STRBUF_INIT;
+            for (int k = 0; k < width && k < 60; k++)
+                sb_puts(&rule, ui_g->hline);
+            int bad = rule.failed || md_push(md, UI_DIM, 0, sb_str(&rule), rule.len);
+            sb_free(&rule);
+            if (bad)
+                goto nomem;
+        } else if (s[0] == '|') {
+            FLUSH();
+            if (md_push(md, UI_NORMAL, 2, s, sn))
+                goto nomem;
+        } else if (s[0] == '>') {
+            FLUSH();
+            size_t q = sn > 1 && s[1] == ' ' ? 2 : 1;
+            sb_clear(&para);
+            inline_strip(&para, s + q, sn - q);
+            if (para.failed || md_wrap(md, UI_DIM, 2, 0, sb_str(&para), width))
+                goto nomem;
+            sb_clear(&para);
+        } else if (list_marker(s, sn)) {
+            FLUSH();
+            size_t m = list_marker(s, sn);
+            in_para = 1;
+            para_style = UI_NORMAL;
+            para_indent = (int)lead + 2;
+            para_hang = (int)m;
+            if (s[0] == '-' || s[0] == '*' || s[0] == '+') {
+                sb_puts(&para, ui_g->bullet);
+                sb_putc(&para, ' ');
+                para_hang = 2;
+            } else {
+                sb_putn(&para, s, m);
+            }
+            inline_strip(&para, s + m, sn - m);
+        } else {
+            if (!in_para) {
+                in_para = 1;
+                para_style = UI_NORMAL;
+                para_indent = 0;
+                para_hang = 0;
+            } else {
+                sb_putc(&para, ' ');
+            }
+            inline_strip(&para, s, sn);
+        }
+        p = next;
+    }
+    FLUSH();
+#undef FLUSH
+    sb_free(&para);
+    return rc;
+nomem:
+    sb_free(&para);
+    ui_md_free(md);
+    return TUTOR_ENOMEM;
+}
+
+void ui_md_free(ui_md *md)
+{
+    for (size_t k = 0; k < md->n; k++)
+        mem_free(md->lines[k].text);
+    mem_free(md->lines);
+    memset(md, 0, sizeof *md);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The screen. */
+
+int ui_notes_screen(const topic *t)
+{
+    strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+    ui_md md = {0};
+    int rc = ui_notes_find(t, &path);
+    char problem[512] = "";
+    if (rc == 0) {
+        rc = ui_notes_read(sb_str(&path), &text);
+        if (rc)
+            snprintf(problem, sizeof problem, "cannot read %s: %s", sb_str(&path), status_str(rc));
+    } else {
+        snprintf(problem, sizeof problem, "%s", sb_str(&path));
+    }
+    int width = -1, top = 0, result = 0;
+    for (;;) {
+        if (!ui_big_enough()) {
+            int ch = ui_key(-1);
+            if (ch == UI_KEY_SIGNAL) {
+                result = UI_KEY_SIGNAL;
+                break;
+            }
+            if (ch == 'q')
+                break;
+            continue;
+        }
+        int body = LINES - 2;
+        int wrap = COLS - 2 < 100 ? COLS - 2 : 100;
+        if (!problem[0] && wrap != width) {
+            if (ui_md_render(sb_str(&text), wrap, &md)) {
+                snprintf(problem, sizeof problem, "out of memory rendering the notes");
+            }
+            width = wrap;
+        }
+        int max_top = (int)md.n - body;
+        if (max_top < 0)
+            max_top = 0;
+        if (top > max_top)
+            top = max_top;
+        if (top < 0)
+            top = 0;
+        erase();
+        ui_fill(0, 0, COLS, UI_TITLE);
+        ui_putf(0, 1, COLS - 2, UI_TITLE, "Notes: %s %s %s", t->id, ui_g->hline, t->title);
+        if (problem[0]) {
+            ui_put(2, 2, COLS - 4, UI_ERROR, "No notes to show.");
+            strbuf wrapped = STRBUF_INIT;
+            ui_md pm = {0};
+            if (ui_md_render(problem, COLS - 4, &pm) == 0)
+                for (size_t k = 0; k < pm.n && (int)k + 4 < body; k++)
+                    ui_put(4 + (int)k, 2, COLS - 4, UI_NORMAL, pm.lines[k].text);
+            ui_md_free(&pm);
+            sb_free(&wrapped);
+        } else {
+            for (int r = 0; r < body && top + r < (int)md.n; r++) {
+                const ui_md_line *l = &md.lines[top + r];
+                ui_put(1 + r, 1 + l->indent, COLS - 2 - l->indent, l->style, l->text);
+            }
+        }
+        ui_fill(LINES - 1, 0, COLS, UI_TITLE);
+        ui_putf(LINES - 1, 1, COLS - 2, UI_TITLE,
+                "j/k or arrows scroll  PgUp/PgDn/space page  Home/End  q back   %d-%d of %zu",
+                md.n ? top + 1 : 0, top + body < (int)md.n ? top + body : (int)md.n, md.n);
+        refresh();
+        int ch = ui_key(-1);
+        if (ch == UI_KEY_SIGNAL) {
+            result = UI_KEY_SIGNAL;
+            break;
+        }
+        if (ch == 'q' || ch == 27 || ch == 't' || ch == KEY_LEFT || ch == 'h')
+            break;
+        switch (ch) {
+        case KEY_DOWN:
+        case 'j':
+        case KEY_ENTER:
+        case '\r': top++; break;
+        case KEY_UP:
+        case 'k': top--; break;
+        case KEY_NPAGE:
+        case ' ': top += body - 1; break;
+        case KEY_PPAGE:
+        case 'b': top -= body - 1; break;
+        case KEY_HOME:
+        case 'g': top = 0; break;
+        case KEY_END:
+        case 'G': top = max_top; break;
+        default: break;
+        }
+    }
+    ui_md_free(&md);
+    sb_free(&path);
+    sb_free(&text);
+    return result;
+}

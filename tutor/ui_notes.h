@@ -1,0 +1,48 @@
+/* ui_notes.h: a topic's notes (docs/ID.md) for the tutor's notes screen: where the file
+ * is, and markdown rendered into styled, wrapped lines.
+ *
+ * The renderer knows what our notes use: # headings, paragraphs (re-wrapped to the width),
+ * - and 1. lists (hanging indent), ``` fenced and indented code blocks (kept verbatim,
+ * never wrapped), > quotes, | tables (verbatim), --- rules; inline **bold**, `code` and
+ * [text](url) lose their markers. It is pure (no curses), so tests can check it. */
+#ifndef TUTOR_UI_NOTES_H
+#define TUTOR_UI_NOTES_H
+
+#include <stddef.h>
+
+#include "../trace/strbuf.h"
+#include "topic.h"
+
+/* One rendered line: a style from ui_draw.h's enum ui_style, an indent in columns, text. */
+typedef struct ui_md_line {
+    int style;
+    int indent;
+    char *text;
+} ui_md_line;
+
+typedef struct ui_md {
+    ui_md_line *lines;
+    size_t n, cap;
+} ui_md;
+
+/* Finds the notes file of topic t (t->notes, else "ID.md") in $TUTOR_DOCS, then
+ * TUTOR_SRCDIR "/docs", then TUTOR_DATADIR "/docs". Returns 0 with the path in *path (reset
+ * first), TUTOR_ENOTFOUND with the places looked in, as one line, in *path, or
+ * TUTOR_ENOMEM. */
+int ui_notes_find(const topic *t, strbuf *path);
+
+/* Reads the whole file at path into *text (reset first). Returns 0, TUTOR_EIO or
+ * TUTOR_ENOMEM. */
+int ui_notes_read(const char *path, strbuf *text);
+
+/* Renders markdown src to lines at most width columns wide (code and tables excepted:
+ * the viewer clips those) into *md (emptied first). Returns 0 or TUTOR_ENOMEM (md left
+ * empty). O(length of src). Free with ui_md_free. */
+int ui_md_render(const char *src, int width, ui_md *md);
+void ui_md_free(ui_md *md);
+
+/* The notes screen for topic t: runs until the user goes back. Returns 0, or
+ * UI_KEY_SIGNAL when a signal asked the tutor to stop. Needs an open terminal. */
+int ui_notes_screen(const topic *t);
+
+#endif

@@ -1,0 +1,39 @@
+/* ui_predict.h: predict mode's questions and grading, without curses.
+ *
+ * A trace step may carry a quiz (trace_quiz): a question whose integer answer that step's
+ * state reveals. In predict mode the tutor stops before showing such a step, asks, grades
+ * the student's answer here, and keeps the score of the run. */
+#ifndef TUTOR_UI_PREDICT_H
+#define TUTOR_UI_PREDICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The score of one run (one input): each quiz step is asked at most once. */
+typedef struct ui_score {
+    unsigned asked, right, skipped;
+    unsigned char *done; /* per step: 1 once asked */
+    size_t n;
+} ui_score;
+
+/* Resets the score for a trace of `steps` steps. Returns 0 or TUTOR_ENOMEM (score empty,
+ * nothing will be asked twice-guarded: ui_score_done then says every step was done). */
+int ui_score_reset(ui_score *s, size_t steps);
+void ui_score_free(ui_score *s);
+
+/* 1 when the quiz of step i was already asked (or the score has no room for it). */
+int ui_score_done(const ui_score *s, size_t i);
+
+/* Parses a typed answer: an integer (spaces around allowed), yes/y/true (1) or
+ * no/n/false (0), none/empty/-inf/- (TRACE_NONE). Returns 0 and sets *v, or TUTOR_EINVAL
+ * with a one-line reason in err. */
+int ui_predict_parse(const char *text, int64_t *v, char *err, size_t errlen);
+
+/* Grades the answer to step i's quiz: records it in the score and returns 1 when right,
+ * 0 when wrong. skipped != 0 records a skip (answer ignored) and returns 0. */
+int ui_predict_grade(ui_score *s, size_t i, int64_t answer, int64_t expected, int skipped);
+
+/* Writes the expected answer for display ("none" for TRACE_NONE) into buf. */
+void ui_predict_answer_str(int64_t expected, char *buf, size_t n);
+
+#endif

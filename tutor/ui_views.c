@@ -1,0 +1,965 @@
+#include "ui_views.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../trace/mem.h"
+#include "../trace/status.h"
+
+/* ---------------------------------------------------------------------------------------
+ * The index of snapshot names. */
+
+static int series_add(ui_series *s, size_t step, const trace_snap *sp)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        size_t *at = mem_realloc_array(s->at, cap, sizeof *at);
+        if (!at)
+            return TUTOR_ENOMEM;
+        s->at = at;
+        const trace_snap **snap = mem_realloc_array(s->snap, cap, sizeof *snap);
+        if (!snap)
+            return TUTOR_ENOMEM;
+        s->snap = snap;
+        s->cap = cap;
+    }
+    s->at[s->n] = step;
+    s->snap[s->n] = sp;
+    s->n++;
+    s->kind = sp->kind;
+    return 0;
+}
+
+static ui_series *series_find(const ui_index *ix, const char *name)
+{
+    for (size_t k = 0; k < ix->n; k++)
+        if (strcmp(ix->v[k].name, name) == 0)
+            return &ix->v[k];
+    return NULL;
+}
+
+int ui_index_build(ui_index *ix, const trace *tr)
+{
+    size_t steps = trace_len(tr);
+    for (size_t i = 0; i < steps; i++) {
+        const trace_frame *f = trace_at(tr, i);
+        for (size_t j = 0; j < f->nsnaps; j++) {
+            const trace_snap *sp = &f->snaps[j];
+            ui_series *s = series_find(ix, sp->name);
+            if (!s) {
+                if (ix->n == ix->cap) {
+                    size_t cap = ix->cap ? 2 * ix->cap : 8;
+                    ui_series *v = mem_realloc_array(ix->v, cap, sizeof *v);
+                    if (!v)
+                        goto fail;
+                    ix->v = v;
+                    ix->cap = cap;
+                }
+                s = &ix->v[ix->n++];
+                memset(s, 0, sizeof *s);
+                s->name = sp->name;
+            }
+            if (series_add(s, i, sp))
+                goto fail;
+        }
+    }
+    return 0;
+fail:
+    ui_index_free(ix);
+    return TUTOR_ENOMEM;
+}
+
+void ui_index_free(ui_index *ix)
+{
+    for (size_t k = 0; k < ix->n; k++) {
+        mem_free(ix->v[k].at);
+        mem_free(ix->v[k].snap);
+    }
+    mem_free(ix->v);
+    memset(ix, 0, sizeof *ix);
+}
+
+static const trace_snap *series_at(const ui_series *s, size_t step)
+{
+    /* The last recording at or before step: binary search for the first one after it. */
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->at[mid] <= step)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? s->snap[lo - 1] : NULL;
+}
+
+const trace_snap *ui_index_get(const ui_index *ix, const char *name, size_t step)
+{
+    const ui_series *s = series_find(ix, name);
+    return s ? series_at(s, step) : NULL;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Marks and their brackets. */
+
+static const char *const role_open[TRACE_ROLE_COUNT] = {"[", "<", "{", "(", "+",
+                                                        "*", "/", "~", "!"};
+static const char *const role_close[TRACE_ROLE_COUNT] = {"]", ">", "}", ")", "+",
+                                                         "*", "/", "~", "!"};
+
+/* When one cell carries several marks, the most telling one is drawn. */
+static const trace_role role_priority[TRACE_ROLE_COUNT] = {
+    TRACE_CURRENT, TRACE_FOUND,  TRACE_MOVE,   TRACE_WINNER, TRACE_COMPARE,
+    TRACE_CHOSEN,  TRACE_SOURCE, TRACE_PRUNED, TRACE_SKIPPED};
+
+const char *ui_role_open(trace_role role)
+{
+    return role < TRACE_ROLE_COUNT ? role_open[role] : "[";
+}
+
+const char *ui_role_close(trace_role role)
+{
+    return role < TRACE_ROLE_COUNT ? role_close[role] : "]";
+}
+
+/* What one draw pass shares: the step's marks (NULL when hidden) and the roles drawn. */
+typedef struct ctx {
+    const trace_frame *marks;
+    unsigned roles_seen;
+    const ui_index *ix;
+    size_t step;
+    ui_view_opts *o;
+    int x, w;   /* the pane's columns */
+    int bottom; /* the pane's last row + 1 */
+    int cursor_used;
+} ctx;
+
+/* The role of cell (row, col) of snapshot `name` in this step, or -1. */
+static int role_at(ctx *c, const char *name, long row, long col)
+{
+    if (!c->marks)
+        return -1;
+    unsigned found = 0;
+    for (size_t k = 0; k < c->marks->nmarks; k++) {
+        const trace_marker *m = &c->marks->marks[k];
+        if (m->row == row && (m->col == col || (col < 0 && m->col < 0)) &&
+            strcmp(m->target, name) == 0)
+            found |= 1u << m->role;
+    }
+    if (!found)
+        return -1;
+    for (int k = 0; k < TRACE_ROLE_COUNT; k++)
+        if (found & (1u << role_priority[k])) {
+            c->roles_seen |= 1u << role_priority[k];
+            return (int)role_priority[k];
+        }
+    return -1;
+}
+
+/* The first marked index of snapshot `name` (CURRENT first), or -1. */
+static int first_mark(const ctx *c, const char *name, long *row, long *col)
+{
+    if (!c->marks)
+        return -1;
+    int best = -1;
+    for (size_t k = 0; k < c->marks->nmarks; k++) {
+        const trace_marker *m = &c->marks->marks[k];
+        if (strcmp(m->target, name) != 0)
+            continue;
+        if (best < 0 || m->role == TRACE_CURRENT) {
+            *row = m->row;
+            *col = m->col;
+            best = (int)m->role;
+            if (m->role == TRACE_CURRENT)
+                break;
+        }
+    }
+    return best;
+}
+
+static void fmt_int(char *buf, size_t n, int64_t v)
+{
+    if (v == TRACE_NONE)
+        buf[0] = '\0';
+    else
+        snprintf(buf, n, "%lld", (long long)v);
+}
+
+static void fmt_real(char *buf, size_t n, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "nan");
+    else if (isinf(v))
+        snprintf(buf, n, v > 0 ? "inf" : "-inf");
+    else
+        snprintf(buf, n, "%.4g", v);
+}
+
+/* Draws text right-aligned in a cell of width cw at (y, x), inside the role's brackets
+ * (or spaces) and in its style. */
+static void cell(ctx *c, int y, int x, int cw, int role, const char *text)
+{
+    char buf[64];
+    int len = (int)strlen(text);
+    int pad = cw - 2 - len; /* cw leaves a column so neighbouring brackets never touch */
+    if (pad < 0)
+        pad = 0;
+    snprintf(buf, sizeof buf, "%*s%s%s%s", pad, "", role >= 0 ? role_open[role] : " ", text,
+             role >= 0 ? role_close[role] : " ");
+    (void)c;
+    ui_put(y, x, cw, role >= 0 ? UI_ROLE + role : UI_NORMAL, buf);
+}
+
+/* The first index of a window of `fit` out of n that shows `focus`, centred when possible. */
+static size_t window_first(size_t n, size_t fit, long focus)
+{
+    if (n <= fit || focus < 0)
+        return 0;
+    size_t f = (size_t)focus;
+    if (f >= n)
+        f = n - 1;
+    size_t first = f > fit / 2 ? f - fit / 2 : 0;
+    if (first + fit > n)
+        first = n - fit;
+    return first;
+}
+
+static int digits(int64_t v)
+{
+    char buf[32];
+    fmt_int(buf, sizeof buf, v);
+    return (int)strlen(buf);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Generic views. Each draws at row y and returns the rows it used. */
+
+static int label(ctx *c, int y, const char *name, const char *fmt_extra)
+{
+    int used = ui_put(y, c->x, c->w, UI_HEADING, name);
+    if (fmt_extra && *fmt_extra)
+        ui_put(y, c->x + used + 1, c->w - used - 1, UI_DIM, fmt_extra);
+    return 1;
+}
+
+static int view_scalars(ctx *c, int y)
+{
+    int col = 0, rows = 0;
+    for (size_t k = 0; k < c->ix->n; k++) {
+        const ui_series *s = &c->ix->v[k];
+        if (s->kind != TRACE_SCALAR && s->kind != TRACE_REAL)
+            continue;
+        const trace_snap *sp = series_at(s, c->step);
+        if (!sp)
+            continue;
+        char val[48], item[128];
+        if (sp->kind == TRACE_SCALAR)
+            sp->ints[0] == TRACE_NONE ? snprintf(val, sizeof val, "none")
+                                      : snprintf(val, sizeof val, "%lld", (long long)sp->ints[0]);
+        else
+            fmt_real(val, sizeof val, sp->reals[0]);
+        snprintf(item, sizeof item, "%s = %s", sp->name, val);
+        int iw = ui_width(item);
+        if (rows == 0)
+            rows = 1;
+        if (col > 0 && col + 3 + iw > c->w) {
+            rows++;
+            col = 0;
+        }
+        if (col > 0)
+            col += 3;
+        int role = role_at(c, sp->name, 0, -1);
+        ui_put(y + rows - 1, c->x + col, c->w - col, role >= 0 ? UI_ROLE + role : UI_NORMAL, item);
+        col += iw;
+    }
+    return rows;
+}
+
+static int view_ints(ctx *c, int y, const trace_snap *sp, int avail)
+{
+    size_t n = sp->cols;
+    int cw = 1;
+    for (size_t k = 0; k < n; k++) {
+        int d = digits(sp->ints[k]);
+        if (d > cw)
+            cw = d;
+    }
+    int di = digits((int64_t)(n ? n - 1 : 0));
+    if (di > cw)
+        cw = di;
+    cw += 3;
+    size_t fit = (size_t)((c->w - 1) / cw);
+    if (fit == 0)
+        fit = 1;
+    long fr = 0, fc = -1;
+    long focus = first_mark(c, sp->name, &fr, &fc) >= 0 ? fr : -1;
+    size_t first = window_first(n, fit, focus);
+    size_t last = first + fit < n ? first + fit : n;
+    char extra[96] = "";
+    if (n == 0)
+        snprintf(extra, sizeof extra, "(empty)");
+    else if (first > 0 || last < n)
+        snprintf(extra, sizeof extra, "[%zu..%zu] of %zu", first, last - 1, n);
+    else
+        snprintf(extra, sizeof extra, "(%zu)", n);
+    /* The name sits left of the values when both fit on the row, else above them. */
+    int lx = 0, rows;
+    int nw = ui_width(sp->name) + 1;
+    if (n > 0 && nw <= 14 && nw + (int)(last - first) * cw <= c->w && (first == 0 && last == n)) {
+        ui_put(y, c->x, nw, UI_HEADING, sp->name);
+        lx = nw;
+        rows = 0;
+        c->x += lx;
+    } else {
+        rows = label(c, y, sp->name, extra);
+    }
+    if (n == 0)
+        return rows;
+    int bars = c->o->alt ? avail - 3 : 0;
+    if (bars > 6)
+        bars = 6;
+    if (bars >= 2) {
+        int64_t lo = 0, hi = 0;
+        for (size_t k = first; k < last; k++) {
+            int64_t v = sp->ints[k];
+            if (v == TRACE_NONE)
+                continue;
+            if (v < lo)
+                lo = v;
+            if (v > hi)
+                hi = v;
+        }
+        double range = hi > lo ? (double)hi - (double)lo : 1;
+        for (size_t k = first; k < last; k++) {
+            int64_t v = sp->ints[k];
+            int role = role_at(c, sp->name, (long)k, -1);
+            int st = role >= 0 ? UI_ROLE + role : UI_NORMAL;
+            long eighths =
+                v == TRACE_NONE ? 0 : lround(((double)v - (double)lo) / range * bars * 8);
+            for (int b = 0; b < bars; b++) {
+                long fill = eighths - (long)(bars - 1 - b) * 8;
+                fill = fill < 0 ? 0 : fill > 8 ? 8 : fill;
+                for (int q = 1; q < cw - 1; q++)
+                    ui_put(y + rows + b, c->x + (int)(k - first) * cw + q, 1, st, ui_g->bar[fill]);
+            }
+        }
+        rows += bars;
+    }
+    for (size_t k = first; k < last; k++) {
+        char buf[32];
+        fmt_int(buf, sizeof buf, sp->ints[k]);
+        cell(c, y + rows, c->x + (int)(k - first) * cw, cw, role_at(c, sp->name, (long)k, -1), buf);
+        ui_putf(y + rows + 1, c->x + (int)(k - first) * cw, cw, UI_DIM, "%*zu ", cw - 1, k);
+    }
+    c->x -= lx;
+    return rows + 2;
+}
+
+/* Shared by tables and numeric matrices: a grid of cells with row and column indices,
+ * windowed around the step's current mark (or the cursor). */
+typedef void (*cell_text_fn)(const trace_snap *sp, size_t i, size_t j, char *buf, size_t n);
+
+static void table_text(const trace_snap *sp, size_t i, size_t j, char *buf, size_t n)
+{
+    fmt_int(buf, n, sp->ints[i * sp->cols + j]);
+}
+
+static void matrix_text(const trace_snap *sp, size_t i, size_t j, char *buf, size_t n)
+{
+    fmt_real(buf, n, sp->reals[i * sp->cols + j]);
+}
+
+static int use_cursor(ctx *c, const trace_snap *sp)
+{
+    if (!c->o->cursor || c->cursor_used)
+        return 0;
+    c->cursor_used = 1;
+    if (c->o->cur_row >= (long)sp->rows)
+        c->o->cur_row = (long)sp->rows - 1;
+    if (c->o->cur_col >= (long)sp->cols)
+        c->o->cur_col = (long)sp->cols - 1;
+    if (c->o->cur_row < 0)
+        c->o->cur_row = 0;
+    if (c->o->cur_col < 0)
+        c->o->cur_col = 0;
+    return 1;
+}
+
+static int view_grid(ctx *c, int y, const trace_snap *sp, int avail, cell_text_fn text,
+                     const char *extra)
+{
+    char buf[64];
+    int cw = 1;
+    for (size_t i = 0; i < sp->rows; i++)
+        for (size_t j = 0; j < sp->cols; j++) {
+            text(sp, i, j, buf, sizeof buf);
+            int len = (int)strlen(buf);
+            if (len > cw)
+                cw = len;
+        }
+    int dc = digits((int64_t)(sp->cols ? sp->cols - 1 : 0));
+    if (dc > cw)
+        cw = dc;
+    cw += 3;
+    int rl = digits((int64_t)(sp->rows ? sp->rows - 1 : 0)) + 1;
+    int cursor = use_cursor(c, sp);
+    long fr = -1, fc = -1;
+    if (cursor) {
+        fr = c->o->cur_row;
+        fc = c->o->cur_col;
+    } else if (first_mark(c, sp->name, &fr, &fc) < 0) {
+        fr = fc = -1;
+    }
+    size_t fitc = (size_t)((c->w - rl - 1) / cw);
+    size_t fitr = (size_t)(avail > 4 ? avail - 3 : 1);
+    if (fitc == 0)
+        fitc = 1;
+    size_t r0 = window_first(sp->rows, fitr, fr), c0 = window_first(sp->cols, fitc, fc);
+    size_t r1 = r0 + fitr < sp->rows ? r0 + fitr : sp->rows;
+    size_t c1 = c0 + fitc < sp->cols ? c0 + fitc : sp->cols;
+    char info[128];
+    snprintf(info, sizeof info, "(%zu x %zu)%s%s", sp->rows, sp->cols, extra ? " " : "",
+             extra ? extra : "");
+    if (r0 > 0 || c0 > 0 || r1 < sp->rows || c1 < sp->cols) {
+        size_t len = strlen(info);
+        snprintf(info + len, sizeof info - len, " rows %zu..%zu cols %zu..%zu", r0, r1 ? r1 - 1 : 0,
+                 c0, c1 ? c1 - 1 : 0);
+    }
+    int rows = label(c, y, sp->name, info);
+    for (size_t j = c0; j < c1; j++)
+        ui_putf(y + rows, c->x + rl + (int)(j - c0) * cw, cw, UI_DIM, "%*zu ", cw - 1, j);
+    rows++;
+    for (size_t i = r0; i < r1; i++) {
+        ui_putf(y + rows, c->x, rl, UI_DIM, "%*zu", rl - 1, i);
+        for (size_t j = c0; j < c1; j++) {
+            text(sp, i, j, buf, sizeof buf);
+            int role = role_at(c, sp->name, (long)i, (long)j);
+            int x = c->x + rl + (int)(j - c0) * cw;
+            if (role < 0 && cursor && (long)i == c->o->cur_row && (long)j == c->o->cur_col) {
+                char b2[80];
+                snprintf(b2, sizeof b2, "%*s", cw, buf);
+                ui_put(y + rows, x, cw, UI_SELECT, b2);
+            } else {
+                cell(c, y + rows, x, cw, role, buf);
+            }
+        }
+        rows++;
+    }
+    return rows;
+}
+
+static int view_heat(ctx *c, int y, const trace_snap *sp, int avail)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    size_t total = sp->rows * sp->cols;
+    for (size_t k = 0; k < total; k++) {
+        double v = sp->reals[k];
+        if (isfinite(v)) {
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    char info[160];
+    char slo[32], shi[32];
+    fmt_real(slo, sizeof slo, lo);
+    fmt_real(shi, sizeof shi, hi);
+    /* Small matrices read best as numbers; `v` flips between the two modes. */
+    int numbers = sp->cols <= 8 && (int)sp->cols * 8 + 4 <= c->w;
+    if (c->o->alt)
+        numbers = !numbers;
+    if (numbers) {
+        snprintf(info, sizeof info, "range %s .. %s", slo, shi);
+        return view_grid(c, y, sp, avail, matrix_text, info);
+    }
+    int cw = (int)sp->cols * 2 + 4 <= c->w ? 2 : 1;
+    int rl = digits((int64_t)(sp->rows ? sp->rows - 1 : 0)) + 1;
+    int cursor = use_cursor(c, sp);
+    long fr = -1, fc = -1;
+    if (cursor) {
+        fr = c->o->cur_row;
+        fc = c->o->cur_col;
+    } else if (first_mark(c, sp->name, &fr, &fc) < 0) {
+        fr = fc = -1;
+    }
+    size_t fitc = (size_t)((c->w - rl) / cw);
+    size_t fitr = (size_t)(avail > 5 ? avail - 3 : 2);
+    size_t r0 = window_first(sp->rows, fitr, fr), c0 = window_first(sp->cols, fitc, fc);
+    size_t r1 = r0 + fitr < sp->rows ? r0 + fitr : sp->rows;
+    size_t c1 = c0 + fitc < sp->cols ? c0 + fitc : sp->cols;
+    snprintf(info, sizeof info, "(%zu x %zu) heatmap %s .. %s", sp->rows, sp->cols, slo, shi);
+    int rows = label(c, y, sp->name, info);
+    double range = hi > lo ? hi - lo : 1;
+    for (size_t i = r0; i < r1; i++) {
+        ui_putf(y + rows, c->x, rl, UI_DIM, "%*zu", rl - 1, i);
+        for (size_t j = c0; j < c1; j++) {
+            int x = c->x + rl + (int)(j - c0) * cw;
+            int role = role_at(c, sp->name, (long)i, (long)j);
+            if (role >= 0) {
+                ui_put(y + rows, x, cw, UI_ROLE + role, cw == 2 ? "[]" : role_open[role]);
+            } else if (cursor && (long)i == c->o->cur_row && (long)j == c->o->cur_col) {
+                ui_put(y + rows, x, cw, UI_SELECT, cw == 2 ? "<>" : "@");
+            } else {
+                double v = sp->reals[i * sp->cols + j];
+                ui_put_ramp(y + rows, x, cw, isfinite(v) ? (v - lo) / range : -1);
+            }
+        }
+        rows++;
+    }
+    if (cursor) {
+        char v[32];
+        fmt_real(v, sizeof v, sp->reals[(size_t)c->o->cur_row * sp->cols + (size_t)c->o->cur_col]);
+        ui_putf(y + rows, c->x, c->w, UI_NORMAL, "%s[%ld, %ld] = %s", sp->name, c->o->cur_row,
+                c->o->cur_col, v);
+    } else {
+        ui_put(y + rows, c->x, c->w, UI_DIM, "c: a cursor with the value under it");
+    }
+    return rows + 1;
+}
+
+static int view_reals(ctx *c, int y, const trace_snap *sp)
+{
+    size_t n = sp->cols;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t k = 0; k < n; k++)
+        if (isfinite(sp->reals[k])) {
+            lo = sp->reals[k] < lo ? sp->reals[k] : lo;
+            hi = sp->reals[k] > hi ? sp->reals[k] : hi;
+        }
+    char info[128], slo[32], shi[32];
+    fmt_real(slo, sizeof slo, lo);
+    fmt_real(shi, sizeof shi, hi);
+    snprintf(info, sizeof info, "(%zu) %s .. %s", n, n ? slo : "", n ? shi : "");
+    int rows = label(c, y, sp->name, info);
+    if (n == 0)
+        return rows;
+    /* A sparkline, one column per value or per run of values when they do not fit. */
+    size_t cols = n < (size_t)c->w ? n : (size_t)c->w;
+    double range = hi > lo ? hi - lo : 1;
+    for (size_t k = 0; k < cols; k++) {
+        size_t a = k * n / cols, b = (k + 1) * n / cols;
+        double sum = 0;
+        size_t cnt = 0;
+        int role = -1;
+        for (size_t q = a; q < b; q++) {
+            if (isfinite(sp->reals[q])) {
+                sum += sp->reals[q];
+                cnt++;
+            }
+            int r = role_at(c, sp->name, (long)q, -1);
+            if (r >= 0)
+                role = r;
+        }
+        int level = cnt ? 1 + (int)lround((sum / (double)cnt - lo) / range * 7) : 0;
+        ui_put(y + rows, c->x + (int)k, 1, role >= 0 ? UI_ROLE + role : UI_NORMAL,
+               ui_g->bar[level]);
+    }
+    rows++;
+    /* And the numbers themselves when few enough fit on a line. */
+    int cw = 1;
+    for (size_t k = 0; k < n; k++) {
+        char buf[32];
+        fmt_real(buf, sizeof buf, sp->reals[k]);
+        cw = (int)strlen(buf) > cw ? (int)strlen(buf) : cw;
+    }
+    cw += 3;
+    if (n * (size_t)cw <= (size_t)c->w) {
+        for (size_t k = 0; k < n; k++) {
+            char buf[32];
+            fmt_real(buf, sizeof buf, sp->reals[k]);
+            cell(c, y + rows, c->x + (int)k * cw, cw, role_at(c, sp->name, (long)k, -1), buf);
+        }
+        rows++;
+    }
+    return rows;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Views recognised by names. */
+
+static int64_t scalar_or(ctx *c, const char *name, int64_t dflt)
+{
+    const trace_snap *sp = ui_index_get(c->ix, name, c->step);
+    return sp && sp->kind == TRACE_SCALAR ? sp->ints[0] : dflt;
+}
+
+/* Max-gap buckets: one row per bucket with its range, min and max; empty buckets shown as
+ * such; the best gap so far underneath. */
+static int view_buckets(ctx *c, int y, const trace_snap *mn, const trace_snap *mx, int avail)
+{
+    size_t n = mn->cols < mx->cols ? mn->cols : mx->cols;
+    int64_t lo = scalar_or(c, "lo", TRACE_NONE), size = scalar_or(c, "size", TRACE_NONE);
+    int64_t best = scalar_or(c, "best", TRACE_NONE);
+    char info[96];
+    snprintf(info, sizeof info, "(%zu)", n);
+    int rows = label(c, y, "buckets", info);
+    int vw = 1;
+    for (size_t b = 0; b < n; b++) {
+        int d1 = digits(mn->ints[b]), d2 = digits(mx->ints[b]);
+        vw = d1 > vw ? d1 : vw;
+        vw = d2 > vw ? d2 : vw;
+    }
+    vw = (vw < 3 ? 3 : vw) + 3;
+    int bw = digits((int64_t)(n ? n - 1 : 0));
+    int have_range = lo != TRACE_NONE && size != TRACE_NONE && size > 0;
+    ui_putf(y + rows, c->x, c->w, UI_DIM, "%*s  %*s%*s  %s", bw, "b", vw, "min", vw, "max",
+            have_range ? "holds" : "");
+    rows++;
+    long fr = -1, fc = -1;
+    if (first_mark(c, mn->name, &fr, &fc) < 0 && first_mark(c, mx->name, &fr, &fc) < 0)
+        fr = -1;
+    size_t fit = (size_t)(avail > 4 ? avail - 3 : 1);
+    size_t first = window_first(n, fit, fr);
+    size_t last = first + fit < n ? first + fit : n;
+    for (size_t b = first; b < last; b++) {
+        char v1[32], v2[32];
+        fmt_int(v1, sizeof v1, mn->ints[b]);
+        fmt_int(v2, sizeof v2, mx->ints[b]);
+        int x = c->x;
+        x += ui_putf(y + rows, x, c->w, UI_DIM, "%*zu  ", bw, b);
+        cell(c, y + rows, x, vw, role_at(c, mn->name, (long)b, -1), v1);
+        cell(c, y + rows, x + vw, vw, role_at(c, mx->name, (long)b, -1), v2);
+        x += 2 * vw + 2;
+        int empty = mn->ints[b] == TRACE_NONE && mx->ints[b] == TRACE_NONE;
+        if (have_range) {
+            long long a = (long long)lo + (long long)b * (long long)size;
+            x += ui_putf(y + rows, x, c->x + c->w - x, UI_DIM, "[%lld, %lld] ", a,
+                         a + (long long)size - 1);
+        }
+        if (empty)
+            ui_put(y + rows, x, c->x + c->w - x, UI_DIM, "empty");
+        rows++;
+    }
+    if (first > 0 || last < n)
+        ui_putf(y + rows++, c->x, c->w, UI_DIM, "(buckets %zu..%zu of %zu)", first, last - 1, n);
+    if (best != TRACE_NONE)
+        ui_putf(y + rows++, c->x, c->w, UI_OK, "best gap so far: %lld", (long long)best);
+    return rows;
+}
+
+/* A binary heap as a tree: level d holds indices 2^d - 1 .. 2^(d+1) - 2, each node centred
+ * in its share of the width, as deep as the width allows. */
+static int view_heap_tree(ctx *c, int y, const trace_snap *sp, int avail)
+{
+    size_t n = sp->cols;
+    int cw = 4;
+    for (size_t k = 0; k < n; k++) {
+        int d = digits(sp->ints[k]) + 3;
+        cw = d > cw ? d : cw;
+    }
+    int rows = label(c, y, "tree", n ? "" : "(empty)");
+    size_t level_start = 0;
+    int depth = 0;
+    while (level_start < n && rows + 2 <= avail) {
+        size_t width = (size_t)1 << depth;
+        int slot = c->w / (int)width;
+        if (slot < cw)
+            break;
+        for (size_t k = 0; k < width && level_start + k < n; k++) {
+            size_t i = level_start + k;
+            int x = c->x + (int)k * slot + (slot - cw) / 2;
+            char buf[32];
+            fmt_int(buf, sizeof buf, sp->ints[i]);
+            cell(c, y + rows, x, cw, role_at(c, sp->name, (long)i, -1), buf);
+            if (depth > 0) {
+                /* A slash towards the parent, on the row above, between the two. */
+                int px = c->x + (int)(k / 2) * (slot * 2) + slot;
+                int mid = (x + cw / 2 + px) / 2;
+                ui_put(y + rows - 1, mid, 1, UI_DIM, k % 2 ? "\\" : "/");
+            }
+        }
+        level_start += width;
+        depth++;
+        rows += 2;
+    }
+    if (level_start < n)
+        ui_putf(y + rows - 1, c->x, c->w, UI_DIM, "(%zu deeper nodes: see the array)",
+                n - level_start);
+    return rows - 1;
+}
+
+/* A recursion tree rebuilt from steps 0..step of a trace that records scalars "call" (a
+ * new id at each call), "parent", "remaining", the array "path", and marks PRUNED or
+ * SKIPPED on "candidates" when a branch is cut, FOUND on "path" for an answer. */
+typedef struct node {
+    long id, parent;
+    int64_t value, remaining;
+    int kind;                         /* 0 call, 1 found, 2 pruned, 3 skipped */
+    size_t first_child, next_sibling; /* indices + 1; 0 = none */
+    size_t last_child;
+} node;
+
+static size_t node_find(const node *v, size_t n, long id)
+{
+    /* Calls are numbered in order, so the node for id is usually at index id; scan back
+     * otherwise (pruned leaves shift the numbering). */
+    for (size_t k = n; k-- > 0;)
+        if (v[k].kind != 2 && v[k].kind != 3 && v[k].id == id)
+            return k + 1;
+    return 0;
+}
+
+static int tree_add(node **v, size_t *n, size_t *cap, node nd)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        node *nv = mem_realloc_array(*v, nc, sizeof *nv);
+        if (!nv)
+            return TUTOR_ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = nd;
+    if (nd.parent >= 0) {
+        size_t p = node_find(*v, *n - 1, nd.parent);
+        if (p) {
+            node *pn = &(*v)[p - 1];
+            if (pn->last_child)
+                (*v)[pn->last_child - 1].next_sibling = *n;
+            else
+                pn->first_child = *n;
+            pn->last_child = *n;
+        }
+    }
+    return 0;
+}
+
+static int view_rectree(ctx *c, int y, const trace *tr, int avail)
+{
+    node *v = NULL;
+    size_t n = 0, cap = 0;
+    long last_call = -1;
+    size_t current = 0;
+    int rows = label(c, y, "recursion tree", "");
+    for (size_t i = 0; i <= c->step; i++) {
+        const trace_frame *f = trace_at(tr, i);
+        const trace_snap *call = trace_find(f, "call");
+        if (call && call->kind == TRACE_SCALAR && call->ints[0] > last_call) {
+            last_call = (long)call->ints[0];
+            const trace_snap *path = ui_index_get(c->ix, "path", i);
+            node nd = {last_call,
+                       (long)scalar_or(&(ctx){.ix = c->ix, .step = i}, "parent", -1),
+                       path && path->cols ? path->ints[path->cols - 1] : TRACE_NONE,
+                       scalar_or(&(ctx){.ix = c->ix, .step = i}, "remaining", TRACE_NONE),
+                       0,
+                       0,
+                       0,
+                       0};
+            if (tree_add(&v, &n, &cap, nd))
+                goto nomem;
+        }
+        const trace_snap *cur = ui_index_get(c->ix, "call", i);
+        long cur_id = cur ? (long)cur->ints[0] : -1;
+        for (size_t k = 0; k < f->nmarks; k++) {
+            const trace_marker *m = &f->marks[k];
+            if (m->role == TRACE_FOUND && strcmp(m->target, "path") == 0) {
+                size_t at = node_find(v, n, cur_id);
+                if (at)
+                    v[at - 1].kind = 1;
+                break;
+            }
+            if ((m->role == TRACE_PRUNED || m->role == TRACE_SKIPPED) &&
+                strcmp(m->target, "candidates") == 0) {
+                const trace_snap *cand = ui_index_get(c->ix, "candidates", i);
+                node nd = {-1,
+                           cur_id,
+                           cand && m->row >= 0 && (size_t)m->row < cand->cols ? cand->ints[m->row]
+                                                                              : TRACE_NONE,
+                           TRACE_NONE,
+                           m->role == TRACE_PRUNED ? 2 : 3,
+                           0,
+                           0,
+                           0};
+                if (tree_add(&v, &n, &cap, nd))
+                    goto nomem;
+            }
+        }
+        if (i == c->step)
+            current = node_find(v, n, cur_id);
+    }
+    if (n == 0) {
+        mem_free(v);
+        return rows;
+    }
+    {
+        /* Depth-first order with the prefix of each line; drawn as a window of lines
+         * around the current call. Iterative, since the tree may be deep. */
+        size_t *stack = mem_calloc(n, sizeof *stack);
+        size_t *order = mem_calloc(n, sizeof *order);
+        int *depth = mem_calloc(n, sizeof *depth);
+        if (!stack || !order || !depth) {
+            mem_free(stack);
+            mem_free(order);
+            mem_free(depth);
+            goto nomem;
+        }
+        size_t sp = 0, cnt = 0, cur_line = 0;
+        stack[sp++] = 1;
+        depth[0] = 0;
+        while (sp) {
+            size_t k = stack[--sp];
+            order[cnt++] = k;
+            if (k == current)
+                cur_line = cnt - 1;
+            /* Children pushed in reverse so the first is drawn first. */
+            size_t kids[64], nk = 0;
+            for (size_t ch = v[k - 1].first_child; ch && nk < 64; ch = v[ch - 1].next_sibling)
+                kids[nk++] = ch;
+            for (size_t q = nk; q-- > 0;) {
+                depth[kids[q] - 1] = depth[k - 1] + 1;
+                stack[sp++] = kids[q];
+            }
+        }
+        size_t fit = (size_t)(avail > 2 ? avail - 1 : 1);
+        size_t first = window_first(cnt, fit, (long)cur_line);
+        size_t last = first + fit < cnt ? first + fit : cnt;
+        /* Ancestors of the current call: the current path, highlighted. */
+        for (size_t l = first; l < last; l++) {
+            const node *nd = &v[order[l] - 1];
+            int d = depth[order[l] - 1];
+            int x = c->x + 2 * d;
+            int on_path = 0;
+            for (size_t a = current; a; a = node_find(v, n, v[a - 1].parent))
+                if (a == order[l]) {
+                    on_path = 1;
+                    break;
+                } else if (v[a - 1].parent < 0) {
+                    break;
+                }
+            char buf[96];
+            if (nd->parent < 0)
+                snprintf(buf, sizeof buf, "root rem %lld", (long long)nd->remaining);
+            else if (nd->kind == 2)
+                snprintf(buf, sizeof buf, "%lld %s pruned", (long long)nd->value, ui_g->cross);
+            else if (nd->kind == 3)
+                snprintf(buf, sizeof buf, "%lld ~ skipped (duplicate)", (long long)nd->value);
+            else
+                snprintf(buf, sizeof buf, "+%lld rem %lld%s%s", (long long)nd->value,
+                         (long long)nd->remaining, nd->kind == 1 ? " " : "",
+                         nd->kind == 1 ? ui_g->check : "");
+            if (d > 0)
+                ui_put(y + rows, x - 2, 2, UI_DIM, nd->next_sibling ? ui_g->tee : ui_g->corner);
+            /* A rule down each ancestor's column while that ancestor has siblings below. */
+            size_t a = nd->parent >= 0 ? node_find(v, n, nd->parent) : 0;
+            for (int ad = d - 1; a && ad > 0; ad--) {
+                if (v[a - 1].next_sibling)
+                    ui_put(y + rows, c->x + 2 * ad - 2, 1, UI_DIM, ui_g->vline);
+                a = v[a - 1].parent >= 0 ? node_find(v, n, v[a - 1].parent) : 0;
+            }
+            int st = order[l] == current ? UI_ROLE + TRACE_CURRENT
+                     : nd->kind == 1     ? UI_ROLE + TRACE_FOUND
+                     : nd->kind == 2     ? UI_ROLE + TRACE_PRUNED
+                     : nd->kind == 3     ? UI_ROLE + TRACE_SKIPPED
+                     : on_path           ? UI_ROLE + TRACE_CHOSEN
+                                         : UI_NORMAL;
+            if (order[l] == current)
+                c->roles_seen |= 1u << TRACE_CURRENT;
+            ui_put(y + rows, x, c->x + c->w - x, st, buf);
+            rows++;
+        }
+        if (first > 0 || last < cnt)
+            ui_putf(y + rows++, c->x, c->w, UI_DIM, "(lines %zu..%zu of %zu)", first + 1, last,
+                    cnt);
+        mem_free(stack);
+        mem_free(order);
+        mem_free(depth);
+    }
+    mem_free(v);
+    return rows;
+nomem:
+    mem_free(v);
+    ui_put(y + rows, c->x, c->w, UI_ERROR, "out of memory drawing the tree");
+    return rows + 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The pane. */
+
+static int view_legend(ctx *c, int y)
+{
+    if (!c->roles_seen)
+        return 0;
+    int x = 0;
+    for (int r = 0; r < TRACE_ROLE_COUNT; r++) {
+        if (!(c->roles_seen & (1u << r)))
+            continue;
+        char buf[48];
+        snprintf(buf, sizeof buf, "%sx%s %s", role_open[r], role_close[r],
+                 trace_role_name((trace_role)r));
+        int w = ui_width(buf);
+        if (x + w > c->w)
+            break;
+        ui_put(y, c->x + x, w, UI_ROLE + r, buf);
+        x += w + 2;
+    }
+    return 1;
+}
+
+void ui_view_draw(ui_rect r, const topic *t, const trace *tr, const ui_index *ix, size_t step,
+                  int show_marks, ui_view_opts *o)
+{
+    (void)t;
+    ctx c = {show_marks && step < trace_len(tr) ? trace_at(tr, step) : NULL,
+             0,
+             ix,
+             step,
+             o,
+             r.x,
+             r.w,
+             r.y + r.h - 1,
+             0};
+    /* The last row is the legend's, which stays put while the content scrolls. */
+    ui_clip((ui_rect){r.y, r.x, r.h - 1, r.w});
+    int y = r.y - o->scroll;
+#define AVAIL (c.bottom - y > 6 ? c.bottom - y : 6)
+    int used = view_scalars(&c, y);
+    y += used ? used + 1 : 0;
+    const trace_snap *mn = ui_index_get(ix, "bucket_min", step);
+    const trace_snap *mx = ui_index_get(ix, "bucket_max", step);
+    int buckets = mn && mx && mn->kind == TRACE_INTS && mx->kind == TRACE_INTS;
+    const trace_snap *heap = ui_index_get(ix, "heap", step);
+    int rectree = ui_index_get(ix, "call", step) && ui_index_get(ix, "parent", step);
+    if (heap && heap->kind == TRACE_INTS)
+        y += view_heap_tree(&c, y, heap, AVAIL) + 1;
+    for (size_t k = 0; k < ix->n; k++) {
+        const ui_series *s = &ix->v[k];
+        const trace_snap *sp = series_at(s, step);
+        if (!sp || sp->kind != TRACE_INTS)
+            continue;
+        if (buckets && (sp == mn || sp == mx))
+            continue;
+        y += view_ints(&c, y, sp, AVAIL) + 1;
+    }
+    if (buckets)
+        y += view_buckets(&c, y, mn, mx, AVAIL) + 1;
+    if (rectree)
+        y += view_rectree(&c, y, tr, AVAIL) + 1;
+    for (size_t k = 0; k < ix->n; k++) {
+        const trace_snap *sp = series_at(&ix->v[k], step);
+        if (!sp)
+            continue;
+        if (sp->kind == TRACE_TABLE)
+            y += view_grid(&c, y, sp, AVAIL, table_text, NULL) + 1;
+        else if (sp->kind == TRACE_MATRIX)
+            y += view_heat(&c, y, sp, AVAIL) + 1;
+        else if (sp->kind == TRACE_REALS)
+            y += view_reals(&c, y, sp) + 1;
+    }
+#undef AVAIL
+    if (y == r.y - o->scroll)
+        ui_put(r.y, r.x, r.w, UI_DIM, "(no state recorded yet)");
+    o->content_h = y - (r.y - o->scroll);
+    ui_clip(r);
+    view_legend(&c, r.y + r.h - 1);
+    /* Say when there is more than the pane shows, and which key reaches it. */
+    const char *more = o->content_h - o->scroll > r.h - 1
+                           ? (o->scroll > 0 ? "PgUp/PgDn" : "PgDn more")
+                       : o->scroll > 0 ? "PgUp more"
+                                       : NULL;
+    if (more) {
+        int w = ui_width(more);
+        ui_fill(r.y + r.h - 1, r.x + r.w - w - 1, w + 1, UI_NORMAL);
+        ui_put(r.y + r.h - 1, r.x + r.w - w, w, UI_KEY, more);
+    }
+    ui_clip_reset();
+}
