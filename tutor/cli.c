@@ -8,6 +8,7 @@
 #include "../trace/status.h"
 #include "parse.h"
 #include "topic.h"
+#include "ui.h"
 
 static const char usage_text[] =
     "usage: tutor                          interactive tutor (needs a terminal)\n"
@@ -278,6 +279,8 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
     if (argc < 2) {
         /* The interactive tutor needs a terminal on both ends; without one, say how to use
          * the batch commands instead of waiting on input that will never come. */
+        if (isatty(STDIN_FILENO) && isatty(fileno(out)))
+            return ui_main(err);
         fputs(usage_text, out);
         return 0;
     }
