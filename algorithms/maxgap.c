@@ -70,14 +70,34 @@ static int live(const trace *tr)
     return tr && !trace_truncated(tr) && !trace_status(tr);
 }
 
-/* Snapshots one bucket array under `name`, with TRACE_NONE for empty buckets (a bucket is
- * empty while its min is above its max). */
-static void snap_buckets(trace *tr, const char *name, const int *vals, const int *bucket_min,
-                         const int *bucket_max, size_t count, int64_t *scratch)
+/* The bucket arrays: a bucket is empty while its min is above its max (+inf > -inf).
+ * scratch (count int64, tracing only) is where snapshots are prepared. */
+typedef struct buckets {
+    int *min, *max;
+    size_t count;
+    int64_t *scratch;
+} buckets;
+
+/* Snapshots bucket_max (is_max) or bucket_min, with TRACE_NONE for empty buckets. */
+static void snap_buckets(trace *tr, const buckets *bk, int is_max)
 {
-    for (size_t b = 0; b < count; b++)
-        scratch[b] = bucket_min[b] > bucket_max[b] ? TRACE_NONE : vals[b];
-    trace_int64s(tr, name, scratch, count);
+    const int *vals = is_max ? bk->max : bk->min;
+    for (size_t b = 0; b < bk->count; b++)
+        bk->scratch[b] = bk->min[b] > bk->max[b] ? TRACE_NONE : vals[b];
+    trace_int64s(tr, is_max ? "bucket_max" : "bucket_min", bk->scratch, bk->count);
+}
+
+/* The step for a bucket's min (or max) changing from old to x. */
+static void trace_bound(trace *tr, const buckets *bk, int is_max, size_t b, int was_empty, int old,
+                        int x)
+{
+    const char *what = is_max ? "max" : "min";
+    if (was_empty)
+        trace_step(tr, is_max ? L_MAX : L_MIN, "bucket %zu: %s empty -> %d", b, what, x);
+    else
+        trace_step(tr, is_max ? L_MAX : L_MIN, "bucket %zu: %s %d -> %d", b, what, old, x);
+    snap_buckets(tr, bk, is_max);
+    trace_mark(tr, is_max ? "bucket_max" : "bucket_min", (long)b, -1, TRACE_MOVE);
 }
 
 int maxgap_buckets(int64_t *gap, const int *nums, size_t n, trace *tr)
@@ -131,7 +151,8 @@ int maxgap_buckets(int64_t *gap, const int *nums, size_t n, trace *tr)
     if (!bucket_min)
         return TUTOR_ENOMEM;
     int *bucket_max = bucket_min + count;
-    int64_t *scratch = tr ? (int64_t *)(void *)(bucket_max + count) : NULL;
+    buckets bk = {bucket_min, bucket_max, count,
+                  tr ? (int64_t *)(void *)(bucket_max + count) : NULL};
     for (size_t b = 0; b < count; b++) {
         bucket_min[b] = INT_MAX;
         bucket_max[b] = INT_MIN;
@@ -146,8 +167,8 @@ int maxgap_buckets(int64_t *gap, const int *nums, size_t n, trace *tr)
         trace_scalar(tr, "count", (int64_t)count);
         trace_quiz(tr, "how many buckets are there?", (int64_t)count);
         trace_step(tr, L_EMPTY, "%zu empty buckets", count);
-        snap_buckets(tr, "bucket_min", bucket_min, bucket_min, bucket_max, count, scratch);
-        snap_buckets(tr, "bucket_max", bucket_max, bucket_min, bucket_max, count, scratch);
+        snap_buckets(tr, &bk, 0);
+        snap_buckets(tr, &bk, 1);
     }
 
     /* Pass 3: drop every number into its bucket, keeping only each bucket's min and max. */
@@ -169,22 +190,10 @@ int maxgap_buckets(int64_t *gap, const int *nums, size_t n, trace *tr)
             char q[96];
             snprintf(q, sizeof q, "which bucket does %d land in?", x);
             trace_quiz(tr, q, (int64_t)b);
-            if (bucket_min[b] != old_min) {
-                if (was_empty)
-                    trace_step(tr, L_MIN, "bucket %zu: min empty -> %d", b, x);
-                else
-                    trace_step(tr, L_MIN, "bucket %zu: min %d -> %d", b, old_min, x);
-                snap_buckets(tr, "bucket_min", bucket_min, bucket_min, bucket_max, count, scratch);
-                trace_mark(tr, "bucket_min", (long)b, -1, TRACE_MOVE);
-            }
-            if (bucket_max[b] != old_max) {
-                if (was_empty)
-                    trace_step(tr, L_MAX, "bucket %zu: max empty -> %d", b, x);
-                else
-                    trace_step(tr, L_MAX, "bucket %zu: max %d -> %d", b, old_max, x);
-                snap_buckets(tr, "bucket_max", bucket_max, bucket_min, bucket_max, count, scratch);
-                trace_mark(tr, "bucket_max", (long)b, -1, TRACE_MOVE);
-            }
+            if (bucket_min[b] != old_min)
+                trace_bound(tr, &bk, 0, b, was_empty, old_min, x);
+            if (bucket_max[b] != old_max)
+                trace_bound(tr, &bk, 1, b, was_empty, old_max, x);
         }
     }
 

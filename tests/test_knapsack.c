@@ -440,6 +440,43 @@ static void test_textbook_trace_quiz(void)
     trace_free(tr);
 }
 
+/* Through the runner, as the CLI and the UI run it: each method's trace carries its own
+ * listing and every step names one of its lines. */
+static void test_runner_listing(void)
+{
+    static const struct {
+        const char *method, *flag;
+        const char *const *listing;
+    } cases[] = {
+        {"2d", NULL, knap_2d_listing},
+        {"2d", "exact", knap_2d_listing},
+        {"1d", NULL, knap_1d_listing},
+        {"1d", "exact", knap_1d_listing},
+        {"1d", "ascending", knap_1d_ascending_listing},
+    };
+    const char *items[] = {"1:2 2:4 3:4 4:5", "", "9:1", "0:3 2:-1 1:1"};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (size_t k = 0; k < sizeof items / sizeof items[0]; k++) {
+            topic_opt opts[4] = {{"capacity", "5"},
+                                 {"items", items[k]},
+                                 {"method", cases[c].method},
+                                 {cases[c].flag, NULL}};
+            topic_args args = {opts, cases[c].flag ? 4 : 3, 1};
+            topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+            trace *tr = trace_new(0);
+            CU_ASSERT_EQUAL_FATAL(topic_find("knapsack")->run(&args, tr, &res), 0);
+            size_t nlines;
+            CU_ASSERT_PTR_EQUAL(trace_listing(tr, &nlines), cases[c].listing);
+            CU_ASSERT_TRUE(nlines > 0 && trace_len(tr) > 0);
+            for (size_t s = 0; s < trace_len(tr); s++) {
+                int line = trace_at(tr, s)->line;
+                CU_ASSERT_TRUE(line >= 1 && (size_t)line <= nlines);
+            }
+            topic_out_free(&res);
+            trace_free(tr);
+        }
+}
+
 static void test_trace_truncated(void)
 {
     int volume[30], value[30];
@@ -682,6 +719,7 @@ void tests_register(void)
         {"the untraced path allocates once", test_allocates_once},
         {"traces fill every cell from its sources", test_traces},
         {"trace quiz on a textbook cell", test_textbook_trace_quiz},
+        {"runner: every step's line is in the listing", test_runner_listing},
         {"trace cap: truncated, answer still right", test_trace_truncated},
         {"allocation failures: ENOMEM, no leak", test_alloc_failures},
         {NULL, NULL},

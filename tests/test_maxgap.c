@@ -223,6 +223,30 @@ static void test_trace(void)
     }
 }
 
+/* Through the runner, as the CLI and the UI run it: the trace carries the listing and every
+ * step names one of its lines. */
+static void test_runner_listing(void)
+{
+    const char *inputs[] = {"3 6 9 1", "", "5", "7 7 7", "-2147483648 2147483647 0 5 5"};
+    for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
+        topic_opt opt = {"nums", inputs[k]};
+        topic_args args = {&opt, 1, 1};
+        topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+        trace *tr = trace_new(0);
+        CU_ASSERT_EQUAL_FATAL(topic_find("maxgap")->run(&args, tr, &res), 0);
+        size_t nlines;
+        CU_ASSERT_PTR_EQUAL(trace_listing(tr, &nlines), maxgap_listing);
+        CU_ASSERT_EQUAL(nlines, maxgap_listing_len);
+        CU_ASSERT_TRUE(trace_len(tr) > 0);
+        for (size_t s = 0; s < trace_len(tr); s++) {
+            int line = trace_at(tr, s)->line;
+            CU_ASSERT_TRUE(line >= 1 && (size_t)line <= nlines);
+        }
+        topic_out_free(&res);
+        trace_free(tr);
+    }
+}
+
 static void test_trace_truncated(void)
 {
     rng r;
@@ -415,6 +439,7 @@ void tests_register(void)
         {"2000 seeded random inputs: buckets == sorted", test_random_against_sorted},
         {"the untraced path allocates once", test_allocates_once},
         {"trace: every number lands once, in its bucket", test_trace},
+        {"runner: every step's line is in the listing", test_runner_listing},
         {"trace cap: truncated, answer still right", test_trace_truncated},
         {"allocation failures: ENOMEM, no leak", test_alloc_failures},
         {NULL, NULL},
