@@ -501,6 +501,25 @@ static void check_random_inputs(const char *id)
     CU_ASSERT_TRUE(differ >= 25);
 }
 
+/* The CLI checks both topics share: --trace with and without --json (valid JSON, with a
+ * mark of `role`), the bad inputs, the caps on (cap_cands, cap_target), random inputs. */
+static void check_cli_common(const char *id, const char *cands, const char *target,
+                             const char *role, const char *cap_cands, const char *cap_target)
+{
+    const char *js[] = {id, "--candidates", cands, "--target", target, "--json", "--trace", NULL};
+    CU_ASSERT_EQUAL(cli(js), 0);
+    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"steps\": ["));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), role));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"role\": \"found\""));
+    const char *tt[] = {id, "--candidates", cands, "--target", target, "--trace", NULL};
+    CU_ASSERT_EQUAL(cli(tt), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "steps:"));
+    check_cli_bad(id);
+    check_cli_caps(id, cap_cands, cap_target);
+    check_random_inputs(id);
+}
+
 /* A deep search on the explicit stack: [1] with target `depth` has one answer of that
  * length; with too few calls it stops at the cap instead. */
 static void check_deep(int variant)
@@ -563,6 +582,95 @@ static void check_library_errors(int variant)
     combsum_result_free(NULL);
 }
 
+/* Checks the variant against the answers given flat: combination k has lens[k] values. */
+static void expect_rows(int variant, const int *c, size_t n, int target, const int *flat,
+                        const int *lens, size_t count)
+{
+    rows ref = {0};
+    for (size_t k = 0, at = 0; k < count; at += (size_t)lens[k], k++)
+        rows_push(&ref, flat + at, lens[k]);
+    check_against(variant, c, n, target, &ref);
+    rows_free(&ref);
+}
+
+/* Fills c[0..n) with random values in [lo, hi], pairwise distinct when `distinct` (which
+ * needs hi - lo + 1 >= n). */
+static void random_candidates(rng *r, int *c, size_t n, int lo, int hi, int distinct)
+{
+    for (size_t k = 0; k < n;) {
+        int v = (int)rng_range(r, lo, hi), dup = 0;
+        for (size_t j = 0; distinct && j < k; j++)
+            dup |= c[j] == v;
+        if (!dup)
+            c[k++] = v;
+    }
+}
+
+/* Runs the variant (with room for many calls) and checks its number of answers against
+ * want, a count obtained another way, and the shape of every answer. */
+static void check_count(int variant, const int *c, size_t n, int target, unsigned long long want)
+{
+    combsum_limits lim = {0, 100000000};
+    combsum_result res;
+    CU_ASSERT_EQUAL(solve_v(variant, &res, c, n, target, &lim, NULL), 0);
+    CU_ASSERT_EQUAL(res.count, want);
+    check_shape(variant, &res, c, n, target);
+    combsum_result_free(&res);
+}
+
+/* The trace replay on `iters` seeded random inputs of up to max_n values in [1, max_v]. */
+static void check_random_traces(int variant, uint64_t seed, int iters, size_t max_n, int max_v,
+                                int max_target)
+{
+    rng r;
+    rng_seed(&r, seed);
+    for (int iter = 0; iter < iters; iter++) {
+        int c[16];
+        size_t n = (size_t)rng_range(&r, 1, (int64_t)max_n);
+        random_candidates(&r, c, n, 1, max_v, variant == 1);
+        check_trace(variant, c, n, (int)rng_range(&r, 1, max_target), NULL);
+    }
+}
+
+/* A reference enumeration (sorted, unique rows) and a reference count, per variant. */
+typedef void ref_fn(const int *c, size_t n, int target, rows *out_rows);
+typedef unsigned long long count_fn(const int *c, size_t n, int target);
+
+/* The variant against both references on one input. */
+static void check_vs_reference(int variant, ref_fn *ref, count_fn *count, const int *c, size_t n,
+                               int target)
+{
+    rows want = {0};
+    ref(c, n, target, &want);
+    check_against(variant, c, n, target, &want);
+    CU_ASSERT_EQUAL(want.n, count(c, n, target));
+    rows_free(&want);
+}
+
+/* Larger seeded inputs (n in [n_lo, n_hi], values in [v_lo, v_hi], distinct for combsum,
+ * target in [t_lo, t_hi]), where only counting is cheap: the number of answers against
+ * count, whenever it is within the default result cap. Returns how many inputs qualified. */
+static int check_counts(int variant, count_fn *count, uint64_t seed, int64_t n_lo, int64_t n_hi,
+                        int v_lo, int v_hi, int t_lo, int t_hi)
+{
+    rng r;
+    rng_seed(&r, seed);
+    int checked = 0;
+    for (int iter = 0; iter < 60; iter++) {
+        int c[64];
+        size_t n = (size_t)rng_range(&r, n_lo, n_hi);
+        CU_ASSERT_FATAL(n <= 64);
+        random_candidates(&r, c, n, v_lo, v_hi, variant == 1);
+        int target = (int)rng_range(&r, t_lo, t_hi);
+        unsigned long long want = count(c, n, target);
+        if (want <= COMBSUM_DEFAULT_MAX_RESULTS) {
+            check_count(variant, c, n, target, want);
+            checked++;
+        }
+    }
+    return checked;
+}
+
 #ifndef COMBSUM_SHARED_ONLY
 /* ---- combsum only --------------------------------------------------------------------- */
 
@@ -614,16 +722,6 @@ static unsigned long long count_combsum(const int *c, size_t n, int target)
     return r;
 }
 
-static void expect_rows(int variant, const int *c, size_t n, int target, const int *flat,
-                        const int *lens, size_t count)
-{
-    rows ref = {0};
-    for (size_t k = 0, at = 0; k < count; at += (size_t)lens[k], k++)
-        rows_push(&ref, flat + at, lens[k]);
-    check_against(variant, c, n, target, &ref);
-    rows_free(&ref);
-}
-
 static void test_leetcode39(void)
 {
     int c1[] = {2, 3, 6, 7};
@@ -650,51 +748,16 @@ static void test_random_vs_reference(void)
     for (int iter = 0; iter < 400; iter++) {
         size_t n = (size_t)rng_range(&r, 0, 7);
         int c[16];
-        for (size_t k = 0; k < n;) {
-            int v = (int)rng_range(&r, 1, 15);
-            int dup = 0;
-            for (size_t j = 0; j < k; j++)
-                dup |= c[j] == v;
-            if (!dup)
-                c[k++] = v;
-        }
+        random_candidates(&r, c, n, 1, 15, 1);
         int target = (int)rng_range(&r, 1, 28);
-        if (n && c[0] == 1 && target > 20)
-            target = 20; /* keep the reference's answer count modest */
-        rows ref = {0};
-        ref_combsum(c, n, target, &ref);
-        check_against(1, c, n, target, &ref);
-        CU_ASSERT_EQUAL(ref.n, count_combsum(c, n, target));
-        rows_free(&ref);
+        check_vs_reference(1, ref_combsum, count_combsum, c, n, target);
     }
 }
 
 /* Larger inputs: the count against the DP, the shape checks on every answer. */
 static void test_counts_vs_dp(void)
 {
-    rng r;
-    rng_seed(&r, 3939);
-    for (int iter = 0; iter < 60; iter++) {
-        size_t n = (size_t)rng_range(&r, 1, 10);
-        int c[10];
-        for (size_t k = 0; k < n;) {
-            int v = (int)rng_range(&r, 2, 30);
-            int dup = 0;
-            for (size_t j = 0; j < k; j++)
-                dup |= c[j] == v;
-            if (!dup)
-                c[k++] = v;
-        }
-        int target = (int)rng_range(&r, 20, 70);
-        unsigned long long want = count_combsum(c, n, target);
-        if (want > COMBSUM_DEFAULT_MAX_RESULTS)
-            continue;
-        combsum_result res;
-        CU_ASSERT_EQUAL(combsum(&res, c, n, target, NULL, NULL), 0);
-        CU_ASSERT_EQUAL(res.count, want);
-        check_shape(1, &res, c, n, target);
-        combsum_result_free(&res);
-    }
+    CU_ASSERT_TRUE(check_counts(1, count_combsum, 3939, 1, 10, 2, 30, 20, 70) >= 30);
 }
 
 static void test_duplicates_refused(void)
@@ -744,20 +807,7 @@ static void test_trace(void)
     combsum_result_free(&res);
     trace_free(tr);
 
-    rng r;
-    rng_seed(&r, 7);
-    for (int iter = 0; iter < 40; iter++) {
-        int d[5];
-        size_t n = (size_t)rng_range(&r, 1, 5);
-        for (size_t k = 0; k < n;) {
-            int v = (int)rng_range(&r, 1, 9), dup = 0;
-            for (size_t j = 0; j < k; j++)
-                dup |= d[j] == v;
-            if (!dup)
-                d[k++] = v;
-        }
-        check_trace(1, d, n, (int)rng_range(&r, 1, 16), NULL);
-    }
+    check_random_traces(1, 7, 40, 5, 9, 16);
 }
 
 static void test_caps(void)
@@ -791,19 +841,7 @@ static void test_cli(void)
     CU_ASSERT_EQUAL(cli(text), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "2 combinations"));
     CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "  [2, 2, 3]\n  [7]\n"));
-    const char *tr[] = {"combsum", "--candidates", "2 3 6 7", "--target",
-                        "7",       "--json",       "--trace", NULL};
-    CU_ASSERT_EQUAL(cli(tr), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"steps\": ["));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"role\": \"pruned\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"role\": \"found\""));
-    const char *tt[] = {"combsum", "--candidates", "2 3 6 7", "--target", "7", "--trace", NULL};
-    CU_ASSERT_EQUAL(cli(tt), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "steps:"));
-    check_cli_bad("combsum");
-    check_cli_caps("combsum", "1 2 3", "20");
-    check_random_inputs("combsum");
+    check_cli_common("combsum", "2 3 6 7", "7", "\"role\": \"pruned\"", "1 2 3", "20");
 }
 
 void tests_register(void)

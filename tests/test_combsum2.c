@@ -56,30 +56,20 @@ static unsigned long long count_combsum2(const int *c, size_t n, int target)
     return r;
 }
 
-static void expect_rows(const int *c, size_t n, int target, const int *flat, const int *lens,
-                        size_t count)
-{
-    rows ref = {0};
-    for (size_t k = 0, at = 0; k < count; at += (size_t)lens[k], k++)
-        rows_push(&ref, flat + at, lens[k]);
-    check_against(2, c, n, target, &ref);
-    rows_free(&ref);
-}
-
 static void test_leetcode40(void)
 {
     int c1[] = {10, 1, 2, 7, 6, 1, 5};
     int a1[] = {1, 1, 6, 1, 2, 5, 1, 7, 2, 6}, l1[] = {3, 3, 2, 2};
-    expect_rows(c1, 7, 8, a1, l1, 4);
+    expect_rows(2, c1, 7, 8, a1, l1, 4);
     int c2[] = {2, 5, 2, 1, 2};
     int a2[] = {1, 2, 2, 5}, l2[] = {3, 1};
-    expect_rows(c2, 5, 5, a2, l2, 2);
+    expect_rows(2, c2, 5, 5, a2, l2, 2);
     /* Each element once: [2] cannot reach 4, [2, 2] can, exactly once. */
     int c3[] = {2};
-    expect_rows(c3, 1, 4, NULL, NULL, 0);
+    expect_rows(2, c3, 1, 4, NULL, NULL, 0);
     int c4[] = {2, 2, 2};
     int a4[] = {2, 2}, l4[] = {2};
-    expect_rows(c4, 3, 4, a4, l4, 1);
+    expect_rows(2, c4, 3, 4, a4, l4, 1);
 }
 
 static void test_random_vs_subsets(void)
@@ -90,38 +80,15 @@ static void test_random_vs_subsets(void)
         size_t n = (size_t)rng_range(&r, 0, 14);
         int c[14];
         int hi = (int)rng_range(&r, 1, 12); /* small ranges make many repeats */
-        for (size_t k = 0; k < n; k++)
-            c[k] = (int)rng_range(&r, 1, hi);
+        random_candidates(&r, c, n, 1, hi, 0);
         int target = (int)rng_range(&r, 1, 30);
-        rows ref = {0};
-        ref_combsum2(c, n, target, &ref);
-        check_against(2, c, n, target, &ref);
-        CU_ASSERT_EQUAL(ref.n, count_combsum2(c, n, target));
-        rows_free(&ref);
+        check_vs_reference(2, ref_combsum2, count_combsum2, c, n, target);
     }
 }
 
 static void test_counts_vs_dp(void)
 {
-    rng r;
-    rng_seed(&r, 4040);
-    for (int iter = 0; iter < 60; iter++) {
-        size_t n = (size_t)rng_range(&r, 10, 40);
-        int c[40];
-        for (size_t k = 0; k < n; k++)
-            c[k] = (int)rng_range(&r, 1, 20);
-        int target = (int)rng_range(&r, 10, 60);
-        unsigned long long want = count_combsum2(c, n, target);
-        if (want > COMBSUM_DEFAULT_MAX_RESULTS)
-            continue;
-        combsum_result res;
-        int rc = combsum2(&res, c, n, target, NULL, NULL);
-        CU_ASSERT_TRUE(rc == 0 || rc == TUTOR_ELIMIT);
-        if (rc == 0)
-            CU_ASSERT_EQUAL(res.count, want);
-        check_shape(2, &res, c, n, target);
-        combsum_result_free(&res);
-    }
+    CU_ASSERT_TRUE(check_counts(2, count_combsum2, 4040, 10, 40, 1, 20, 10, 60) >= 30);
 }
 
 static void test_library_errors(void)
@@ -146,15 +113,7 @@ static void test_trace(void)
     combsum_result_free(&res);
     trace_free(tr);
 
-    rng r;
-    rng_seed(&r, 8);
-    for (int iter = 0; iter < 40; iter++) {
-        int d[8];
-        size_t n = (size_t)rng_range(&r, 1, 8);
-        for (size_t k = 0; k < n; k++)
-            d[k] = (int)rng_range(&r, 1, 5);
-        check_trace(2, d, n, (int)rng_range(&r, 1, 14), NULL);
-    }
+    check_random_traces(2, 8, 40, 8, 5, 14);
 }
 
 static void test_caps(void)
@@ -185,14 +144,8 @@ static void test_cli(void)
     const char *text[] = {"combsum2", "--candidates", "2 5 2 1 2", "--target", "5", NULL};
     CU_ASSERT_EQUAL(cli(text), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "  [1, 2, 2]\n  [5]\n"));
-    const char *tr[] = {"combsum2", "--candidates", "2 5 2 1 2", "--target",
-                        "5",        "--json",       "--trace",   NULL};
-    CU_ASSERT_EQUAL(cli(tr), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"role\": \"skipped\""));
-    check_cli_bad("combsum2");
-    check_cli_caps("combsum2", "1 2 3 4 5 6 7 8 9 10 11 12", "30");
-    check_random_inputs("combsum2");
+    check_cli_common("combsum2", "2 5 2 1 2", "5", "\"role\": \"skipped\"",
+                     "1 2 3 4 5 6 7 8 9 10 11 12", "30");
 }
 
 void tests_register(void)
