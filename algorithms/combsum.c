@@ -274,7 +274,7 @@ static int solve(combsum_result *res, const int *candidates, size_t n, int targe
     s.ln = reuse ? &combsum_lines : &combsum2_lines;
     s.tr = tr;
     int rc = 0;
-    int *c = mem_alloc(n * sizeof *c);
+    int *c = mem_calloc(n ? n : 1, sizeof *c);
     if (!c)
         return TUTOR_ENOMEM;
     if (n)

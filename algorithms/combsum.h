@@ -62,17 +62,19 @@ extern const size_t combsum2_listing_len;
  * candidate is <= 0, two candidates are equal or target <= 0; TUTOR_ENOMEM. On any error
  * other than TUTOR_ELIMIT res is left empty. Always safe to pass res to combsum_result_free.
  *
- * O(n log n) for the sort plus O(1) amortised per call and per output value; calls are at
- * most the number of tree nodes, exponential in target / min(candidates) in the worst case,
- * hence the caps. Memory: the sorted copy, the explicit stack (depth <= target / min
- * candidate, and <= max_calls), and the output. tr may be NULL; when not, every call, choice,
- * undo, prune and find is recorded against combsum_listing (set by the caller). */
+ * O(n log n) for the sort, then O(1) amortised per loop step (a choice, which is a call, or
+ * the one prune per call) and per output value. The number of calls (tree nodes) can be
+ * exponential in target / min(candidates), hence the caps. Memory: the sorted copy, the explicit
+ * stack (depth <= target / min candidate, and <= max_calls), and the output. tr may be NULL; when
+ * not, every call, choice, undo, prune and find is recorded against combsum_listing (set by the
+ * caller). */
 int combsum(combsum_result *res, const int *candidates, size_t n, int target,
             const combsum_limits *lim, trace *tr);
 
 /* Like combsum, for combsum2: candidates may repeat, each element is used at most once, and
  * equal combinations are reported once (so duplicates are not an error). Depth <= n.
- * Records duplicate skips too, against combsum2_listing. */
+ * Each duplicate skip is one more O(1) loop step (O(n^2) in all for n equal values).
+ * Records the skips too, against combsum2_listing. */
 int combsum2(combsum_result *res, const int *candidates, size_t n, int target,
              const combsum_limits *lim, trace *tr);
 
