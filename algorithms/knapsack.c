@@ -116,6 +116,47 @@ static void trace_items(trace *tr, const int *volume, const int *value, size_t n
     trace_ints(tr, "value", value, n);
 }
 
+/* The untraced hot loops. Without exact no cell is ever -inf (row 0 is all zeros), so the
+ * reachability test drops out; with it, -inf + w is never computed. Ties keep "skip", as
+ * the traced loops do. */
+static int64_t take_value(int64_t from, int64_t w, int exact)
+{
+    return exact && from == KNAP_NONE ? KNAP_NONE : from + w;
+}
+
+/* Row i of the table from row i-1 (up), for item (v, w). row and up do not overlap. */
+static void fill_row(int64_t *restrict row, const int64_t *restrict up, size_t cols, size_t v,
+                     int64_t w, int exact)
+{
+    size_t fit = v < cols ? v : cols;
+    for (size_t j = 0; j < fit; j++)
+        row[j] = up[j];
+    for (size_t j = fit; j < cols; j++) {
+        int64_t take = take_value(up[j - v], w, exact);
+        row[j] = take > up[j] ? take : up[j];
+    }
+}
+
+/* One item's in-place pass over the 1-D array (v < cols). Downwards, f[j - v] (j - v < j)
+ * is read before this item writes it, so it is still row i-1: 0/1. Upwards it has been
+ * written for this item already, so the item can be added again: unbounded. */
+static void relax(int64_t *f, size_t cols, size_t v, int64_t w, int exact, int ascending)
+{
+    if (ascending) {
+        for (size_t j = v; j < cols; j++) {
+            int64_t take = take_value(f[j - v], w, exact);
+            if (take > f[j])
+                f[j] = take;
+        }
+    } else {
+        for (size_t j = cols; j-- > v;) {
+            int64_t take = take_value(f[j - v], w, exact);
+            if (take > f[j])
+                f[j] = take;
+        }
+    }
+}
+
 /* One cell's step of the 2-D table: the sources, the winner, the value, the quiz. */
 static void trace_cell(trace *tr, const int64_t *f, size_t n, size_t cols, size_t i, size_t j,
                        int v, int w, int64_t skip, int64_t take, int fits, int took)
@@ -181,20 +222,21 @@ int knap_2d(int64_t *best, size_t *chosen, size_t *nchosen, const int *volume, c
         int v = volume[i - 1], w = value[i - 1];
         const int64_t *up = f + (i - 1) * cols;
         int64_t *row = f + i * cols;
-        if (live(tr)) {
-            trace_step(tr, L2_ITEM, "i = %zu: item %zu has volume %d, value %d", i, i - 1, v, w);
-            trace_mark(tr, "volume", (long)(i - 1), -1, TRACE_CURRENT);
-            trace_mark(tr, "value", (long)(i - 1), -1, TRACE_CURRENT);
+        if (!live(tr)) {
+            fill_row(row, up, cols, (size_t)v, w, exact);
+            continue;
         }
+        /* Traced: the same recurrence, one step per cell. */
+        trace_step(tr, L2_ITEM, "i = %zu: item %zu has volume %d, value %d", i, i - 1, v, w);
+        trace_mark(tr, "volume", (long)(i - 1), -1, TRACE_CURRENT);
+        trace_mark(tr, "value", (long)(i - 1), -1, TRACE_CURRENT);
         for (size_t j = 0; j < cols; j++) {
-            int64_t skip = up[j], take = KNAP_NONE;
             int fits = j >= (size_t)v;
-            if (fits && up[j - (size_t)v] != KNAP_NONE)
-                take = up[j - (size_t)v] + w;
-            int took = take > skip; /* ties leave the item out */
+            int64_t skip = up[j];
+            int64_t take = fits ? take_value(up[j - (size_t)v], w, exact) : KNAP_NONE;
+            int took = take > skip;
             row[j] = took ? take : skip;
-            if (live(tr))
-                trace_cell(tr, f, n, cols, i, j, v, w, skip, take, fits, took);
+            trace_cell(tr, f, n, cols, i, j, v, w, skip, take, fits, took);
         }
     }
 
@@ -260,6 +302,19 @@ int knap_2d(int64_t *best, size_t *chosen, size_t *nchosen, const int *volume, c
     return trace_status(tr);
 }
 
+/* The 1-D trace's step for item k = (v, w). */
+static void trace_item_1d(trace *tr, size_t k, int v, int w, int capacity, int ascending)
+{
+    if (v > capacity)
+        trace_step(tr, L1_ITEM, "item %zu: volume %d > capacity %d, nothing changes", k, v,
+                   capacity);
+    else
+        trace_step(tr, L1_ITEM, "item %zu: volume %d, value %d; j runs %s", k, v, w,
+                   ascending ? "up" : "down");
+    trace_mark(tr, "volume", (long)k, -1, TRACE_CURRENT);
+    trace_mark(tr, "value", (long)k, -1, TRACE_CURRENT);
+}
+
 /* The 1-D loop in either direction. */
 static int run_1d(int64_t *best, const int *volume, const int *value, size_t n, int capacity,
                   int exact, int ascending, trace *tr)
@@ -286,46 +341,35 @@ static int run_1d(int64_t *best, const int *volume, const int *value, size_t n, 
     char a[24], b[24], c[24];
     for (size_t k = 0; k < n; k++) {
         int v = volume[k], w = value[k];
-        if ((size_t)v >= cols) {
-            if (live(tr)) {
-                trace_step(tr, L1_ITEM, "item %zu: volume %d > capacity %d, nothing changes", k, v,
-                           capacity);
-                trace_mark(tr, "volume", (long)k, -1, TRACE_CURRENT);
-            }
+        if (!live(tr)) {
+            if ((size_t)v < cols)
+                relax(f, cols, (size_t)v, w, exact, ascending);
             continue;
         }
-        if (live(tr)) {
-            trace_step(tr, L1_ITEM, "item %zu: volume %d, value %d; j runs %s", k, v, w,
-                       ascending ? "up" : "down");
-            trace_mark(tr, "volume", (long)k, -1, TRACE_CURRENT);
-            trace_mark(tr, "value", (long)k, -1, TRACE_CURRENT);
-        }
-        /* Downwards, f[j - v] (j - v < j) is read before this item writes it: 0/1.
-         * Upwards it was written for this item already: unbounded. */
+        /* Traced: the same pass, one step per cell it visits. */
+        trace_item_1d(tr, k, v, w, capacity, ascending);
+        if ((size_t)v >= cols)
+            continue;
         for (size_t step = 0; step < cols - (size_t)v; step++) {
             size_t j = ascending ? (size_t)v + step : cols - 1 - step;
-            int64_t old = f[j], take = KNAP_NONE;
-            if (f[j - (size_t)v] != KNAP_NONE)
-                take = f[j - (size_t)v] + w;
+            int64_t old = f[j], take = take_value(f[j - (size_t)v], w, exact);
             int took = take > old;
             if (took)
                 f[j] = take;
-            if (live(tr)) {
-                trace_step(tr, took ? L1_TAKE : L1_KEEP,
-                           "f[%zu] = max(f[%zu] = %s, f[%zu] + %d = %s) = %s: %s item %zu", j, j,
-                           val(a, old), j - (size_t)v, w, val(b, take), val(c, f[j]),
-                           took ? "take" : "keep, without", k);
-                if (took)
-                    trace_int64s(tr, "f", f, cols);
-                trace_mark(tr, "f", (long)j, -1, TRACE_SOURCE);
-                trace_mark(tr, "f", (long)(j - (size_t)v), -1, TRACE_SOURCE);
-                trace_mark(tr, "f", (long)(took ? j - (size_t)v : j), -1, TRACE_WINNER);
-                trace_mark(tr, "f", (long)j, -1, TRACE_CURRENT);
-                if (f[j] != KNAP_NONE) {
-                    char q[64];
-                    snprintf(q, sizeof q, "what is f[%zu] after item %zu?", j, k);
-                    trace_quiz(tr, q, f[j]);
-                }
+            trace_step(tr, took ? L1_TAKE : L1_KEEP,
+                       "f[%zu] = max(f[%zu] = %s, f[%zu] + %d = %s) = %s: %s item %zu", j, j,
+                       val(a, old), j - (size_t)v, w, val(b, take), val(c, f[j]),
+                       took ? "take" : "keep, without", k);
+            if (took)
+                trace_int64s(tr, "f", f, cols);
+            trace_mark(tr, "f", (long)j, -1, TRACE_SOURCE);
+            trace_mark(tr, "f", (long)(j - (size_t)v), -1, TRACE_SOURCE);
+            trace_mark(tr, "f", (long)(took ? j - (size_t)v : j), -1, TRACE_WINNER);
+            trace_mark(tr, "f", (long)j, -1, TRACE_CURRENT);
+            if (f[j] != KNAP_NONE) {
+                char q[64];
+                snprintf(q, sizeof q, "what is f[%zu] after item %zu?", j, k);
+                trace_quiz(tr, q, f[j]);
             }
         }
     }
