@@ -9,6 +9,7 @@ extern const topic topic_maxgap;
 extern const topic topic_combsum;
 extern const topic topic_combsum2;
 extern const topic topic_knapsack;
+extern const topic topic_heap;
 
 const topic *const topic_registry[] = {
     /* Algorithms */
@@ -16,6 +17,7 @@ const topic *const topic_registry[] = {
     &topic_combsum,
     &topic_combsum2,
     &topic_knapsack,
+    &topic_heap,
     /* Attention */
     /* HiPPO & SSM */
     NULL,
