@@ -39,6 +39,9 @@ static void test_list(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "list", NULL), 0);
     CU_ASSERT_EQUAL(th_count_lines(sb_str(&out)), topic_count);
+    for (size_t i = 0; i < topic_count; i++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), topic_registry[i]->id));
+    }
     CU_ASSERT_EQUAL(th_cli(&out, &err, "list", "--json", NULL), 0);
     CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
     /* Every topic has what the CLI, the UI and the docs rely on, and help works for it. */
@@ -50,7 +53,6 @@ static void test_list(void)
         CU_ASSERT_PTR_NOT_NULL(t->summary);
         CU_ASSERT_PTR_NOT_NULL(t->run);
         CU_ASSERT_PTR_EQUAL(topic_find(t->id), t);
-        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), t->id));
         CU_ASSERT_EQUAL(th_cli(&out, &err, "help", t->id, NULL), 0);
         CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), t->title));
     }
