@@ -79,6 +79,8 @@ uint64_t knap_2d_bytes(size_t n, int capacity)
 {
     uint64_t row = knap_1d_bytes(capacity); /* < 2^35 */
     uint64_t rows = (uint64_t)n + 1;
+    if (row == 0)
+        return 0;
     if (rows == 0 || rows > UINT64_MAX / row)
         return UINT64_MAX;
     return rows * row;
@@ -116,9 +118,10 @@ static void trace_items(trace *tr, const int *volume, const int *value, size_t n
     trace_ints(tr, "value", value, n);
 }
 
-/* The untraced hot loops. Without exact no cell is ever -inf (row 0 is all zeros), so the
- * reachability test drops out; with it, -inf + w is never computed. Ties keep "skip", as
- * the traced loops do. */
+/* The value of taking an item worth w on top of state `from`. Without exact no cell is ever
+ * -inf (row 0 is all zeros), so the test drops out of the hot loops; with it, -inf + w
+ * (an overflow for w < 0) is never computed. Both paths, traced and not, use it, and both
+ * let ties keep "skip". */
 static int64_t take_value(int64_t from, int64_t w, int exact)
 {
     return exact && from == KNAP_NONE ? KNAP_NONE : from + w;

@@ -31,7 +31,8 @@ extern const char *const knap_1d_ascending_listing[];
 extern const size_t knap_1d_ascending_listing_len;
 
 /* Bytes the 2-D table, (n + 1) x (capacity + 1) int64, and the 1-D array, capacity + 1
- * int64, would take; UINT64_MAX when that does not even fit in 64 bits. O(1). */
+ * int64, would take; UINT64_MAX when that does not even fit in 64 bits, 0 for a negative
+ * capacity. O(1). */
 uint64_t knap_2d_bytes(size_t n, int capacity);
 uint64_t knap_1d_bytes(int capacity);
 

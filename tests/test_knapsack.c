@@ -210,6 +210,8 @@ static void test_limits_and_bad_arguments(void)
     CU_ASSERT_EQUAL(knap_1d_bytes(5), 6 * 8);
     CU_ASSERT_EQUAL(knap_1d_bytes(INT_MAX), ((uint64_t)INT_MAX + 1) * 8);
     CU_ASSERT_EQUAL(knap_2d_bytes(SIZE_MAX, INT_MAX), UINT64_MAX);
+    CU_ASSERT_EQUAL(knap_2d_bytes(3, -1), 0);
+    CU_ASSERT_EQUAL(knap_1d_bytes(-5), 0);
     /* Over the cap: refused before anything is allocated. */
     static int volume[1000], value[1000];
     unsigned long before = mem_count();
