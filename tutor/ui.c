@@ -96,7 +96,17 @@ static int run_load(run *r, const topic *t, const char *input, char *err, size_t
         snprintf(err, errlen, "recording the trace failed: %s", status_str(rc));
         goto out;
     }
+    /* The answer is the first line that is not indented: indented lines are details
+     * (a table of operations, the combinations under their count). */
     const char *text = sb_str(&nr.out.text);
+    while (*text == ' ' || *text == '\t') {
+        const char *nl = strchr(text, '\n');
+        if (!nl) {
+            text = sb_str(&nr.out.text);
+            break;
+        }
+        text = nl + 1;
+    }
     size_t len = strcspn(text, "\n");
     snprintf(nr.answer, sizeof nr.answer, "%.*s", (int)len, text);
     run_free(r);

@@ -1,0 +1,838 @@
+/* Tests of the interactive tutor. The pure parts (markdown rendering, notes lookup, predict
+ * grading, the snapshot index) are tested in-process; the screens by driving the real
+ * binary ($TUTOR_BIN, set by `make test`) in tmux on a private socket at 80x24, polling
+ * capture-pane with a timeout instead of sleeping a fixed time. Without tmux the screen
+ * tests say so and pass. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../trace/mem.h"
+#include "../trace/status.h"
+#include "../trace/trace.h"
+#include "../tutor/cli.h"
+#include "../tutor/parse.h"
+#include "../tutor/topic.h"
+#include "../tutor/ui_draw.h"
+#include "../tutor/ui_notes.h"
+#include "../tutor/ui_predict.h"
+#include "../tutor/ui_views.h"
+#include "harness.h"
+
+#ifndef TUTOR_SRCDIR
+#define TUTOR_SRCDIR "."
+#endif
+
+/* ---------------------------------------------------------------------------------------
+ * Running commands and tmux. */
+
+static char sock[64];
+static char bin[4096];
+static char srcdir[2048];
+static strbuf screen_text = STRBUF_INIT;
+
+/* Runs argv (argv[0] looked up in PATH) with stdout into *out (when not NULL) and stderr
+ * discarded. Returns the exit status, or -1 when it could not run. */
+static int run_cmd(char *const argv[], strbuf *out)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "r", stdin))
+            _exit(126);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    if (out)
+        sb_clear(out);
+    char buf[4096];
+    ssize_t k;
+    while ((k = read(fd[0], buf, sizeof buf)) > 0)
+        if (out)
+            sb_putn(out, buf, (size_t)k);
+    close(fd[0]);
+    int st;
+    if (waitpid(pid, &st, 0) < 0)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int have_tmux(void)
+{
+    char *argv[] = {"tmux", "-V", NULL};
+    return run_cmd(argv, NULL) == 0;
+}
+
+/* tmux -L sock -f /dev/null ARGS... (NULL-terminated). */
+static int tmux(strbuf *out, ...)
+{
+    char *argv[24] = {"tmux", "-L", sock, "-f", "/dev/null"};
+    int n = 5;
+    va_list ap;
+    va_start(ap, out);
+    for (char *a; n < 23 && (a = va_arg(ap, char *)) != NULL;)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run_cmd(argv, out);
+}
+
+static void keys(const char *k)
+{
+    tmux(NULL, "send-keys", "-t", "ui", k, NULL);
+}
+
+static void type_text(const char *text)
+{
+    tmux(NULL, "send-keys", "-t", "ui", "-l", "--", text, NULL);
+}
+
+static const char *capture(void)
+{
+    tmux(&screen_text, "capture-pane", "-p", "-t", "ui", NULL);
+    return sb_str(&screen_text);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls the screen until it holds every one of the NULL-terminated needles, for up to
+ * 10 s (sanitizer builds are slow). Returns 1, or 0 after printing the last screen. */
+static int wait_for(const char *needle, ...)
+{
+    for (int tries = 0; tries < 400; tries++) {
+        const char *s = capture();
+        va_list ap;
+        va_start(ap, needle);
+        int all = 1;
+        for (const char *n = needle; n; n = va_arg(ap, const char *))
+            if (!strstr(s, n))
+                all = 0;
+        va_end(ap);
+        if (all)
+            return 1;
+        sleep_ms(25);
+    }
+    fprintf(stderr, "\n  waited in vain for \"%s\"; the screen was:\n%s\n", needle, capture());
+    return 0;
+}
+
+/* Single-quotes s for sh. */
+static void sh_quote(strbuf *sb, const char *s)
+{
+    sb_putc(sb, '\'');
+    for (; *s; s++)
+        if (*s == '\'')
+            sb_puts(sb, "'\\''");
+        else
+            sb_putc(sb, *s);
+    sb_putc(sb, '\'');
+}
+
+/* Starts the tutor in a fresh 80x24 session, with `env` (NAME=value words) added; after
+ * the tutor exits, the shell prints its status and the terminal's modes, then waits. */
+static int start(const char *env)
+{
+    tmux(NULL, "kill-server", NULL);
+    strbuf cmd = STRBUF_INIT;
+    sb_puts(&cmd, "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TUTOR_DOCS=");
+    strbuf docs = STRBUF_INIT;
+    sb_printf(&docs, "%s/docs", srcdir);
+    sh_quote(&cmd, sb_str(&docs));
+    sb_printf(&cmd, " %s ", env ? env : "");
+    sh_quote(&cmd, bin);
+    sb_puts(&cmd, "; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon "
+                  "-e echo -e -echo | tr '\\n' ' '; echo MODES; sleep 60");
+    char *argv[] = {"tmux", "-L", sock, "-f", "/dev/null", "new-session",        "-d", "-s",
+                    "ui",   "-x", "80", "-y", "24",        (char *)sb_str(&cmd), NULL};
+    int rc = run_cmd(argv, NULL);
+    sb_free(&cmd);
+    sb_free(&docs);
+    return rc == 0;
+}
+
+static void stop(void)
+{
+    tmux(NULL, "kill-server", NULL);
+}
+
+/* The first registered topic's example run, traced, as the tutor will show it. */
+static trace *example_trace(const topic *t)
+{
+    char **words;
+    int nwords, json, want_trace;
+    char msg[256];
+    topic_args args = {0};
+    topic_out out = {STRBUF_INIT, STRBUF_INIT, {0}};
+    trace *tr = trace_new(0);
+    if (!tr || parse_words(t->example, &words, &nwords, msg, sizeof msg) != 0) {
+        trace_free(tr);
+        return NULL;
+    }
+    int rc = cli_parse_args(t, nwords, words, &args, &json, &want_trace, msg, sizeof msg);
+    if (rc == 0)
+        rc = t->run(&args, tr, &out);
+    topic_out_free(&out);
+    mem_free((void *)args.opts);
+    parse_free_words(words);
+    if (rc) {
+        trace_free(tr);
+        return NULL;
+    }
+    return tr;
+}
+
+/* The screen's row that contains needle, copied into row (empty when none). */
+static void row_with(const char *screen, const char *needle, char *row, size_t n)
+{
+    row[0] = '\0';
+    const char *at = strstr(screen, needle);
+    if (!at)
+        return;
+    const char *a = at;
+    while (a > screen && a[-1] != '\n')
+        a--;
+    size_t len = strcspn(a, "\n");
+    snprintf(row, n, "%.*s", (int)len, a);
+}
+
+/* The first `n` bytes of s, cut back to a whole UTF-8 character. */
+static void prefix(char *dst, size_t dstlen, const char *s, size_t n)
+{
+    if (n > strlen(s))
+        n = strlen(s);
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    snprintf(dst, dstlen, "%.*s", (int)n, s);
+}
+
+/* Characters (not bytes) in UTF-8 s: the columns a row takes on screen. */
+static size_t columns(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Row k (0-based) of the screen, copied into row (empty past the end). */
+static void line_at(const char *screen, int k, char *row, size_t n)
+{
+    for (; k > 0 && screen; k--) {
+        screen = strchr(screen, '\n');
+        if (screen)
+            screen++;
+    }
+    row[0] = '\0';
+    if (screen)
+        snprintf(row, n, "%.*s", (int)strcspn(screen, "\n"), screen);
+}
+
+static int screen_ready(void)
+{
+    if (!have_tmux()) {
+        fprintf(stderr, "\n  tmux is not installed: the tutor's screen tests are skipped\n");
+        CU_PASS("skipped: tmux not found");
+        return 0;
+    }
+    if (topic_count == 0) {
+        fprintf(stderr, "\n  no topics registered: nothing to open\n");
+        CU_PASS("skipped: no topics");
+        return 0;
+    }
+    if (access(bin, X_OK) != 0) {
+        CU_FAIL("TUTOR_BIN is not an executable (run through make test)");
+        fprintf(stderr, "\n  TUTOR_BIN = %s\n", bin);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Screen tests. */
+
+/* Opens the first topic from home; steps forward three times and back once; checks the
+ * step counter, the highlighted listing line, the message and the state; then resizes to
+ * 100x30 and back, each time checking the screen is redrawn whole; then quits. */
+static void test_steps_and_resize(void)
+{
+    if (!screen_ready())
+        return;
+    const topic *t = topic_registry[0];
+    trace *tr = example_trace(t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+    CU_ASSERT_FATAL(trace_len(tr) >= 4);
+    CU_ASSERT_FATAL(start(NULL));
+    if (!wait_for("filter:", t->id, NULL)) {
+        CU_FAIL("the home screen did not show");
+        goto out;
+    }
+    keys("Enter");
+    char want[128];
+    snprintf(want, sizeof want, "step 1 / %zu", trace_len(tr));
+    if (!wait_for(want, NULL)) {
+        CU_FAIL("Enter on home did not open the first topic");
+        goto out;
+    }
+    keys("n");
+    keys("Right");
+    keys("l");
+    keys("p");
+    snprintf(want, sizeof want, "step 3 / %zu", trace_len(tr));
+    if (!wait_for(want, NULL)) {
+        CU_FAIL("three steps forward and one back is not step 3");
+        goto out;
+    }
+    const trace_frame *f = trace_at(tr, 2);
+    size_t nl;
+    const char *const *listing = trace_listing(tr, &nl);
+    CU_ASSERT_FATAL(f->line >= 1 && (size_t)f->line <= nl);
+    /* The highlighted row is the one with the arrow: it holds the step's line. */
+    char row[512], expect[64];
+    const char *scr = capture();
+    row_with(scr, "\xe2\x96\xb6 ", row, sizeof row); /* "▶ " */
+    char num[16];
+    snprintf(num, sizeof num, "%3d ", f->line);
+    const char *text = listing[f->line - 1];
+    while (*text == ' ')
+        text++;
+    prefix(expect, sizeof expect, text, 12);
+    if (!strstr(row, num) || !strstr(row, expect)) {
+        CU_FAIL("the highlighted line is not the step's listing line");
+        fprintf(stderr, "\n  want line %d (%s), highlighted row: %s\n", f->line, expect, row);
+    }
+    /* The message of the step, and its state: a scalar as name = value, or a name. */
+    prefix(expect, sizeof expect, f->msg, 30);
+    CU_ASSERT_PTR_NOT_NULL(strstr(scr, expect));
+    int checked = 0;
+    for (size_t i = 0; i <= 2 && !checked; i++) {
+        const trace_frame *g = trace_at(tr, 2 - i);
+        for (size_t k = 0; k < g->nsnaps && !checked; k++) {
+            const trace_snap *sp = &g->snaps[k];
+            if (sp->kind == TRACE_SCALAR && trace_latest(tr, 2, sp->name) == sp) {
+                snprintf(expect, sizeof expect, "%s = %lld", sp->name, (long long)sp->ints[0]);
+                checked = 1;
+            }
+        }
+    }
+    if (!checked)
+        snprintf(expect, sizeof expect, "%s", f->nsnaps ? f->snaps[0].name : "");
+    if (!strstr(scr, expect)) {
+        CU_FAIL("the state of step 3 is not on screen");
+        fprintf(stderr, "\n  want \"%s\" in:\n%s\n", expect, scr);
+    }
+
+    /* Resize: the title's right end moves to the new width, the footer to the new last
+     * row, and the same step is shown. */
+    tmux(NULL, "resize-window", "-t", "ui", "-x", "100", "-y", "30", NULL);
+    snprintf(want, sizeof want, "step 3 / %zu", trace_len(tr));
+    int ok = 0;
+    for (int tries = 0; tries < 400 && !ok; tries++) {
+        scr = capture();
+        row_with(scr, want, row, sizeof row);
+        char last[512];
+        line_at(scr, 29, last, sizeof last);
+        ok = columns(row) >= 95 && strstr(last, "q back") && strstr(scr, "first/last");
+        if (!ok)
+            sleep_ms(25);
+    }
+    if (!ok) {
+        CU_FAIL("the screen was not redrawn at 100x30");
+        fprintf(stderr, "\n%s\n", scr);
+    }
+    /* Below the minimum: a message instead of a garbled screen. */
+    tmux(NULL, "resize-window", "-t", "ui", "-x", "60", "-y", "20", NULL);
+    CU_ASSERT(wait_for("at least 80x24", NULL));
+    tmux(NULL, "resize-window", "-t", "ui", "-x", "80", "-y", "24", NULL);
+    ok = 0;
+    for (int tries = 0; tries < 400 && !ok; tries++) {
+        scr = capture();
+        row_with(scr, want, row, sizeof row);
+        char last[512];
+        line_at(scr, 23, last, sizeof last);
+        ok = columns(row) >= 75 && columns(row) <= 80 && strstr(last, "q back") &&
+             !strstr(scr, "at least 80x24");
+        if (!ok)
+            sleep_ms(25);
+    }
+    if (!ok) {
+        CU_FAIL("the screen was not redrawn at 80x24");
+        fprintf(stderr, "\n%s\n", scr);
+    }
+    /* q back to home, q quits: status 0 and the terminal's modes restored. */
+    keys("q");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("q");
+    if (wait_for("MODES", NULL)) {
+        scr = capture();
+        CU_ASSERT_PTR_NOT_NULL(strstr(scr, "EXIT=0"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(scr, "icanon"));
+        CU_ASSERT_PTR_NULL(strstr(scr, "-icanon"));
+        CU_ASSERT_PTR_NULL(strstr(scr, "-echo"));
+        CU_ASSERT_PTR_NULL(strstr(scr, "filter:")); /* the tutor's screen is gone */
+    } else {
+        CU_FAIL("quitting did not end the tutor");
+    }
+out:
+    stop();
+    trace_free(tr);
+}
+
+/* A bad value in the input editor: the parser's error inline, the old input kept. */
+static void test_bad_edit(void)
+{
+    if (!screen_ready())
+        return;
+    const topic *t = topic_registry[0];
+    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    /* The example with its first digit replaced by a letter: a value the parser refuses. */
+    char bad[512];
+    snprintf(bad, sizeof bad, "%s", t->example);
+    char *d = strpbrk(bad, "0123456789");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    *d = 'x';
+    char **words;
+    int nwords, json, want_trace;
+    char msg[256] = "";
+    topic_args args = {0};
+    topic_out out = {STRBUF_INIT, STRBUF_INIT, {0}};
+    CU_ASSERT_EQUAL_FATAL(parse_words(bad, &words, &nwords, msg, sizeof msg), 0);
+    int rc = cli_parse_args(t, nwords, words, &args, &json, &want_trace, msg, sizeof msg);
+    if (rc == 0) {
+        rc = t->run(&args, NULL, &out);
+        snprintf(msg, sizeof msg, "%s", out.err);
+    }
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    topic_out_free(&out);
+    mem_free((void *)args.opts);
+    parse_free_words(words);
+
+    keys("e");
+    CU_ASSERT_FATAL(wait_for("Edit the input", NULL));
+    keys("C-u");
+    type_text(bad);
+    keys("Enter");
+    char expect[64];
+    prefix(expect, sizeof expect, msg, 40);
+    char old[64];
+    prefix(old, sizeof old, t->example, 40);
+    if (!wait_for(expect, "current input:", NULL))
+        CU_FAIL("the parser's error is not shown inline");
+    char row[512];
+    row_with(capture(), "current input:", row, sizeof row);
+    CU_ASSERT_PTR_NOT_NULL(strstr(row, old));
+    keys("Escape");
+    /* The editor is gone and the input line still holds the old input. */
+    int ok = 0;
+    for (int tries = 0; tries < 400 && !ok; tries++) {
+        const char *scr = capture();
+        row_with(scr, "input: ", row, sizeof row);
+        ok = !strstr(scr, "Edit the input") && strstr(row, old) && strstr(scr, "step 1 / ");
+        if (!ok)
+            sleep_ms(25);
+    }
+    CU_ASSERT(ok);
+    stop();
+}
+
+/* Notes open (the first topic's docs file, or the clear message when it has none). */
+static void test_notes(void)
+{
+    if (!screen_ready())
+        return;
+    const topic *t = topic_registry[0];
+    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    keys("t");
+    char title[96];
+    snprintf(title, sizeof title, "Notes: %s", t->id);
+    CU_ASSERT_FATAL(wait_for(title, NULL));
+    strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+    char docs[4200];
+    snprintf(docs, sizeof docs, "%s/docs", srcdir);
+    setenv("TUTOR_DOCS", docs, 1);
+    if (ui_notes_find(t, &path) == 0 && ui_notes_read(sb_str(&path), &text) == 0) {
+        /* The first heading of the file shows, without its #. */
+        const char *h = strstr(sb_str(&text), "# ");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        char want[48];
+        h += 2;
+        prefix(want, sizeof want, h, strcspn(h, "\n") < 30 ? strcspn(h, "\n") : 30);
+        CU_ASSERT(wait_for(want, NULL));
+    } else {
+        CU_ASSERT(wait_for("No notes to show", NULL));
+    }
+    keys("q");
+    CU_ASSERT(wait_for("step 1 / ", NULL));
+    sb_free(&path);
+    sb_free(&text);
+    stop();
+}
+
+/* Ctrl-C ends the tutor with 128 + SIGINT and restores the terminal. */
+static void test_ctrl_c(void)
+{
+    if (!screen_ready())
+        return;
+    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    keys("C-c");
+    if (wait_for("MODES", NULL)) {
+        const char *scr = capture();
+        CU_ASSERT_PTR_NOT_NULL(strstr(scr, "EXIT=130"));
+        CU_ASSERT_PTR_NULL(strstr(scr, "-icanon"));
+        CU_ASSERT_PTR_NULL(strstr(scr, "-echo"));
+    } else {
+        CU_FAIL("Ctrl-C did not end the tutor");
+    }
+    stop();
+}
+
+/* Colour escapes appear normally and never with NO_COLOR set. */
+static int screen_has_colour(void)
+{
+    tmux(&screen_text, "capture-pane", "-p", "-e", "-t", "ui", NULL);
+    const char *s = sb_str(&screen_text);
+    /* SGR parameters 30-37/40-47 (and 38/48 for 256 colours) inside ESC [ ... m. */
+    for (const char *p = strstr(s, "\x1b["); p; p = strstr(p + 1, "\x1b[")) {
+        const char *q = p + 2;
+        while (*q && *q != 'm') {
+            long v = strtol(q, (char **)&q, 10);
+            if ((v >= 30 && v <= 38) || (v >= 40 && v <= 48) || (v >= 90 && v <= 107))
+                return 1;
+            if (*q == ';')
+                q++;
+            else if (*q != 'm')
+                break;
+        }
+    }
+    return 0;
+}
+
+static void test_no_color(void)
+{
+    if (!screen_ready())
+        return;
+    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    CU_ASSERT(screen_has_colour());
+    stop();
+    CU_ASSERT_FATAL(start("NO_COLOR=1"));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    CU_ASSERT(!screen_has_colour());
+    stop();
+}
+
+/* Predict mode asks the first quiz, grades the right answer, and scores it. */
+static void test_predict(void)
+{
+    if (!screen_ready())
+        return;
+    const topic *t = topic_registry[0];
+    trace *tr = example_trace(t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+    size_t q = 1;
+    while (q < trace_len(tr) && !trace_at(tr, q)->quiz)
+        q++;
+    if (q >= trace_len(tr)) {
+        fprintf(stderr, "\n  %s's example has no quiz after step 1: predict not tested\n", t->id);
+        trace_free(tr);
+        return;
+    }
+    const trace_frame *f = trace_at(tr, q);
+    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    keys("k");
+    CU_ASSERT_FATAL(wait_for("predict 0/0", NULL));
+    for (size_t i = 0; i < q; i++)
+        keys("n");
+    char want[64];
+    prefix(want, sizeof want, f->quiz, 30);
+    if (wait_for("Predict", want, NULL)) {
+        /* The state of the quiz step is hidden: its message is not shown yet. */
+        char msg[64];
+        prefix(msg, sizeof msg, f->msg, 30);
+        CU_ASSERT_PTR_NULL(strstr(capture(), msg));
+        char ans[32];
+        ui_predict_answer_str(f->quiz_answer, ans, sizeof ans);
+        type_text(ans);
+        keys("Enter");
+        CU_ASSERT(wait_for("right", "why:", msg, NULL));
+        keys("Space");
+        snprintf(want, sizeof want, "step %zu / ", q + 1);
+        CU_ASSERT(wait_for(want, "predict 1/1", NULL));
+    } else {
+        CU_FAIL("predict mode did not ask the trace's question");
+    }
+    stop();
+    trace_free(tr);
+}
+
+/* Without a terminal, `tutor` prints the batch usage and exits 0. */
+static void test_no_tty(void)
+{
+    if (access(bin, X_OK) != 0) {
+        CU_FAIL("TUTOR_BIN is not an executable (run through make test)");
+        return;
+    }
+    strbuf out = STRBUF_INIT;
+    char *argv[] = {bin, NULL};
+    CU_ASSERT_EQUAL(run_cmd(argv, &out), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "tutor run"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "tutor list"));
+    sb_free(&out);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * In-process tests of the pure parts. */
+
+static const char sample_md[] =
+    "# Maximum gap\n"
+    "\n"
+    "The idea is **simple**: put the numbers in `buckets` and look between\n"
+    "neighbouring buckets, never inside one. See [LeetCode](https://leetcode.com/problems/x).\n"
+    "\n"
+    "## Pitfalls\n"
+    "\n"
+    "- a long list item that has to wrap because it is much longer than the width we give\n"
+    "  and continues here\n"
+    "1. numbered\n"
+    "\n"
+    "```\n"
+    "for x in nums:     # this code line is long and must not be wrapped by the renderer\n"
+    "```\n"
+    "> a quote\n"
+    "---\n";
+
+static void test_markdown(void)
+{
+    ui_md md = {0};
+    CU_ASSERT_EQUAL_FATAL(ui_md_render(sample_md, 40, &md), 0);
+    int heading = 0, code = 0, bullet = 0, cont = 0;
+    for (size_t k = 0; k < md.n; k++) {
+        const ui_md_line *l = &md.lines[k];
+        CU_ASSERT_PTR_NULL(strstr(l->text, "**"));
+        if (l->style != UI_CODE && l->style != UI_DIM) {
+            if (l->indent + (int)strlen(l->text) > 40) {
+                CU_FAIL("a wrapped line is wider than the width");
+                fprintf(stderr, "\n  [%s]\n", l->text);
+            }
+            CU_ASSERT_PTR_NULL(strchr(l->text, '`'));
+        }
+        if (l->style == UI_HEADING && strcmp(l->text, "Maximum gap") == 0)
+            heading++;
+        if (l->style == UI_CODE && strstr(l->text, "must not be wrapped by the renderer"))
+            code++;
+        if (strncmp(l->text, "* a long list", 13) == 0)
+            bullet++;
+        if (bullet && l->indent == 4 && strstr(l->text, "continues here"))
+            cont++;
+    }
+    CU_ASSERT_EQUAL(heading, 1);
+    CU_ASSERT_EQUAL(code, 1);
+    CU_ASSERT_EQUAL(bullet, 1);
+    CU_ASSERT_EQUAL(cont, 1);
+    /* Links keep their text and show the address. */
+    strbuf all = STRBUF_INIT;
+    for (size_t k = 0; k < md.n; k++)
+        sb_printf(&all, "%s ", md.lines[k].text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&all), "LeetCode (https://leetcode.com/problems/x)"));
+    CU_ASSERT_PTR_NULL(strstr(sb_str(&all), "]("));
+    sb_free(&all);
+    ui_md_free(&md);
+    CU_ASSERT_EQUAL(md.n, 0);
+}
+
+static int render_body(void *ctx)
+{
+    ui_md md = {0};
+    int rc = ui_md_render((const char *)ctx, 30, &md);
+    ui_md_free(&md);
+    return rc;
+}
+
+static void test_markdown_alloc(void)
+{
+    CU_ASSERT(th_alloc_sweep(render_body, (void *)sample_md, 0) > 0);
+}
+
+static void test_notes_find(void)
+{
+    static const topic fake = {.id = "no_such_topic_xyz"};
+    strbuf path = STRBUF_INIT;
+    setenv("TUTOR_DOCS", "/nonexistent-dir", 1);
+    CU_ASSERT_EQUAL(ui_notes_find(&fake, &path), TUTOR_ENOTFOUND);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&path), "no_such_topic_xyz.md"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&path), "/nonexistent-dir"));
+    /* $TUTOR_DOCS comes first. */
+    char dir[] = "/tmp/tutor-ui-notes-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char file[64];
+    snprintf(file, sizeof file, "%s/no_such_topic_xyz.md", dir);
+    FILE *f = fopen(file, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("# Hello\n", f);
+    fclose(f);
+    setenv("TUTOR_DOCS", dir, 1);
+    CU_ASSERT_EQUAL(ui_notes_find(&fake, &path), 0);
+    CU_ASSERT_STRING_EQUAL(sb_str(&path), file);
+    strbuf text = STRBUF_INIT;
+    CU_ASSERT_EQUAL(ui_notes_read(sb_str(&path), &text), 0);
+    CU_ASSERT_STRING_EQUAL(sb_str(&text), "# Hello\n");
+    remove(file);
+    rmdir(dir);
+    CU_ASSERT_EQUAL(ui_notes_read(file, &text), TUTOR_EIO);
+    sb_free(&text);
+    sb_free(&path);
+    unsetenv("TUTOR_DOCS");
+}
+
+static void test_predict_grading(void)
+{
+    int64_t v;
+    char err[128];
+    CU_ASSERT_EQUAL(ui_predict_parse(" 42 ", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(v, 42);
+    CU_ASSERT_EQUAL(ui_predict_parse("-7", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(v, -7);
+    CU_ASSERT_EQUAL(ui_predict_parse("Yes", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(v, 1);
+    CU_ASSERT_EQUAL(ui_predict_parse("n", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_EQUAL(ui_predict_parse("none", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(v, TRACE_NONE);
+    CU_ASSERT_NOT_EQUAL(ui_predict_parse("4x", &v, err, sizeof err), 0);
+    CU_ASSERT_NOT_EQUAL(ui_predict_parse("", &v, err, sizeof err), 0);
+    CU_ASSERT(strlen(err) > 0);
+    char buf[32];
+    ui_predict_answer_str(TRACE_NONE, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "none");
+
+    ui_score s = {0};
+    CU_ASSERT_EQUAL_FATAL(ui_score_reset(&s, 5), 0);
+    CU_ASSERT_FALSE(ui_score_done(&s, 2));
+    CU_ASSERT_EQUAL(ui_predict_grade(&s, 2, 3, 3, 0), 1);
+    CU_ASSERT(ui_score_done(&s, 2));
+    CU_ASSERT_EQUAL(ui_predict_grade(&s, 3, 4, 3, 0), 0);
+    CU_ASSERT_EQUAL(ui_predict_grade(&s, 4, 0, 3, 1), 0);
+    CU_ASSERT_EQUAL(s.asked, 2);
+    CU_ASSERT_EQUAL(s.right, 1);
+    CU_ASSERT_EQUAL(s.skipped, 1);
+    /* A question is scored once. */
+    ui_predict_grade(&s, 2, 3, 3, 0);
+    CU_ASSERT_EQUAL(s.asked, 2);
+    CU_ASSERT(ui_score_done(&s, 99));
+    ui_score_free(&s);
+}
+
+/* The index answers like trace_latest at every step, for every name. */
+static void test_index_matches_trace_latest(void)
+{
+    for (size_t ti = 0; ti < topic_count; ti++) {
+        const topic *t = topic_registry[ti];
+        if (!t->example)
+            continue;
+        trace *tr = example_trace(t);
+        if (!tr)
+            continue;
+        ui_index ix = {0};
+        CU_ASSERT_EQUAL_FATAL(ui_index_build(&ix, tr), 0);
+        int bad = 0;
+        for (size_t k = 0; k < ix.n; k++)
+            for (size_t i = 0; i < trace_len(tr); i++)
+                bad += ui_index_get(&ix, ix.v[k].name, i) != trace_latest(tr, i, ix.v[k].name);
+        if (bad) {
+            CU_FAIL("ui_index_get differs from trace_latest");
+            fprintf(stderr, "\n  topic %s: %d differences\n", t->id, bad);
+        }
+        CU_ASSERT_PTR_NULL(ui_index_get(&ix, "no such name", 0));
+        ui_index_free(&ix);
+        trace_free(tr);
+    }
+}
+
+static trace *sweep_trace;
+
+static int index_body(void *ctx)
+{
+    (void)ctx;
+    ui_index ix = {0};
+    int rc = ui_index_build(&ix, sweep_trace);
+    ui_index_free(&ix);
+    return rc;
+}
+
+static void test_index_alloc(void)
+{
+    if (topic_count == 0)
+        return;
+    sweep_trace = example_trace(topic_registry[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sweep_trace);
+    CU_ASSERT(th_alloc_sweep(index_body, NULL, 0) > 0);
+    trace_free(sweep_trace);
+}
+
+void tests_register(void)
+{
+    const char *b = getenv("TUTOR_BIN");
+    const char *s = getenv("TUTOR_SRCDIR");
+    snprintf(srcdir, sizeof srcdir, "%s", s && *s ? s : TUTOR_SRCDIR);
+    if (b && *b)
+        snprintf(bin, sizeof bin, "%s", b);
+    else
+        snprintf(bin, sizeof bin, "%s/build/tutor", srcdir);
+    snprintf(sock, sizeof sock, "tutor-test-ui-%ld", (long)getpid());
+    static const th_test pure[] = {
+        {"markdown rendering", test_markdown},
+        {"markdown rendering survives failed allocations", test_markdown_alloc},
+        {"notes are found via TUTOR_DOCS, else a clear message", test_notes_find},
+        {"predict answers are parsed, graded and scored once", test_predict_grading},
+        {"the snapshot index agrees with trace_latest", test_index_matches_trace_latest},
+        {"the snapshot index survives failed allocations", test_index_alloc},
+        {NULL, NULL},
+    };
+    static const th_test screens[] = {
+        {"without a terminal, tutor prints the usage and exits 0", test_no_tty},
+        {"open a topic, step, resize, quit restores the terminal", test_steps_and_resize},
+        {"a bad input shows the error inline and keeps the old input", test_bad_edit},
+        {"the notes open and close", test_notes},
+        {"Ctrl-C quits with status 130 and restores the terminal", test_ctrl_c},
+        {"colours only without NO_COLOR", test_no_color},
+        {"predict mode asks, grades and scores", test_predict},
+        {NULL, NULL},
+    };
+    th_suite("ui (in-process)", pure);
+    th_suite("ui (tmux, 80x24)", screens);
+}
