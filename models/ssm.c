@@ -164,7 +164,7 @@ int ssm_recurrent(double *y, double *x_final, const double *Abar, const double *
     if (x_final)
         memcpy(x_final, x, N * sizeof *x);
     mem_free(x);
-    return 0;
+    return trace_status(tr);
 }
 
 int ssm_convolution(double *y, double *K, const double *Abar, const double *Bbar, const double *C,
@@ -191,6 +191,7 @@ int ssm_convolution(double *y, double *K, const double *Abar, const double *Bbar
         }
         if (K)
             memcpy(K, k, L * sizeof *k);
+        rc = trace_status(tr);
     }
     mem_free(k);
     return rc;

@@ -2,7 +2,9 @@
  * helpers it needs (models/linalg.c) and the `hippo` topic. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../models/hippo.h"
 #include "../models/linalg.h"
@@ -11,6 +13,8 @@
 #include "../trace/mem.h"
 #include "../trace/rng.h"
 #include "../trace/status.h"
+#include "../tutor/parse.h"
+#include "../tutor/topic.h"
 #include "harness.h"
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
@@ -581,6 +585,184 @@ static void test_alloc_failures(void)
     }
 }
 
+/* ---- CLI ---- */
+
+static char tmpdir[64];
+
+static const char *file_with(const char *name, const char *text)
+{
+    static char paths[16][128];
+    static int next;
+    char *p = paths[next++ % 16];
+    snprintf(p, 128, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+static void expect_bad(const char *words)
+{
+    CU_ASSERT_EQUAL(out.len, 0);
+    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
+    if (!strstr(sb_str(&err), words))
+        fprintf(stderr, "\n  expected '%s' in: %s", words, sb_str(&err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), words));
+}
+
+/* Counts the rows of the JSON array that follows `key` (a list of lists). */
+static size_t rows_after(const char *s, const char *key)
+{
+    const char *p = strstr(s, key);
+    if (!p)
+        return 0;
+    p += strlen(key);
+    size_t rows = 0;
+    int depth = 0;
+    for (; *p; p++) {
+        if (*p == '[' && ++depth == 2)
+            rows++;
+        if (*p == ']' && --depth == 0)
+            break;
+    }
+    return rows;
+}
+
+static void test_cli_json(void)
+{
+    static const char *const measures[] = {"legs", "legt", "lagt"};
+    static const char *const methods[] = {"euler", "backward", "bilinear", "zoh"};
+    for (int m = 0; m < 3; m++)
+        for (int k = 0; k < 4; k++) {
+            CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--measure", measures[m], "--N", "5",
+                                   "--method", methods[k], "--length", "30", "--json", "--trace",
+                                   NULL),
+                            0);
+            const char *s = sb_str(&out);
+            CU_ASSERT_TRUE(th_json_valid(s));
+            CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"topic\": \"hippo\", \"result\": ["));
+            CU_ASSERT_EQUAL(rows_after(s, "\"A\": "), 5);
+            CU_ASSERT_EQUAL(rows_after(s, "\"coefficients\": "), 30);
+            CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"reconstruction\": ["));
+            /* Abar among the intermediates only for the time-invariant measures (LegS's
+             * per-step Abar appears in the trace's steps, after "truncated"). */
+            const char *abar = strstr(s, "\"Abar\": "), *steps = strstr(s, "\"truncated\"");
+            CU_ASSERT_EQUAL(abar != NULL && abar < steps, m != 0);
+        }
+    /* A signal file; --dense gives the same coefficients as the O(N) step. */
+    const char *f = file_with("sig.txt", "# a ramp\n0.1\n0.2\n0.3\n0.4\n0.5\n0.6\n");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", f, "--N", "3", "--json", NULL),
+                    0);
+    char first[8192];
+    snprintf(first, sizeof first, "%s", sb_str(&out));
+    CU_ASSERT_EQUAL(rows_after(first, "\"coefficients\": "), 6);
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "hippo", "--signal", f, "--N", "3", "--dense", "--json", NULL),
+        0);
+    const char *r1 = strstr(first, "\"result\": ["), *r2 = strstr(sb_str(&out), "\"result\": [");
+    CU_ASSERT_TRUE(r1 && r2 && fabs(atof(r1 + 11) - atof(r2 + 11)) < 1e-14);
+    /* c_0 is the running mean for LegS with forward Euler: mean(0.1..0.6) = 0.35. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", f, "--N", "3", "--method",
+                           "euler", "--json", NULL),
+                    0);
+    r1 = strstr(sb_str(&out), "\"result\": [");
+    CU_ASSERT_TRUE(r1 && fabs(atof(r1 + 11) - 0.35) < 1e-14);
+    /* Long inputs print strided coefficient rows. */
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "hippo", "--N", "64", "--length", "20000", "--json", NULL), 0);
+    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"coefficient_stride\": 5"));
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "HiPPO-legs"));
+}
+
+static void test_cli_bad_input(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--N", "0", NULL), 2);
+    expect_bad("--N");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--N", "1000", NULL), 2);
+    expect_bad("--N: 1000 is too big (at most 256)");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--method", "rk4", NULL), 2);
+    expect_bad("--method: unknown method 'rk4'");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--measure", "fourier", NULL), 2);
+    expect_bad("--measure: unknown measure 'fourier'");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal-kind", "square", NULL), 2);
+    expect_bad("--signal-kind: unknown kind 'square'");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--measure", "legt", "--dt", "0", NULL), 2);
+    expect_bad("--dt: 0 is outside (0,");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--measure", "legt", "--theta", "-2", NULL),
+                    2);
+    expect_bad("--theta");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--dt", "0.1", NULL), 2);
+    expect_bad("--dt does not apply to --measure legs");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--measure", "lagt", "--dense", NULL), 2);
+    expect_bad("--dense applies to --measure legs only");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--length", "0", NULL), 2);
+    expect_bad("--length");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--length", "1000000", NULL), 2);
+    expect_bad("--length: 1000000 is too big");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--N", "128", "--method", "zoh", "--length",
+                           "10000", NULL),
+                    2);
+    expect_bad("over the cap");
+    const char *bad = file_with("bad.txt", "1\n2\n3,x\n");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", bad, NULL), 2);
+    expect_bad("bad.txt:3: 'x' is not a number");
+    const char *nan = file_with("nan.txt", "1\nnan\n");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", nan, NULL), 2);
+    expect_bad("nan.txt:2: 'nan' is not a finite number");
+    const char *two = file_with("two.txt", "1 2\n3 4\n");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", two, NULL), 2);
+    expect_bad("--signal: expected one sample per line, got 2 rows of 2 values");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", "/nonexistent/s.txt", NULL), 2);
+    expect_bad("--signal: /nonexistent/s.txt: no such file");
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "hippo", "--signal", two, "--signal-kind", "sine", NULL), 2);
+    expect_bad("not both");
+}
+
+static void test_cli_random_input(void)
+{
+    const topic *t = topic_find("hippo");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        strbuf sb = STRBUF_INIT;
+        CU_ASSERT_EQUAL(t->random_input(seed, &sb), 0);
+        char **words;
+        int n;
+        char msg[256];
+        CU_ASSERT_EQUAL_FATAL(parse_words(sb_str(&sb), &words, &n, msg, sizeof msg), 0);
+        CU_ASSERT_TRUE_FATAL(n == 10);
+        int rc =
+            th_cli(&out, &err, "run", "hippo", words[0], words[1], words[2], words[3], words[4],
+                   words[5], words[6], words[7], words[8], words[9], "--json", "--trace", NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+        parse_free_words(words);
+        sb_free(&sb);
+    }
+}
+
+static int cli_init(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/tutor-hippo-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : 1;
+}
+
+static int cli_clean(void)
+{
+    const char *names[] = {"sig.txt", "bad.txt", "nan.txt", "two.txt"};
+    char p[128];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
+        remove(p);
+    }
+    rmdir(tmpdir);
+    sb_free(&out);
+    sb_free(&err);
+    return 0;
+}
+
 void tests_register(void)
 {
     static const th_test linalg_tests[] = {
@@ -606,6 +788,8 @@ void tests_register(void)
     };
     th_suite("linalg", linalg_tests);
     th_suite("hippo", hippo_tests);
-    (void)out;
-    (void)err;
+    CU_pSuite s = CU_add_suite("hippo CLI", cli_init, cli_clean);
+    CU_add_test(s, "JSON shapes", test_cli_json);
+    CU_add_test(s, "bad input", test_cli_bad_input);
+    CU_add_test(s, "random inputs", test_cli_random_input);
 }

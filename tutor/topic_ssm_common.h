@@ -1,0 +1,38 @@
+/* topic_ssm_common.h: input helpers shared by the HiPPO & SSM topics (topic_hippo.c,
+ * topic_ssm.c): real-valued options, sizes with caps, matrix files named by their option,
+ * and JSON for real and complex vectors. Each writes one line naming the option into err
+ * and returns a negative tutor_status on bad input, like parse.h. */
+#ifndef TUTOR_TOPIC_SSM_COMMON_H
+#define TUTOR_TOPIC_SSM_COMMON_H
+
+#include <complex.h>
+#include <stddef.h>
+
+#include "../trace/strbuf.h"
+#include "topic.h"
+
+/* Option `name` as a finite double in [lo, hi] (lo excluded when open_lo), or def when
+ * absent. Returns 0, TUTOR_EINVAL (not a number) or TUTOR_ERANGE. */
+int ssmcli_real(const topic_args *args, const char *name, double def, double lo, int open_lo,
+                double hi, double *out, char *err, size_t errlen);
+
+/* Option `name` as an integer in [lo, hi], or def when absent. Values over hi are
+ * TUTOR_ETOOBIG ("at most hi"), under lo TUTOR_ERANGE. */
+int ssmcli_size(const topic_args *args, const char *name, size_t def, size_t lo, size_t hi,
+                size_t *out, char *err, size_t errlen);
+
+/* Loads the matrix file given to option `name` (mat_load) with at most max_values values.
+ * Errors read "--name: FILE:LINE: ..." (mat_load's own words after the option). */
+int ssmcli_load(const topic_args *args, const char *name, size_t max_values, double **out,
+                size_t *rows, size_t *cols, char *err, size_t errlen);
+
+/* Appends `[v...]` (non-finite as null). */
+void ssmcli_json_list(strbuf *sb, const double *v, size_t n);
+
+/* Appends `"name": [v...]` (non-finite as null). */
+void ssmcli_json_reals(strbuf *sb, const char *name, const double *v, size_t n);
+
+/* Appends `"name": {"re": [...], "im": [...]}`. */
+void ssmcli_json_complex(strbuf *sb, const char *name, const double complex *v, size_t n);
+
+#endif
