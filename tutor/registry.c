@@ -10,6 +10,8 @@ extern const topic topic_combsum;
 extern const topic topic_combsum2;
 extern const topic topic_knapsack;
 extern const topic topic_heap;
+extern const topic topic_hippo;
+extern const topic topic_ssm;
 
 const topic *const topic_registry[] = {
     /* Algorithms */
@@ -20,6 +22,8 @@ const topic *const topic_registry[] = {
     &topic_heap,
     /* Attention */
     /* HiPPO & SSM */
+    &topic_hippo,
+    &topic_ssm,
     NULL,
 };
 
