@@ -249,10 +249,13 @@ int attn_softmax_slow(double *o, const double *q, const double *k, const double 
 
 /* ---- sparse ---- */
 
+static const char sparse_line2[] =
+    "    J = keys j <= i the pattern allows (strided: i-j < l or l | i-j; fixed: same block "
+    "or summary)";
+
 const char *const attn_sparse_listing[] = {
     "for each query i:",
-    "    J = keys j <= i the pattern allows (strided: i-j < l or l | i-j;"
-    " fixed: same block or summary cell)",
+    sparse_line2,
     "    s_j = q_i . k_j / sqrt(d) for j in J       (only |J| dot products)",
     "    p = softmax(s) over J                      (max subtracted)",
     "    o_i = sum_{j in J} p_j v_j",
@@ -329,6 +332,9 @@ int attn_sparse(double *o, const double *q, const double *k, const double *v, si
         goto out;
     if (shown) {
         trace_sparse_start(tr, pattern, n, l, c, shown);
+        attn_snap(tr, "Q", q, n, d);
+        attn_snap(tr, "K", k, n, d);
+        attn_snap(tr, "V", v, n, dv);
         memset(shown, 0, n * n * sizeof *shown); /* from here on it shows P */
     } else if (tr) {
         trace_step(tr, 1, "sparse attention over %zu queries (too large to record)", n);

@@ -218,12 +218,12 @@ int attn_linear(double *o, const double *q, const double *k, const double *v, si
     /* Pass 1: the feature maps. */
     features(fq, fk, q, k, n, d, fmap);
     if (tr) {
-        trace_step(tr, L_PHIQ, "phiQ = %s(Q)", fmap == ATTN_RELU ? "relu" : "elu + 1");
+        trace_step(tr, L_PHIQ, "phiQ = phi(Q), phi = %s", fmap == ATTN_RELU ? "relu" : "elu + 1");
         attn_snap(tr, "Q", q, n, d);
         attn_snap(tr, "K", k, n, d);
         attn_snap(tr, "V", v, n, dv);
         attn_snap(tr, "phiQ", fq, n, d);
-        trace_step(tr, L_PHIK, "phiK = %s(K)", fmap == ATTN_RELU ? "relu" : "elu + 1");
+        trace_step(tr, L_PHIK, "phiK = phi(K)");
         attn_snap(tr, "phiK", fk, n, d);
     }
     rc = kernel_attn(o, den, fq, fk, v, n, d, dv, causal, 0, ATTN_LINEAR_EPS, tr);
