@@ -10,6 +10,7 @@ extern const topic topic_combsum;
 extern const topic topic_combsum2;
 extern const topic topic_knapsack;
 extern const topic topic_heap;
+extern const topic topic_attention;
 extern const topic topic_hippo;
 extern const topic topic_ssm;
 
@@ -21,6 +22,7 @@ const topic *const topic_registry[] = {
     &topic_knapsack,
     &topic_heap,
     /* Attention */
+    &topic_attention,
     /* HiPPO & SSM */
     &topic_hippo,
     &topic_ssm,
