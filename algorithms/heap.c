@@ -515,6 +515,29 @@ int heap_heapify(heap *h, const void *items, size_t n, trace *tr)
     return done(t);
 }
 
+/* ---- helper heaps inside nsmallest, nlargest and merge ---- */
+
+/* Makes *h an empty heap of `type` with room for `slots` and, when tr is set, a tracer for
+ * snapshots of up to nkeys values (*t NULL otherwise). Returns 0 or TUTOR_ENOMEM with
+ * nothing allocated. */
+static int helper_open(heap *h, const heap_type *type, void *ctx, const char *lt, size_t slots,
+                       trace *tr, size_t nkeys, tracer *tb, tracer **t)
+{
+    heap_init(h, type, ctx);
+    h->lt = lt;
+    *t = NULL;
+    if (heap_reserve(h, slots))
+        return TUTOR_ENOMEM;
+    if (tr) {
+        if (tracer_open(tb, tr, nkeys)) {
+            heap_free(h);
+            return TUTOR_ENOMEM;
+        }
+        *t = tb;
+    }
+    return 0;
+}
+
 /* ---- nsmallest and nlargest: a heap of indices into the input ---- */
 
 typedef struct pick_ctx {
@@ -555,18 +578,9 @@ static int pick(void *out, size_t *out_n, const void *items, size_t count, long 
     pick_ctx pc = {in, type, ctx, largest};
     heap_type ht = {sizeof(size_t), pick_cmp, pick_key};
     heap h;
-    heap_init(&h, &ht, &pc);
-    h.lt = largest ? "<" : ">";
-    tracer tb, *t = NULL;
-    if (heap_reserve(&h, k))
+    tracer tb, *t;
+    if (helper_open(&h, &ht, &pc, largest ? "<" : ">", k, tr, count + 1, &tb, &t))
         return TUTOR_ENOMEM;
-    if (tr) {
-        if (tracer_open(&tb, tr, count + 1)) {
-            heap_free(&h);
-            return TUTOR_ENOMEM;
-        }
-        t = &tb;
-    }
     const char *name = largest ? "nlargest" : "nsmallest";
     char b1[32], b2[32];
     size_t *idx = (size_t *)h.data;
@@ -678,18 +692,10 @@ int heap_merge(void *out, const void *const *inputs, const size_t *lens, size_t 
     merge_ctx mc = {inputs, type, ctx, reverse};
     heap_type ht = {sizeof(merge_head), merge_cmp, merge_key};
     heap h;
-    heap_init(&h, &ht, &mc);
-    h.lt = reverse ? ">" : "<";
-    tracer tb, *t = NULL;
-    if (heap_reserve(&h, nonempty))
+    tracer tb, *t;
+    if (helper_open(&h, &ht, &mc, reverse ? ">" : "<", nonempty, tr,
+                    (total > nonempty ? total : nonempty) + 1, &tb, &t))
         return TUTOR_ENOMEM;
-    if (tr) {
-        if (tracer_open(&tb, tr, total > nonempty ? total + 1 : nonempty + 1)) {
-            heap_free(&h);
-            return TUTOR_ENOMEM;
-        }
-        t = &tb;
-    }
     unsigned char *res = out;
     merge_head *heads = (merge_head *)h.data;
     char b1[32];

@@ -76,8 +76,9 @@ void heap_free(heap *h);
 /* Makes room for at least n elements. Returns 0, or TUTOR_ENOMEM with h unchanged. */
 int heap_reserve(heap *h, size_t n);
 
-/* Pushes item onto the heap. Returns 0, or TUTOR_ENOMEM with the heap unchanged.
- * O(log n) comparisons, amortised O(1) allocation (the array doubles). */
+/* Pushes a copy of item (which must not point into the heap's array: growing may move it)
+ * onto the heap. Returns 0, or TUTOR_ENOMEM with the heap unchanged. O(log n) comparisons,
+ * amortised O(1) allocation (the array doubles). */
 int heap_push(heap *h, const void *item, trace *tr);
 
 /* Pops the smallest element into out (size bytes). Returns 0, or TUTOR_EEMPTY on an empty
@@ -97,7 +98,8 @@ int heap_pushpop(heap *h, const void *item, void *out, trace *tr);
 int heap_replace(heap *h, const void *item, void *out, trace *tr);
 
 /* heapq.heapify on a new list: replaces the heap's contents with a copy of items[0..n) and
- * puts them in heap order. Returns 0, or TUTOR_ENOMEM with the heap unchanged. O(n). */
+ * puts them in heap order (fewer than 2n comparisons). items may be the heap's own array
+ * (h->data, n <= h->len). Returns 0, or TUTOR_ENOMEM with the heap unchanged. O(n). */
 int heap_heapify(heap *h, const void *items, size_t n, trace *tr);
 
 /* heapq.nsmallest: writes to out the min(max(n, 0), count) smallest of items[0..count) in
