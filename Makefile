@@ -109,6 +109,13 @@ endif
 test: $(B)/tutor $(RUN_TESTS)
 	@TUTOR_BIN=$(CURDIR)/$(B)/tutor TUTOR_SRCDIR=$(CURDIR) sh tests/run.sh $(RUN_TESTS)
 
+# `make plots`: every topic's figures into plots/out/ (ignored by git), as PNG or FORMAT=svg|pdf.
+.PHONY: plots
+plots: $(B)/tutor
+	@mkdir -p plots/out
+	@for t in $$(./$(B)/tutor list | cut -d' ' -f1); do \
+	    ./$(B)/tutor plot "$$t" --out plots/out --format $(or $(FORMAT),png) || exit 1; done
+
 install: $(B)/tutor
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tutor/docs
 	install -m 755 $(B)/tutor $(DESTDIR)$(PREFIX)/bin/tutor

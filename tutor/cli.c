@@ -1,12 +1,15 @@
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../trace/mem.h"
 #include "../trace/status.h"
 #include "parse.h"
+#include "plot_recipe.h"
 #include "topic.h"
 #include "ui.h"
 
@@ -15,6 +18,8 @@ static const char usage_text[] =
     "       tutor list [--json]            the topics: id, family, title\n"
     "       tutor help [TOPIC]             what a topic does and its input options\n"
     "       tutor run TOPIC [inputs] [--json] [--trace] [--seed N]\n"
+    "       tutor plot TOPIC [inputs] [--format png|svg|pdf|dumb|gif] [--out DIR]\n"
+    "                  [--title TEXT] [--seed N] [--animate]   lecture figures (gnuplot)\n"
     "       tutor --help | --version\n"
     "\n"
     "examples:\n"
@@ -274,6 +279,147 @@ out:
     return status;
 }
 
+/* Makes sure dir is a writable directory, creating it (one level) when missing. 0, or
+ * TUTOR_EINVAL with one line in msg. */
+static int prepare_out_dir(const char *dir, char *msg, size_t msglen)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT && mkdir(dir, 0777) == 0)
+            return 0;
+        return say(msg, msglen, "--out: cannot create the directory '%s': %s", dir,
+                   strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return say(msg, msglen, "--out: '%s' is not a directory", dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return say(msg, msglen, "--out: the directory '%s' is not writable", dir);
+    return 0;
+}
+
+/* Takes `--name VALUE` or `--name=VALUE` at argv[*i] into *value when a names it. */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **value,
+                      char *msg, size_t msglen, int *rc)
+{
+    const char *a = argv[*i];
+    size_t len = strlen(name);
+    if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, len) != 0)
+        return 0;
+    if (a[2 + len] == '=') {
+        *value = a + 3 + len;
+        return 1;
+    }
+    if (a[2 + len] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        *rc = say(msg, msglen, "option --%s needs a value", name);
+        return 1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+/* `tutor plot TOPIC ...`: the plot options are taken out here, the rest are the topic's
+ * inputs (the topic's example when none are given, so every topic plots out of the box). */
+static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
+{
+    if (argc < 1) {
+        fputs("tutor plot: missing topic (try 'tutor list')\n", err);
+        return 2;
+    }
+    const topic *t = topic_find(argv[0]);
+    if (!t) {
+        fprintf(err, "tutor plot: unknown topic '%s' (try 'tutor list')\n", argv[0]);
+        return 2;
+    }
+    const char *format = "png", *dir = ".", *title = NULL;
+    int animate = 0, json = 0, want_trace = 0, rc = 0, status = 0, nrest = 0;
+    char msg[512] = "";
+    char **example = NULL;
+    topic_args args = {0};
+    strbuf sb = STRBUF_INIT;
+    char **rest = mem_calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest) {
+        fputs("tutor: out of memory\n", err);
+        return 1;
+    }
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i];
+        if (take_value(argc, argv, &i, "format", &format, msg, sizeof msg, &rc) ||
+            take_value(argc, argv, &i, "out", &dir, msg, sizeof msg, &rc) ||
+            take_value(argc, argv, &i, "title", &title, msg, sizeof msg, &rc))
+            continue;
+        if (strcmp(a, "--animate") == 0) {
+            animate = 1;
+            continue;
+        }
+        rest[nrest++] = argv[i];
+        /* A topic option's value is passed along as is, even when it looks like ours. */
+        const topic_optspec *spec = strncmp(a, "--", 2) == 0 && !strchr(a, '=')
+                                        ? find_spec(t, a + 2, strlen(a + 2))
+                                        : NULL;
+        if (((spec && spec->takes_value) || strcmp(a, "--seed") == 0) && i + 1 < argc)
+            rest[nrest++] = argv[++i];
+    }
+    gp_format fmt = GP_PNG;
+    if (!rc && gp_format_parse(format, &fmt))
+        rc = say(msg, sizeof msg, "unknown --format '%s' (expected png, svg, pdf, dumb or gif)",
+                 format);
+    if (!rc && animate && fmt != GP_GIF)
+        rc = say(msg, sizeof msg, "--animate needs --format gif");
+    if (!rc && !*dir)
+        rc = say(msg, sizeof msg, "--out needs a directory");
+    if (!rc)
+        rc = cli_parse_args(t, nrest, rest, &args, &json, &want_trace, msg, sizeof msg);
+    if (!rc && (json || want_trace))
+        rc = say(msg, sizeof msg, "--json and --trace belong to 'tutor run', not 'tutor plot'");
+    if (!rc && args.n == 0 && t->example) {
+        int nwords = 0;
+        uint64_t seed = args.seed;
+        mem_free((void *)args.opts);
+        args.opts = NULL;
+        rc = parse_words(t->example, &example, &nwords, msg, sizeof msg);
+        if (!rc)
+            rc = cli_parse_args(t, nwords, example, &args, &json, &want_trace, msg, sizeof msg);
+        args.seed = seed;
+    }
+    if (!rc)
+        rc = prepare_out_dir(dir, msg, sizeof msg);
+    if (rc) {
+        fprintf(err, "tutor plot %s: %s\n", t->id, msg);
+        status = exit_status(rc);
+        goto out;
+    }
+    plot_request req = {.topic = t,
+                        .args = &args,
+                        .format = fmt,
+                        .out_dir = dir,
+                        .title = title,
+                        .program = NULL,
+                        .animate = animate};
+    if (animate || !t->plot)
+        rc = plot_trace(&req, animate, &sb, msg, sizeof msg);
+    else
+        rc = t->plot(&req, &sb, msg, sizeof msg);
+    if (rc == TUTOR_ENOTFOUND) {
+        /* The scripts were written: say so once, and list them like figures. */
+        emit(out, err, &sb);
+        status = 1;
+        fprintf(err, "tutor plot %s: %s\n", t->id, msg);
+    } else if (rc) {
+        fprintf(err, "tutor plot %s: %s\n", t->id, msg[0] ? msg : status_str(rc));
+        status = exit_status(rc);
+    } else {
+        status = emit(out, err, &sb);
+    }
+out:
+    sb_free(&sb);
+    parse_free_words(example);
+    mem_free((void *)args.opts);
+    mem_free(rest);
+    return status;
+}
+
 int cli_main(int argc, char **argv, FILE *out, FILE *err)
 {
     if (argc < 2) {
@@ -299,6 +445,8 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
         return cmd_help(argc - 2, argv + 2, out, err);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 2, argv + 2, out, err);
+    if (strcmp(cmd, "plot") == 0)
+        return cmd_plot(argc - 2, argv + 2, out, err);
     fprintf(err, "tutor: unknown command '%s' (try 'tutor --help')\n", cmd);
     return 2;
 }

@@ -37,6 +37,12 @@ typedef struct topic_out {
     char err[256]; /* for TUTOR_EINVAL and friends: one line naming what is wrong */
 } topic_out;
 
+/* A figure recipe: draws the topic's figures for req (plot_recipe.h), writing their paths
+ * (or dumb text) to out. Returns 0; an input error (exit 2) or TUTOR_ENOTFOUND, TUTOR_EIO,
+ * TUTOR_ENOMEM (exit 1), with one line in err. */
+struct plot_request;
+typedef int plot_fn(const struct plot_request *req, strbuf *out, char *err, size_t errlen);
+
 typedef struct topic {
     const char *id;            /* the CLI name: "maxgap" */
     const char *family;        /* "Algorithms", "Attention", "HiPPO & SSM" */
@@ -53,7 +59,13 @@ typedef struct topic {
     /* Writes a random input (as CLI options, like `example`) drawn from seed into sb.
      * May be NULL. Returns 0 or TUTOR_ENOMEM. */
     int (*random_input)(uint64_t seed, strbuf *sb);
+    /* The topic's figure recipe for `tutor plot` and `make plots` (tutor/plot_ID.c); NULL
+     * draws the final state of a traced run. See plot_recipe.h. */
+    plot_fn *plot;
 } topic;
+
+/* Figure recipes, bound above with `.plot = plot_ID`. */
+plot_fn plot_maxgap;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];

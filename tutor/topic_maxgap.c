@@ -77,4 +77,5 @@ const topic topic_maxgap = {
     .notes = "maxgap.md",
     .run = run,
     .random_input = random_input,
+    .plot = plot_maxgap,
 };

@@ -1,0 +1,538 @@
+#include "gnuplot.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../trace/status.h"
+
+/* Output of gnuplot kept when reading its stderr or dumb text back: a figure's text is a few
+ * kilobytes, an error message a few lines. */
+#define GP_READ_CAP ((size_t)4 << 20)
+
+static const char *const format_names[GP_FORMAT_COUNT] = {"png", "svg", "pdf", "dumb", "gif"};
+static const char *const format_exts[GP_FORMAT_COUNT] = {".png", ".svg", ".pdf", ".txt", ".gif"};
+
+int gp_format_parse(const char *name, gp_format *fmt)
+{
+    for (int i = 0; i < GP_FORMAT_COUNT; i++)
+        if (name && strcmp(name, format_names[i]) == 0) {
+            *fmt = (gp_format)i;
+            return 0;
+        }
+    return TUTOR_EINVAL;
+}
+
+const char *gp_format_name(gp_format fmt)
+{
+    return (unsigned)fmt < GP_FORMAT_COUNT ? format_names[fmt] : "?";
+}
+
+const char *gp_format_ext(gp_format fmt)
+{
+    return (unsigned)fmt < GP_FORMAT_COUNT ? format_exts[fmt] : "";
+}
+
+void gp_begin(gp *g, gp_format fmt, int animate, int delay_cs)
+{
+    g->format = fmt;
+    g->animate = fmt == GP_GIF && animate;
+    g->delay = delay_cs > 0 ? delay_cs : 50;
+    g->status = 0;
+    g->script = (strbuf)STRBUF_INIT;
+}
+
+void gp_free(gp *g)
+{
+    sb_free(&g->script);
+}
+
+/* Folds the script buffer's own sticky error into the session's. */
+static int sync_status(gp *g)
+{
+    if (!g->status && g->script.failed)
+        g->status = TUTOR_ENOMEM;
+    return g->status;
+}
+
+int gp_raw(gp *g, const char *fmt, ...)
+{
+    if (g->status)
+        return g->status;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = sb_vprintf(&g->script, fmt, ap);
+    va_end(ap);
+    if (rc && !g->status)
+        g->status = rc;
+    return sync_status(g);
+}
+
+int gp_quote(strbuf *sb, const char *text)
+{
+    sb_putc(sb, '"');
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        switch (*p) {
+        case '"': sb_puts(sb, "\\\""); break;
+        case '\\': sb_puts(sb, "\\\\"); break;
+        case '\n': sb_puts(sb, "\\n"); break;
+        case '\t': sb_puts(sb, "\\t"); break;
+        /* Octal escapes keep the characters gnuplot gives a meaning to out of the command
+         * line entirely: backquotes run shell commands even inside double quotes. Only
+         * escapes of three digits not starting with 0 are used: gnuplot reads "\0473" as
+         * one four-digit escape, so a digit after \047 would be swallowed. */
+        case '`': sb_puts(sb, "\\140"); break;
+        case '@': sb_puts(sb, "\\100"); break;
+        default:
+            if (*p >= 0x20 && *p != 0x7f)
+                sb_putc(sb, (char)*p);
+            break;
+        }
+    }
+    sb_putc(sb, '"');
+    return sb->failed;
+}
+
+int gp_text(gp *g, const char *text)
+{
+    if (g->status)
+        return g->status;
+    gp_quote(&g->script, text);
+    return sync_status(g);
+}
+
+static int valid_name(const char *name)
+{
+    if (!name ||
+        !(*name == '_' || (*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z')))
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!(*p == '_' || (*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= 'a' && *p <= 'z')))
+            return 0;
+    return 1;
+}
+
+int gp_data_begin(gp *g, const char *name)
+{
+    if (g->status)
+        return g->status;
+    if (!valid_name(name))
+        return g->status = TUTOR_EINVAL;
+    return gp_raw(g, "$%s << EOD\n", name);
+}
+
+static void put_number(strbuf *sb, double x)
+{
+    if (isfinite(x))
+        sb_printf(sb, "%.10g", x);
+    else
+        sb_puts(sb, "NaN");
+}
+
+int gp_data_row(gp *g, const double *v, size_t n)
+{
+    if (g->status)
+        return g->status;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sb_putc(&g->script, ' ');
+        put_number(&g->script, v[i]);
+    }
+    sb_putc(&g->script, '\n');
+    return sync_status(g);
+}
+
+int gp_data_end(gp *g)
+{
+    return gp_raw(g, "EOD\n");
+}
+
+int gp_data_matrix(gp *g, const char *name, const double *m, size_t rows, size_t cols)
+{
+    if (gp_data_begin(g, name))
+        return g->status;
+    for (size_t r = 0; r < rows; r++)
+        gp_data_row(g, m + r * cols, cols);
+    return gp_data_end(g);
+}
+
+/* ---- rendering ---- */
+
+/* The terminal line: 16:9 everywhere, fonts sized to be read from the back of a lecture
+ * hall (about 1/40 of the figure's height). */
+static void put_terminal(strbuf *sb, const gp *g)
+{
+    switch (g->format) {
+    case GP_PNG:
+        sb_puts(sb, "set terminal pngcairo size 1600,900 enhanced font \"sans,22\" "
+                    "linewidth 2 background rgb \"white\"\n");
+        break;
+    case GP_SVG:
+        sb_puts(sb, "set terminal svg size 1600,900 dynamic enhanced font \"sans,22\" "
+                    "linewidth 2 background rgb \"white\"\n");
+        break;
+    case GP_PDF:
+        sb_puts(sb, "set terminal pdfcairo size 8in,4.5in enhanced font \"sans,11\" "
+                    "linewidth 2\n");
+        break;
+    case GP_GIF:
+        if (g->animate)
+            sb_printf(sb, "set terminal gif animate delay %d loop 0 optimize ", g->delay);
+        else
+            sb_puts(sb, "set terminal gif ");
+        sb_puts(sb, "size 1280,720 enhanced font \"sans,16\" background rgb \"white\"\n");
+        break;
+    case GP_DUMB:
+    default: sb_puts(sb, "set terminal dumb size 100,30 noenhanced\n"); break;
+    }
+}
+
+/* The header: terminal and, for files, the output. */
+static void put_header(strbuf *sb, const gp *g, const char *output)
+{
+    put_terminal(sb, g);
+    if (output && g->format != GP_DUMB) {
+        sb_puts(sb, "set output ");
+        gp_quote(sb, output);
+        sb_putc(sb, '\n');
+    }
+}
+
+/* Appends s to sb quoted for /bin/sh (single quotes; ' as '\''). */
+static void shell_quote(strbuf *sb, const char *s)
+{
+    sb_putc(sb, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            sb_puts(sb, "'\\''");
+        else
+            sb_putc(sb, *s);
+    }
+    sb_putc(sb, '\'');
+}
+
+static int is_executable(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* 1 when program is a path to an executable or a name found on PATH, as the shell would
+ * find it; 0 otherwise (or when out of memory, which then shows as "not found"). Checking
+ * first spares the user the shell's own "not found" line and tells a missing gnuplot apart
+ * from one that failed. */
+static int find_program(const char *program)
+{
+    if (!*program)
+        return 0;
+    if (strchr(program, '/'))
+        return is_executable(program);
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    strbuf cand = STRBUF_INIT;
+    int found = 0;
+    for (const char *p = path; !found;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        sb_clear(&cand);
+        if (len)
+            sb_putn(&cand, p, len);
+        else
+            sb_putc(&cand, '.');
+        sb_putc(&cand, '/');
+        sb_puts(&cand, program);
+        found = !cand.failed && is_executable(sb_str(&cand));
+        if (!colon)
+            break;
+        p = colon + 1;
+    }
+    sb_free(&cand);
+    return found;
+}
+
+/* Reads at most GP_READ_CAP bytes of file fd (from its start) into sb. 0 or TUTOR_EIO. */
+static int read_fd(int fd, strbuf *sb)
+{
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return TUTOR_EIO;
+    char buf[4096];
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return TUTOR_EIO;
+        }
+        if (n == 0)
+            break;
+        if (total < GP_READ_CAP)
+            sb_putn(sb, buf, (size_t)n);
+        total += (size_t)n;
+    }
+    return sb->failed;
+}
+
+/* Picks the line that explains a gnuplot failure out of its stderr: the text after
+ * "line N:" when there is one, else the first line that is not gnuplot echoing the command
+ * (`gnuplot> ...`) or pointing at it (`^`). */
+static void explain_failure(const char *log, char *out, size_t outlen)
+{
+    const char *first = NULL;
+    size_t first_len = 0;
+    for (const char *p = log; *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *s = p;
+        while (s < p + len && (*s == ' ' || *s == '\t'))
+            s++;
+        size_t slen = len - (size_t)(s - p);
+        int num = 0;
+        if (slen > 5 && strncmp(s, "line ", 5) == 0) {
+            const char *q = s + 5;
+            while (q < s + slen && *q >= '0' && *q <= '9')
+                q++, num = 1;
+            if (num && q < s + slen && *q == ':') {
+                q++;
+                while (q < s + slen && *q == ' ')
+                    q++;
+                snprintf(out, outlen, "gnuplot: %.*s", (int)(s + slen - q), q);
+                return;
+            }
+        }
+        if (!first && slen && *s != '^' && strncmp(s, "gnuplot>", 8) != 0) {
+            first = s;
+            first_len = slen;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    if (first)
+        snprintf(out, outlen, "gnuplot: %.*s", (int)first_len, first);
+    else
+        snprintf(out, outlen, "gnuplot failed without a message");
+}
+
+/* Makes a temporary file under $TMPDIR (or /tmp); fd and its name in *name. -1 on error. */
+static int make_temp(strbuf *name)
+{
+    const char *dir = getenv("TMPDIR");
+    sb_clear(name);
+    sb_puts(name, dir && *dir ? dir : "/tmp");
+    sb_puts(name, "/tutor-gp-XXXXXX");
+    if (name->failed)
+        return -1;
+    return mkstemp(name->s);
+}
+
+/* Writes the whole script (header plus body) to FIGURE.gp for a later render. */
+static int write_fallback(const gp *g, const char *path, strbuf *script_path, char *err,
+                          size_t errlen)
+{
+    strbuf name = STRBUF_INIT, text = STRBUF_INIT;
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+    sb_putn(&name, path, stem);
+    sb_puts(&name, ".gp");
+    sb_puts(&text, "# A tutor figure, written because gnuplot was not found.\n"
+                   "# Render it from this same directory with: gnuplot ");
+    /* A comment line must stay one line: the name is printed quoted. */
+    gp_quote(&text, sb_str(&name));
+    sb_putc(&text, '\n');
+    put_header(&text, g, path);
+    sb_putn(&text, sb_str(&g->script), g->script.len);
+    sb_puts(&text, "unset output\n");
+    int rc = 0;
+    if (name.failed || text.failed) {
+        snprintf(err, errlen, "out of memory while writing the gnuplot script");
+        rc = TUTOR_ENOMEM;
+        goto out;
+    }
+    FILE *f = fopen(sb_str(&name), "w");
+    if (!f) {
+        snprintf(err, errlen, "gnuplot not found, and the script '%s' could not be written: %s",
+                 sb_str(&name), strerror(errno));
+        rc = TUTOR_EIO;
+        goto out;
+    }
+    int bad = fwrite(sb_str(&text), 1, text.len, f) != text.len;
+    bad |= fclose(f) != 0;
+    if (bad) {
+        remove(sb_str(&name));
+        snprintf(err, errlen, "gnuplot not found, and the script '%s' could not be written",
+                 sb_str(&name));
+        rc = TUTOR_EIO;
+        goto out;
+    }
+    snprintf(err, errlen,
+             "gnuplot not found (install gnuplot, e.g. the gnuplot-nox package); wrote the "
+             "script to render later: gnuplot %s",
+             sb_str(&name));
+    if (script_path)
+        sb_puts(script_path, sb_str(&name));
+    rc = TUTOR_ENOTFOUND;
+out:
+    sb_free(&name);
+    sb_free(&text);
+    return rc;
+}
+
+int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf *script_path,
+              char *err, size_t errlen)
+{
+    if (sync_status(g)) {
+        snprintf(err, errlen, "could not build the gnuplot script: %s", status_str(g->status));
+        return g->status;
+    }
+    if (!path || !*path) {
+        snprintf(err, errlen, "no output path for the figure");
+        return TUTOR_EINVAL;
+    }
+    if (!program) {
+        program = getenv("TUTOR_GNUPLOT");
+        if (!program || !*program)
+            program = "gnuplot";
+    }
+    if (!find_program(program))
+        return write_fallback(g, path, script_path, err, errlen);
+
+    int dumb = g->format == GP_DUMB;
+    strbuf errname = STRBUF_INIT, outname = STRBUF_INIT, part = STRBUF_INIT;
+    strbuf cmd = STRBUF_INIT, head = STRBUF_INIT, log = STRBUF_INIT, shown = STRBUF_INIT;
+    int errfd = -1, outfd = -1, rc = 0;
+    int part_made = 0;
+
+    /* gnuplot's stderr (and stdout, where dumb text goes) land in temporary files we read
+     * back: a pipe can carry one direction only, and the messages must not reach the user's
+     * terminal as gnuplot prints them, only our one-line summary. */
+    errfd = make_temp(&errname);
+    if (errfd < 0 || (dumb && (outfd = make_temp(&outname)) < 0)) {
+        if (errname.failed || outname.failed) {
+            snprintf(err, errlen, "out of memory while starting gnuplot");
+            rc = TUTOR_ENOMEM;
+        } else {
+            snprintf(err, errlen, "could not create a temporary file for gnuplot: %s",
+                     strerror(errno));
+            rc = TUTOR_EIO;
+        }
+        goto out;
+    }
+    if (!dumb) {
+        sb_puts(&part, path);
+        sb_puts(&part, ".part");
+    }
+    sb_puts(&cmd, "exec ");
+    shell_quote(&cmd, program);
+    sb_puts(&cmd, " 2>");
+    shell_quote(&cmd, sb_str(&errname));
+    if (dumb) {
+        sb_puts(&cmd, " >");
+        shell_quote(&cmd, sb_str(&outname));
+    } else {
+        sb_puts(&cmd, " >&2");
+    }
+    put_header(&head, g, dumb ? NULL : sb_str(&part));
+    if (cmd.failed || head.failed || part.failed) {
+        snprintf(err, errlen, "out of memory while starting gnuplot");
+        rc = TUTOR_ENOMEM;
+        goto out;
+    }
+
+    /* If gnuplot dies early, writing to the pipe raises SIGPIPE, which would kill us: ignore
+     * it for the duration, see EPIPE from fwrite instead, and let pclose report the rest. */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old);
+    fflush(NULL); /* nothing buffered of ours may be written twice by the child */
+    FILE *pipe = popen(sb_str(&cmd), "w");
+    if (!pipe) {
+        sigaction(SIGPIPE, &old, NULL);
+        snprintf(err, errlen, "could not start gnuplot: %s", strerror(errno));
+        rc = TUTOR_EIO;
+        goto out;
+    }
+    part_made = !dumb;
+    int write_failed = fwrite(sb_str(&head), 1, head.len, pipe) != head.len;
+    write_failed |= fwrite(sb_str(&g->script), 1, g->script.len, pipe) != g->script.len;
+    write_failed |= fputs("unset output\n", pipe) == EOF;
+    write_failed |= fflush(pipe) != 0;
+    int ps = pclose(pipe);
+    sigaction(SIGPIPE, &old, NULL);
+
+    read_fd(errfd, &log);
+    if (ps == -1) {
+        snprintf(err, errlen, "could not wait for gnuplot: %s", strerror(errno));
+        rc = TUTOR_EIO;
+    } else if (WIFSIGNALED(ps)) {
+        snprintf(err, errlen, "gnuplot was killed by signal %d", WTERMSIG(ps));
+        rc = TUTOR_EIO;
+    } else if (WIFEXITED(ps) && WEXITSTATUS(ps) == 127) {
+        /* The shell could not run it after all. */
+        if (part_made)
+            remove(sb_str(&part));
+        part_made = 0;
+        rc = write_fallback(g, path, script_path, err, errlen);
+    } else if (WIFEXITED(ps) && WEXITSTATUS(ps) != 0) {
+        explain_failure(sb_str(&log), err, errlen);
+        rc = TUTOR_EIO;
+    } else if (write_failed) {
+        snprintf(err, errlen, "could not write the script to gnuplot");
+        rc = TUTOR_EIO;
+    } else if (dumb) {
+        int got = read_fd(outfd, &shown);
+        if (got) {
+            snprintf(err, errlen, "could not read gnuplot's text output%s",
+                     got == TUTOR_ENOMEM ? ": out of memory" : "");
+            rc = got;
+        } else if (!shown.len) {
+            snprintf(err, errlen, "gnuplot wrote no text output");
+            rc = TUTOR_EIO;
+        } else {
+            sb_putn(text, sb_str(&shown), shown.len);
+            rc = text->failed;
+        }
+    } else {
+        struct stat st;
+        if (stat(sb_str(&part), &st) != 0 || st.st_size == 0) {
+            snprintf(err, errlen, "gnuplot wrote no figure to '%s'", path);
+            rc = TUTOR_EIO;
+        } else if (rename(sb_str(&part), path) != 0) {
+            snprintf(err, errlen, "could not move the figure into place at '%s': %s", path,
+                     strerror(errno));
+            rc = TUTOR_EIO;
+        } else {
+            part_made = 0;
+        }
+    }
+out:
+    if (part_made)
+        remove(sb_str(&part));
+    if (errfd >= 0) {
+        close(errfd);
+        unlink(sb_str(&errname));
+    }
+    if (outfd >= 0) {
+        close(outfd);
+        unlink(sb_str(&outname));
+    }
+    sb_free(&errname);
+    sb_free(&outname);
+    sb_free(&part);
+    sb_free(&cmd);
+    sb_free(&head);
+    sb_free(&log);
+    sb_free(&shown);
+    return rc;
+}

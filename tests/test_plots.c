@@ -1,0 +1,791 @@
+/* Tests of plots/ (the gnuplot pipe, the figure style, trace animation) and `tutor plot`.
+ *
+ * Figures are written into a temporary directory under the build folder (next to
+ * $TUTOR_BIN when make test sets it), removed at the end. gnuplot must be installed for
+ * the rendering tests (make deps installs it); the missing-gnuplot tests point the module at
+ * a program that does not exist, or empty PATH. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../plots/figure.h"
+#include "../plots/gnuplot.h"
+#include "../trace/mem.h"
+#include "../trace/status.h"
+#include "../tutor/topic.h"
+#include "harness.h"
+
+static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+static char tmpdir[4096];
+
+/* ---- helpers ---- */
+
+/* dst = dir/name; paths here are far below the buffers' sizes, and a test aborts rather
+ * than work on a truncated one. */
+static void join(char *dst, size_t n, const char *dir, const char *name)
+{
+    if (snprintf(dst, n, "%s/%s", dir, name) >= (int)n)
+        abort();
+}
+
+static int make_tmpdir(void)
+{
+    const char *bin = getenv("TUTOR_BIN");
+    const char *src = getenv("TUTOR_SRCDIR");
+    char base[4000];
+    if (bin && strrchr(bin, '/')) {
+        snprintf(base, sizeof base, "%.*s", (int)(strrchr(bin, '/') - bin), bin);
+    } else if (src) {
+        join(base, sizeof base, src, "build");
+    } else {
+        snprintf(base, sizeof base, "/tmp");
+    }
+    mkdir(base, 0777);
+    join(tmpdir, sizeof tmpdir, base, "test-plots-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+/* Removes every file in dir (one level; subdirectories too, one level deeper), then dir. */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[8192];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void cleanup(void)
+{
+    remove_tree(tmpdir);
+    sb_free(&out);
+    sb_free(&err);
+}
+
+/* Makes the temporary directory on first use; it goes at exit. */
+static void need_tmpdir(void)
+{
+    if (tmpdir[0])
+        return;
+    if (make_tmpdir() != 0) {
+        fprintf(stderr, "test_plots: cannot make a temporary directory under the build\n");
+        exit(2);
+    }
+    atexit(cleanup);
+}
+
+/* A fresh empty subdirectory of tmpdir for one test. */
+static const char *subdir(const char *name)
+{
+    static char path[8192];
+    need_tmpdir();
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    remove_tree(path);
+    mkdir(path, 0777);
+    return path;
+}
+
+/* Reads a whole file into sb; 0 or -1. */
+static int slurp(const char *path, strbuf *sb)
+{
+    sb_clear(sb);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_putn(sb, buf, n);
+    fclose(f);
+    return sb->failed ? -1 : 0;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Counts the entries of dir (without . and ..) whose name ends in suffix ("" for all). */
+static int count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name), slen = strlen(suffix);
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (len >= slen && strcmp(e->d_name + len - slen, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A PNG: the signature, then IHDR giving width x height. */
+static int png_ok(const strbuf *sb, uint32_t w, uint32_t h)
+{
+    const unsigned char *p = (const unsigned char *)sb->s;
+    return sb->len > 2000 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0 &&
+           memcmp(p + 12, "IHDR", 4) == 0 && be32(p + 16) == w && be32(p + 20) == h;
+}
+
+static int pdf_ok(const strbuf *sb)
+{
+    if (sb->len < 1000 || memcmp(sb->s, "%PDF-", 5) != 0)
+        return 0;
+    /* The trailer: %%EOF within the last bytes (a newline may follow). */
+    const char *tail = sb->s + sb->len - 16;
+    for (const char *p = tail; p + 5 <= sb->s + sb->len; p++)
+        if (memcmp(p, "%%EOF", 5) == 0)
+            return 1;
+    return 0;
+}
+
+static int gif_ok(const strbuf *sb)
+{
+    return sb->len > 1000 && memcmp(sb->s, "GIF89a", 6) == 0 && sb->s[sb->len - 1] == 0x3b;
+}
+
+/* A small XML well-formedness check: tags nest and close in order, attributes are quoted,
+ * comments, processing instructions, CDATA and doctype are skipped whole, `&` starts an
+ * entity, text has no `<`. Enough to catch what a broken quoting would produce. */
+static int xml_ok(const char *s)
+{
+    const char *stack[256];
+    size_t lens[256];
+    int depth = 0, roots = 0;
+    const char *p = s;
+    while (*p) {
+        if (*p == '&') {
+            const char *semi = strchr(p, ';');
+            if (!semi || semi - p > 10)
+                return 0;
+            p = semi + 1;
+            continue;
+        }
+        if (*p != '<') {
+            p++;
+            continue;
+        }
+        const char *end;
+        if (strncmp(p, "<?", 2) == 0) {
+            if (!(end = strstr(p, "?>")))
+                return 0;
+            p = end + 2;
+        } else if (strncmp(p, "<!--", 4) == 0) {
+            if (!(end = strstr(p, "-->")))
+                return 0;
+            p = end + 3;
+        } else if (strncmp(p, "<![CDATA[", 9) == 0) {
+            if (!(end = strstr(p, "]]>")))
+                return 0;
+            p = end + 3;
+        } else if (strncmp(p, "<!", 2) == 0) {
+            if (!(end = strchr(p, '>')))
+                return 0;
+            p = end + 1;
+        } else if (p[1] == '/') {
+            const char *name = p + 2;
+            size_t len = strcspn(name, " \t\r\n>");
+            if (depth == 0 || len != lens[depth - 1] || strncmp(name, stack[depth - 1], len) != 0)
+                return 0;
+            depth--;
+            if (!(end = strchr(name, '>')))
+                return 0;
+            p = end + 1;
+        } else {
+            const char *name = p + 1;
+            size_t len = strcspn(name, " \t\r\n/>");
+            if (len == 0)
+                return 0;
+            const char *q = name + len;
+            for (;;) { /* attributes */
+                while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+                    q++;
+                if (*q == '>' || (q[0] == '/' && q[1] == '>'))
+                    break;
+                size_t an = strcspn(q, "= \t\r\n>");
+                if (an == 0)
+                    return 0;
+                q += an;
+                while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+                    q++;
+                if (*q++ != '=')
+                    return 0;
+                while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+                    q++;
+                char quote = *q;
+                if (quote != '"' && quote != '\'')
+                    return 0;
+                const char *close = strchr(q + 1, quote);
+                if (!close)
+                    return 0;
+                for (const char *c = q + 1; c < close; c++)
+                    if (*c == '<')
+                        return 0;
+                q = close + 1;
+            }
+            if (*q == '/') {
+                p = q + 2;
+                if (depth == 0)
+                    roots++;
+            } else {
+                if (depth == 0)
+                    roots++;
+                if (depth == 256)
+                    return 0;
+                stack[depth] = name;
+                lens[depth++] = len;
+                p = q + 1;
+            }
+        }
+    }
+    return depth == 0 && roots == 1;
+}
+
+/* ---- the gnuplot module ---- */
+
+static void test_quote(void)
+{
+    strbuf sb = STRBUF_INIT;
+    gp_quote(&sb, "a\"b\\c\nd`e`@f$g'h\x01i");
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "\"a\\\"b\\\\c\\nd\\140e\\140\\100f$g'hi\"");
+    /* Nothing gnuplot would act on survives: no raw backquote, newline or @. */
+    CU_ASSERT_PTR_NULL(strchr(sb_str(&sb), '`'));
+    CU_ASSERT_PTR_NULL(strchr(sb_str(&sb), '\n'));
+    CU_ASSERT_PTR_NULL(strchr(sb_str(&sb), '@'));
+    sb_clear(&sb);
+    gp_quote(&sb, NULL);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "\"\"");
+    sb_free(&sb);
+}
+
+static void test_formats(void)
+{
+    gp_format f;
+    const char *names[] = {"png", "svg", "pdf", "dumb", "gif"};
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL(gp_format_parse(names[i], &f), 0);
+        CU_ASSERT_STRING_EQUAL(gp_format_name(f), names[i]);
+    }
+    CU_ASSERT_EQUAL(gp_format_parse("jpeg", &f), TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(gp_format_parse("", &f), TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(gp_format_parse(NULL, &f), TUTOR_EINVAL);
+}
+
+/* The text gnuplot's dumb terminal draws for a session: starts with a form feed, then plain
+ * text. */
+static void test_gp_dumb(void)
+{
+    gp g;
+    gp_begin(&g, GP_DUMB, 0, 0);
+    gp_data_begin(&g, "D");
+    for (int i = 0; i < 10; i++)
+        gp_data_row(&g, (double[]){i, i * i}, 2);
+    gp_data_end(&g);
+    gp_raw(&g, "plot $D using 1:2 with linespoints title ");
+    gp_text(&g, "squares");
+    gp_raw(&g, "\n");
+    strbuf text = STRBUF_INIT;
+    char msg[256] = "";
+    char path[8192];
+    join(path, sizeof path, subdir("gp-dumb"), "dumb.txt");
+    int rc = gp_render(&g, NULL, path, &text, NULL, msg, sizeof msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc)
+        fprintf(stderr, "\n  gp_render: %s\n", msg);
+    CU_ASSERT_TRUE(text.len > 100);
+    if (text.len) {
+        CU_ASSERT_EQUAL(text.s[0], '\f');
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "squares"));
+    CU_ASSERT_FALSE(exists(path)); /* dumb writes no file */
+    gp_free(&g);
+    sb_free(&text);
+}
+
+/* A gnuplot error is reported in one line, and nothing is left at the path. */
+static void test_gp_error(void)
+{
+    gp g;
+    gp_begin(&g, GP_PNG, 0, 0);
+    gp_raw(&g, "plot no_such_function(x)\n");
+    char msg[256] = "";
+    char path[8192];
+    const char *dir = subdir("gp-error");
+    join(path, sizeof path, dir, "bad.png");
+    CU_ASSERT_EQUAL(gp_render(&g, NULL, path, NULL, NULL, msg, sizeof msg), TUTOR_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "undefined function"));
+    CU_ASSERT_PTR_NULL(strchr(msg, '\n'));
+    CU_ASSERT_EQUAL(count_files(dir, ""), 0);
+    gp_free(&g);
+    /* A bad datablock name is refused before gnuplot runs. */
+    gp_begin(&g, GP_PNG, 0, 0);
+    CU_ASSERT_EQUAL(gp_data_begin(&g, "bad name"), TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(gp_raw(&g, "plot x\n"), TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(gp_render(&g, NULL, path, NULL, NULL, msg, sizeof msg), TUTOR_EINVAL);
+    CU_ASSERT_FALSE(exists(path));
+    gp_free(&g);
+}
+
+/* gnuplot missing: one line, and the script with its data next to the figure's place. */
+static void test_gp_missing(void)
+{
+    gp g;
+    gp_begin(&g, GP_SVG, 0, 0);
+    gp_data_matrix(&g, "M", (double[]){1, 2, 3, 4}, 2, 2);
+    gp_raw(&g, "plot $M matrix with image\n");
+    char msg[512] = "";
+    char path[8192], script[8192];
+    const char *dir = subdir("gp-missing");
+    join(path, sizeof path, dir, "fig.svg");
+    join(script, sizeof script, dir, "fig.gp");
+    strbuf written = STRBUF_INIT, text = STRBUF_INIT;
+    int rc = gp_render(&g, "/nonexistent/bin/gnuplot", path, NULL, &written, msg, sizeof msg);
+    CU_ASSERT_EQUAL(rc, TUTOR_ENOTFOUND);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "gnuplot not found"));
+    CU_ASSERT_PTR_NULL(strchr(msg, '\n'));
+    CU_ASSERT_STRING_EQUAL(sb_str(&written), script);
+    CU_ASSERT_FALSE(exists(path));
+    CU_ASSERT_EQUAL_FATAL(slurp(script, &text), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "$M << EOD\n1 2\n3 4\nEOD\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "set terminal svg"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "set output"));
+    /* The script renders on its own later. */
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot fig.gp 2>/dev/null", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    CU_ASSERT_EQUAL(slurp(path, &text), 0);
+    CU_ASSERT_TRUE(xml_ok(sb_str(&text)));
+    gp_free(&g);
+    sb_free(&written);
+    sb_free(&text);
+}
+
+static int sweep_gp(void *ctx)
+{
+    (void)ctx;
+    gp g;
+    gp_begin(&g, GP_DUMB, 0, 0);
+    gp_data_matrix(&g, "M", (double[]){1, 2, 3, 4, 5, 6}, 2, 3);
+    gp_raw(&g, "plot $M matrix using 1:2:3 with points title ");
+    gp_text(&g, "a title");
+    gp_raw(&g, "\n");
+    strbuf text = STRBUF_INIT;
+    char msg[256];
+    char path[8192];
+    need_tmpdir();
+    join(path, sizeof path, tmpdir, "sweep.txt");
+    int rc = gp_render(&g, NULL, path, &text, NULL, msg, sizeof msg);
+    gp_free(&g);
+    sb_free(&text);
+    return rc;
+}
+
+static void test_gp_alloc(void)
+{
+    CU_ASSERT_TRUE(th_alloc_sweep(sweep_gp, NULL, 0) > 0);
+}
+
+/* ---- figures from traces ---- */
+
+static trace *small_trace(void)
+{
+    trace *tr = trace_new(0);
+    if (!tr)
+        return NULL;
+    static const char *const listing[] = {"swap", "fill"};
+    trace_set_listing(tr, listing, 2);
+    int a[] = {5, 2, 9, 1};
+    trace_step(tr, 1, "start `touch x` @m");
+    trace_ints(tr, "a", a, 4);
+    trace_scalar(tr, "i", 0);
+    trace_step(tr, 1, "swap a[0] and a[1]");
+    a[0] = 2, a[1] = 5;
+    trace_ints(tr, "a", a, 4);
+    trace_mark(tr, "a", 0, -1, TRACE_MOVE);
+    trace_mark(tr, "a", 1, -1, TRACE_MOVE);
+    trace_step(tr, 2, "table");
+    trace_table(tr, "dp", (int64_t[]){0, 1, TRACE_NONE, 3, 4, 5}, 2, 3);
+    trace_mark(tr, "dp", 1, 2, TRACE_CHOSEN);
+    trace_matrix(tr, "P", (double[]){0.5, -0.5, 0.25, 1}, 2, 2);
+    return tr;
+}
+
+static void test_trace_figures(void)
+{
+    trace *tr = small_trace();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+    const char *dir = subdir("trace");
+    strbuf paths = STRBUF_INIT, file = STRBUF_INIT;
+    fig_ctx c;
+    fig_init(&c, GP_GIF, dir, "demo", &paths);
+    c.animate = 1;
+    c.caption = "caption `with` \"quotes\"";
+    CU_ASSERT_EQUAL(fig_animate(&c, tr, "steps", "A title"), 0);
+    fig_init(&c, GP_PNG, dir, "demo", &paths);
+    CU_ASSERT_EQUAL(fig_trace_state(&c, tr, 99, "state", NULL), 0);
+    char err_line[256] = "";
+    CU_ASSERT_EQUAL(fig_result(&c, err_line, sizeof err_line), 0);
+    char path[8192];
+    join(path, sizeof path, dir, "demo-steps.gif");
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&paths), path));
+    CU_ASSERT_EQUAL(slurp(path, &file), 0);
+    CU_ASSERT_TRUE(gif_ok(&file));
+    join(path, sizeof path, dir, "demo-state.png");
+    CU_ASSERT_EQUAL(slurp(path, &file), 0);
+    CU_ASSERT_TRUE(png_ok(&file, 1600, 900));
+    /* A trace with no steps has nothing to draw: an error, not an empty figure. */
+    trace *empty = trace_new(0);
+    fig_init(&c, GP_PNG, dir, "empty", &paths);
+    CU_ASSERT_EQUAL(fig_trace_state(&c, empty, 0, "state", NULL), TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(fig_result(&c, err_line, sizeof err_line), TUTOR_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err_line, "no steps"));
+    trace_free(empty);
+    trace_free(tr);
+    sb_free(&paths);
+    sb_free(&file);
+}
+
+static int sweep_fig(void *ctx)
+{
+    trace *tr = ctx;
+    strbuf text = STRBUF_INIT;
+    fig_ctx c;
+    need_tmpdir();
+    fig_init(&c, GP_DUMB, tmpdir, "sweep", &text);
+    c.caption = "a caption";
+    fig_trace_state(&c, tr, 99, "state", "title");
+    int rc = fig_result(&c, NULL, 0);
+    sb_free(&text);
+    return rc;
+}
+
+static void test_fig_alloc(void)
+{
+    trace *tr = small_trace();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+    CU_ASSERT_TRUE(th_alloc_sweep(sweep_fig, tr, 0) > 0);
+    trace_free(tr);
+}
+
+/* ---- tutor plot ---- */
+
+/* The first topic of each family, so every family's recipe is exercised. */
+static size_t family_topics(const topic **picked, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < topic_count && n < max; i++) {
+        size_t k = 0;
+        while (k < n && strcmp(picked[k]->family, topic_registry[i]->family) != 0)
+            k++;
+        if (k == n)
+            picked[n++] = topic_registry[i];
+    }
+    return n;
+}
+
+/* Checks every line of out names an existing file that looks like fmt. Returns the count. */
+static int check_paths(const char *text, const char *fmt)
+{
+    int count = 0;
+    strbuf line = STRBUF_INIT, file = STRBUF_INIT;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        CU_ASSERT_PTR_NOT_NULL_FATAL(nl);
+        sb_clear(&line);
+        sb_putn(&line, p, (size_t)(nl - p));
+        p = nl + 1;
+        count++;
+        int ok = slurp(sb_str(&line), &file) == 0;
+        CU_ASSERT_TRUE(ok);
+        if (!ok)
+            continue;
+        int valid = strcmp(fmt, "png") == 0 ? png_ok(&file, 1600, 900)
+                    : strcmp(fmt, "svg") == 0
+                        ? xml_ok(sb_str(&file)) && strstr(sb_str(&file), "<svg") != NULL
+                    : strcmp(fmt, "pdf") == 0 ? pdf_ok(&file)
+                                              : gif_ok(&file);
+        CU_ASSERT_TRUE(valid);
+        if (!valid)
+            fprintf(stderr, "\n  not a valid %s: %s\n", fmt, sb_str(&line));
+    }
+    sb_free(&line);
+    sb_free(&file);
+    return count;
+}
+
+static void test_cli_formats(void)
+{
+    const topic *picked[8];
+    size_t n = family_topics(picked, 8);
+    const char *formats[] = {"png", "svg", "pdf"};
+    for (size_t t = 0; t < n; t++) {
+        for (int f = 0; f < 3; f++) {
+            const char *dir = subdir("formats");
+            int rc = th_cli(&out, &err, "plot", picked[t]->id, "--format", formats[f], "--out", dir,
+                            NULL);
+            CU_ASSERT_EQUAL(rc, 0);
+            if (rc)
+                fprintf(stderr, "\n  tutor plot %s --format %s: %s", picked[t]->id, formats[f],
+                        sb_str(&err));
+            CU_ASSERT_EQUAL(err.len, 0);
+            int count = check_paths(sb_str(&out), formats[f]);
+            CU_ASSERT_TRUE(count >= 1);
+            /* Exactly the figures listed, nothing half-written beside them. */
+            CU_ASSERT_EQUAL(count_files(dir, ""), count);
+        }
+    }
+}
+
+static void test_cli_animate(void)
+{
+    const topic *picked[8];
+    size_t n = family_topics(picked, 8);
+    for (size_t t = 0; t < n; t++) {
+        const char *dir = subdir("animate");
+        int rc = th_cli(&out, &err, "plot", picked[t]->id, "--animate", "--format", "gif", "--out",
+                        dir, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "\n  tutor plot %s --animate: %s", picked[t]->id, sb_str(&err));
+        CU_ASSERT_EQUAL(check_paths(sb_str(&out), "gif"), 1);
+    }
+}
+
+/* --format dumb prints plain text to stdout: a form feed, then no control characters. */
+static void test_cli_dumb(void)
+{
+    const topic *picked[8];
+    size_t n = family_topics(picked, 8);
+    for (size_t t = 0; t < n; t++) {
+        const char *dir = subdir("dumb");
+        int rc = th_cli(&out, &err, "plot", picked[t]->id, "--format", "dumb", "--out", dir, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_TRUE(out.len > 100);
+        if (!out.len)
+            continue;
+        CU_ASSERT_EQUAL(out.s[0], '\f');
+        int clean = 1;
+        for (size_t i = 0; i < out.len; i++) {
+            unsigned char ch = (unsigned char)out.s[i];
+            if ((ch < 0x20 && ch != '\n' && ch != '\f') || ch == 0x7f)
+                clean = 0;
+        }
+        CU_ASSERT_TRUE(clean);
+        CU_ASSERT_EQUAL(count_files(dir, ""), 0);
+    }
+}
+
+/* A title made to break out of gnuplot's quoting is drawn as text and runs nothing. */
+static void test_cli_quoting(void)
+{
+    if (topic_count == 0)
+        return;
+    const char *dir = subdir("quoting");
+    char pwned1[8192], pwned2[8192], pwned3[8192], title[32768];
+    join(pwned1, sizeof pwned1, dir, "pwned-system");
+    join(pwned2, sizeof pwned2, dir, "pwned-backquote");
+    join(pwned3, sizeof pwned3, dir, "pwned-quote");
+    snprintf(title, sizeof title,
+             "A \"title\" with 'quotes', a back\\slash\\\", a\nnewline, "
+             "system(\"touch %s\"), `touch %s` and \"; system(\"touch %s\"); print \" "
+             "@x $y",
+             pwned1, pwned2, pwned3);
+    const char *formats[] = {"svg", "png", "dumb"};
+    for (int f = 0; f < 3; f++) {
+        int rc = th_cli(&out, &err, "plot", topic_registry[0]->id, "--format", formats[f],
+                        "--title", title, "--out", dir, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_FALSE(exists(pwned1));
+        CU_ASSERT_FALSE(exists(pwned2));
+        CU_ASSERT_FALSE(exists(pwned3));
+        if (f == 0) {
+            /* The title is in the SVG as text, which still parses. */
+            strbuf file = STRBUF_INIT, first = STRBUF_INIT;
+            const char *nl = strchr(sb_str(&out), '\n');
+            CU_ASSERT_PTR_NOT_NULL_FATAL(nl);
+            sb_putn(&first, sb_str(&out), (size_t)(nl - sb_str(&out)));
+            CU_ASSERT_EQUAL(slurp(sb_str(&first), &file), 0);
+            CU_ASSERT_TRUE(xml_ok(sb_str(&file)));
+            CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&file), "system(&quot;touch") ||
+                                           strstr(sb_str(&file), "system(\"touch")
+                                       ? "found"
+                                       : NULL);
+            CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&file), "`touch"));
+            sb_free(&file);
+            sb_free(&first);
+        }
+        if (f == 2) {
+            /* The first of the title's two lines fits the 100 columns. */
+            CU_ASSERT_PTR_NOT_NULL(
+                strstr(sb_str(&out), "A \"title\" with 'quotes', a back\\slash\\\", a"));
+        }
+    }
+}
+
+/* gnuplot missing (a program that does not exist, then an empty PATH): one clear line,
+ * exit 1, and each figure's script with its data left where the figure would be. */
+static void test_cli_missing(void)
+{
+    if (topic_count == 0)
+        return;
+    const char *id = topic_registry[0]->id;
+    const char *dir = subdir("missing");
+    setenv("TUTOR_GNUPLOT", "/nonexistent/gnuplot", 1);
+    int rc = th_cli(&out, &err, "plot", id, "--out", dir, NULL);
+    unsetenv("TUTOR_GNUPLOT");
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "gnuplot not found"));
+    int scripts = count_files(dir, ".gp");
+    CU_ASSERT_TRUE(scripts >= 1);
+    CU_ASSERT_EQUAL(count_files(dir, ""), scripts);
+    CU_ASSERT_EQUAL((int)th_count_lines(sb_str(&out)), scripts);
+    strbuf file = STRBUF_INIT;
+    const char *nl = strchr(sb_str(&out), '\n');
+    if (nl) {
+        strbuf first = STRBUF_INIT;
+        sb_putn(&first, sb_str(&out), (size_t)(nl - sb_str(&out)));
+        CU_ASSERT_EQUAL(slurp(sb_str(&first), &file), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&file), " << EOD\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&file), "plot "));
+        sb_free(&first);
+    }
+    sb_free(&file);
+
+    const char *old = getenv("PATH");
+    char *saved = old ? mem_strdup(old) : NULL;
+    const char *empty = subdir("empty-path");
+    dir = subdir("missing2");
+    setenv("PATH", empty, 1);
+    rc = th_cli(&out, &err, "plot", id, "--out", dir, "--format", "dumb", NULL);
+    if (saved)
+        setenv("PATH", saved, 1);
+    else
+        unsetenv("PATH");
+    mem_free(saved);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "gnuplot not found"));
+    CU_ASSERT_TRUE(count_files(dir, ".gp") >= 1);
+}
+
+/* Bad input: one line on stderr, nothing on stdout, exit 2, no file. */
+static void expect_bad(const char *what, int rc, const char *needle)
+{
+    CU_ASSERT_EQUAL(rc, 2);
+    CU_ASSERT_EQUAL(out.len, 0);
+    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
+    if (needle && !strstr(sb_str(&err), needle)) {
+        CU_FAIL("message");
+        fprintf(stderr, "\n  %s: expected '%s' in: %s", what, needle, sb_str(&err));
+    }
+}
+
+static void test_cli_bad_input(void)
+{
+    const char *dir = subdir("bad");
+    char file[8192], under[8192];
+    join(file, sizeof file, dir, "a-file");
+    join(under, sizeof under, dir, "a-file/sub");
+    FILE *f = fopen(file, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fclose(f);
+    expect_bad("no topic", th_cli(&out, &err, "plot", NULL), "missing topic");
+    expect_bad("unknown topic", th_cli(&out, &err, "plot", "nosuch", NULL), "unknown topic");
+    if (topic_count == 0)
+        return;
+    const char *id = topic_registry[0]->id;
+    expect_bad("format", th_cli(&out, &err, "plot", id, "--format", "jpeg", "--out", dir, NULL),
+               "unknown --format 'jpeg'");
+    expect_bad("format=", th_cli(&out, &err, "plot", id, "--format=", "--out", dir, NULL),
+               "--format");
+    expect_bad("out is a file", th_cli(&out, &err, "plot", id, "--out", file, NULL),
+               "not a directory");
+    expect_bad("out under a file", th_cli(&out, &err, "plot", id, "--out", under, NULL),
+               "cannot create");
+    expect_bad("animate", th_cli(&out, &err, "plot", id, "--animate", "--out", dir, NULL),
+               "--animate needs --format gif");
+    expect_bad("json", th_cli(&out, &err, "plot", id, "--json", "--out", dir, NULL), "--json");
+    expect_bad("no title", th_cli(&out, &err, "plot", id, "--out", dir, "--title", NULL),
+               "needs a value");
+    expect_bad("unknown option", th_cli(&out, &err, "plot", id, "--bogus", "--out", dir, NULL),
+               "unknown option '--bogus'");
+    expect_bad("seed", th_cli(&out, &err, "plot", id, "--seed", "x", "--out", dir, NULL), "--seed");
+    CU_ASSERT_EQUAL(count_files(dir, ""), 1); /* only a-file */
+    if (topic_find("maxgap")) {
+        expect_bad("maxgap nums",
+                   th_cli(&out, &err, "plot", "maxgap", "--nums", "1 x", "--out", dir, NULL),
+                   "--nums");
+        CU_ASSERT_EQUAL(count_files(dir, ""), 1);
+    }
+}
+
+/* Every topic plots with its defaults (its recipe, or the traced run's final state). */
+static void test_cli_every_topic(void)
+{
+    for (size_t i = 0; i < topic_count; i++) {
+        const char *dir = subdir("every");
+        int rc = th_cli(&out, &err, "plot", topic_registry[i]->id, "--out", dir, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "\n  tutor plot %s: %s", topic_registry[i]->id, sb_str(&err));
+        CU_ASSERT_TRUE(check_paths(sb_str(&out), "png") >= 1);
+    }
+}
+
+void tests_register(void)
+{
+    static const th_test gp_tests[] = {
+        {"quote", test_quote},
+        {"formats", test_formats},
+        {"dumb", test_gp_dumb},
+        {"gnuplot error", test_gp_error},
+        {"gnuplot missing", test_gp_missing},
+        {"allocation failures", test_gp_alloc},
+        {NULL, NULL},
+    };
+    static const th_test fig_tests[] = {
+        {"trace figures", test_trace_figures},
+        {"allocation failures", test_fig_alloc},
+        {NULL, NULL},
+    };
+    static const th_test cli_tests[] = {
+        {"formats", test_cli_formats},
+        {"animate", test_cli_animate},
+        {"dumb", test_cli_dumb},
+        {"quoting", test_cli_quoting},
+        {"gnuplot missing", test_cli_missing},
+        {"bad input", test_cli_bad_input},
+        {"every topic", test_cli_every_topic},
+        {NULL, NULL},
+    };
+    th_suite("gnuplot", gp_tests);
+    th_suite("figure", fig_tests);
+    th_suite("tutor plot", cli_tests);
+}

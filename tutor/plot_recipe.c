@@ -1,0 +1,93 @@
+#include "plot_recipe.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../trace/status.h"
+
+/* Appends v as one shell word, quoted only when it needs it, so the caption can be pasted
+ * back into a shell. */
+static void shell_word(strbuf *sb, const char *v)
+{
+    int plain = *v != '\0';
+    for (const char *p = v; *p && plain; p++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._,:/+-=",
+                       *p) != NULL;
+    if (plain) {
+        sb_puts(sb, v);
+        return;
+    }
+    sb_putc(sb, '\'');
+    for (const char *p = v; *p; p++) {
+        if (*p == '\'')
+            sb_puts(sb, "'\\''");
+        else if (*p == '\n' || *p == '\t')
+            sb_putc(sb, ' ');
+        else
+            sb_putc(sb, *p);
+    }
+    sb_putc(sb, '\'');
+}
+
+int plot_ctx(fig_ctx *c, const plot_request *req, strbuf *out, strbuf *caption)
+{
+    fig_init(c, req->format, req->out_dir, req->topic->id, out);
+    c->title = req->title;
+    c->program = req->program;
+    c->animate = req->animate;
+    sb_clear(caption);
+    sb_printf(caption, "tutor plot %s", req->topic->id);
+    for (size_t i = 0; i < req->args->n; i++) {
+        sb_printf(caption, " --%s", req->args->opts[i].name);
+        if (req->args->opts[i].value) {
+            sb_putc(caption, ' ');
+            shell_word(caption, req->args->opts[i].value);
+        }
+    }
+    sb_printf(caption, " --seed %llu", (unsigned long long)req->args->seed);
+    c->caption = sb_str(caption);
+    return caption->failed;
+}
+
+double plot_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int plot_trace(const plot_request *req, int animate, strbuf *out, char *err, size_t errlen)
+{
+    const topic *t = req->topic;
+    fig_ctx c;
+    strbuf caption = STRBUF_INIT;
+    topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+    trace *tr = trace_new(0);
+    int rc;
+    if (!tr || plot_ctx(&c, req, out, &caption)) {
+        snprintf(err, errlen, "out of memory");
+        rc = TUTOR_ENOMEM;
+        goto out;
+    }
+    rc = t->run(req->args, tr, &res);
+    if (rc) {
+        snprintf(err, errlen, "%s", res.err[0] ? res.err : status_str(rc));
+        goto out;
+    }
+    if (trace_status(tr)) {
+        rc = trace_status(tr);
+        snprintf(err, errlen, "recording the trace failed: %s", status_str(rc));
+        goto out;
+    }
+    if (animate)
+        fig_animate(&c, tr, "steps", t->title);
+    else
+        fig_trace_state(&c, tr, trace_len(tr), "state", t->title);
+    rc = fig_result(&c, err, errlen);
+out:
+    trace_free(tr);
+    topic_out_free(&res);
+    sb_free(&caption);
+    return rc;
+}

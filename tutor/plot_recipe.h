@@ -1,0 +1,40 @@
+/* plot_recipe.h: what `tutor plot` hands a topic's figure recipe, and the helpers recipes
+ * share. A recipe (tutor/plot_ID.c) parses the topic's own options the way its runner does,
+ * computes what it draws (running the library, timing a small sweep), and draws through
+ * plots/figure.h; the registry binds it to its topic (topic.plot). */
+#ifndef TUTOR_PLOT_RECIPE_H
+#define TUTOR_PLOT_RECIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../plots/figure.h"
+#include "../trace/strbuf.h"
+#include "topic.h"
+
+typedef struct plot_request {
+    const topic *topic;
+    const topic_args *args; /* the topic's own options (the example when none given), seed */
+    gp_format format;
+    const char *out_dir; /* exists and is a directory */
+    const char *title;   /* --title, or NULL */
+    const char *program; /* the gnuplot binary, NULL for the default */
+    int animate;         /* --animate (the CLI handles it without the recipe) */
+} plot_request;
+
+/* Sets up c for req: format, directory, the topic id as file prefix, the user's title, the
+ * gnuplot program, out for the paths, and a caption reproducing the figure
+ * (`tutor plot ID OPTIONS --seed S`) built in *caption (free it with sb_free).
+ * Returns 0 or TUTOR_ENOMEM. */
+int plot_ctx(fig_ctx *c, const plot_request *req, strbuf *out, strbuf *caption);
+
+/* Milliseconds on a monotonic clock, for the running-time sweeps. */
+double plot_now_ms(void);
+
+/* The generic figure of a topic without a recipe, and the frames of --animate: runs the
+ * topic on req's inputs with a trace, then draws the final state (animate 0) or every step
+ * (animate 1, gif). Returns 0, TUTOR_ENOTFOUND (scripts written), a runner's input error
+ * (err says what), or TUTOR_ENOMEM / TUTOR_EIO. */
+int plot_trace(const plot_request *req, int animate, strbuf *out, char *err, size_t errlen);
+
+#endif
