@@ -598,8 +598,10 @@ static int pick(void *out, size_t *out_n, const void *items, size_t count, long 
         const void *x = in + i * size, *top = in + idx[0] * size;
         int better = largest ? type->cmp(top, x, ctx) < 0 : type->cmp(x, top, ctx) < 0;
         if (t) {
-            trace_step(tr, L_NS_SCAN, "item %zu = %s against the root %s: %s", i, show(&h, &i, b1),
-                       show(&h, &idx[0], b2), better ? "it replaces the root" : "skipped");
+            const char *xs = show(&h, &i, b1), *ts = show(&h, &idx[0], b2);
+            trace_step(tr, L_NS_SCAN, "input[%zu] = %s vs the root %s: %s %s %s is %s, so %s", i,
+                       xs, ts, xs, largest ? ">" : "<", ts, better ? "true" : "false",
+                       better ? "it replaces the root" : "it is skipped");
             trace_mark(tr, "input", (long)i, -1, TRACE_CURRENT);
             trace_mark(tr, "heap", 0, -1, TRACE_COMPARE);
         }

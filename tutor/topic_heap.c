@@ -23,12 +23,12 @@
 #define HEAP_SHOW_MAX 32
 
 static const topic_optspec heap_opts[] = {
-    {"ops", 1, "heap operations separated by ';': push X, pop, pushpop X, replace X, heapify LIST"},
-    {"nsmallest", 1, "N: the N smallest of --nums, ascending (heapq.nsmallest)"},
-    {"nlargest", 1, "N: the N largest of --nums, descending (heapq.nlargest)"},
+    {"ops", 1, "ops on one heap, separated by ';' (see below)"},
+    {"nsmallest", 1, "N: the N smallest of --nums, ascending"},
+    {"nlargest", 1, "N: the N largest of --nums, descending"},
     {"nums", 1, "the list for --nsmallest or --nlargest"},
-    {"merge", 1, "sorted lists separated by '|' to merge (heapq.merge)"},
-    {"reverse", 0, "with --merge: the lists are sorted largest first, and so is the output"},
+    {"merge", 1, "sorted lists separated by '|', to merge"},
+    {"reverse", 0, "with --merge: the lists are largest first"},
     {"heapsort", 1, "a list to sort in place with a max-heap"},
     {NULL, 0, NULL},
 };
@@ -430,38 +430,38 @@ const topic topic_heap = {
     .id = "heap",
     .family = "Algorithms",
     .title = "Binary heap, as Python's heapq",
-    .summary = "heapq's push, pop, pushpop, replace, heapify, nsmallest, nlargest, merge, heapsort",
-    .usage =
-        "A binary min-heap in an array: a[i] <= a[2i+1] and a[i] <= a[2i+2], so a[0] is the\n"
-        "smallest. Every operation leaves exactly the array CPython's heapq leaves: pop,\n"
-        "replace, pushpop and heapify move the hole down to a leaf along the smaller child\n"
-        "(the right one on ties), then sift the item up; push sifts up. Each run does one of:\n"
-        "\n"
-        "  --ops \"OP; OP; ...\"     ops on one heap, starting empty:\n"
-        "        push X        heapq.heappush; returns nothing\n"
-        "        pop           heapq.heappop; returns the smallest (error on an empty heap)\n"
-        "        pushpop X     heapq.heappushpop; returns X itself when X <= the root\n"
-        "        replace X     heapq.heapreplace; returns the old root (error when empty)\n"
-        "        heapify LIST  the heap becomes LIST in heap order (heapq.heapify)\n"
-        "  --nsmallest N --nums LIST   the N smallest, ascending, ties in input order\n"
-        "  --nlargest N --nums LIST    the N largest, descending, ties in input order\n"
-        "                              (N <= 0 gives [], N >= the length gives all)\n"
-        "  --merge \"L1 | L2 | ...\"     merge sorted lists; equal numbers keep list order\n"
-        "  --merge ... --reverse       the same for lists sorted largest first\n"
-        "  --heapsort LIST             sort ascending in place with a max-heap\n"
-        "\n"
-        "Numbers are ints separated by spaces or commas. The trace shows the array (the\n"
-        "tree's level order), every comparison and move, and asks which child a sift\n"
-        "follows and where an item comes to rest.\n"
-        "\n"
-        "json: --ops: {\"topic\": \"heap\", \"outputs\": [null, 3, ...], \"heap\": [...]}, one\n"
-        "      output per op: the value it returned, null for push and heapify;\n"
-        "      the others: {\"topic\": \"heap\", \"result\": [...]}\n"
-        "\n"
-        "more examples:\n"
-        "  tutor run heap --nsmallest 3 --nums \"5 1 4 1 5 9 2 6\"\n"
-        "  tutor run heap --merge \"1 4 7 | 2 5 | 3\" --json\n"
-        "  tutor run heap --heapsort \"5 2 9 1 7\" --trace\n",
+    .summary = "heapq's push/pop/pushpop/replace/heapify, nsmallest/nlargest, merge; heapsort",
+    .usage = "A binary min-heap in an array: a[i] <= a[2i+1] and a[i] <= a[2i+2], so\n"
+             "a[0] is the smallest. Every operation leaves exactly the array CPython's\n"
+             "heapq leaves: pop, replace, pushpop and heapify move the hole down to a\n"
+             "leaf along the smaller child (the right one on ties), then sift the item\n"
+             "up; push sifts up. Each run does one of:\n"
+             "\n"
+             "  --ops \"OP; OP; ...\"     ops on one heap, starting empty:\n"
+             "        push X        heapq.heappush; returns nothing\n"
+             "        pop           heapq.heappop; the smallest (error when empty)\n"
+             "        pushpop X     heapq.heappushpop; X itself when X <= the root\n"
+             "        replace X     heapq.heapreplace; the old root (error when empty)\n"
+             "        heapify LIST  the heap becomes LIST in heap order\n"
+             "  --nsmallest N --nums LIST   the N smallest, ascending, ties in input order\n"
+             "  --nlargest N --nums LIST    the N largest, descending, ties in input order\n"
+             "                              (N <= 0 gives [], N >= the length gives all)\n"
+             "  --merge \"L1 | L2 | ...\"     merge sorted lists; ties keep list order\n"
+             "  --merge ... --reverse       the same for lists sorted largest first\n"
+             "  --heapsort LIST             sort ascending in place with a max-heap\n"
+             "\n"
+             "Numbers are ints separated by spaces or commas. The trace shows the array\n"
+             "(the tree's level order), every comparison and move, and asks which child\n"
+             "a sift follows and where an item comes to rest.\n"
+             "\n"
+             "json: --ops: {\"topic\": \"heap\", \"outputs\": [null, 3, ...], \"heap\": [...]},\n"
+             "      one output per op: the value it returned, null for push and heapify;\n"
+             "      the others: {\"topic\": \"heap\", \"result\": [...]}\n"
+             "\n"
+             "more examples:\n"
+             "  tutor run heap --nsmallest 3 --nums \"5 1 4 1 5 9 2 6\"\n"
+             "  tutor run heap --merge \"1 4 7 | 2 5 | 3\" --json\n"
+             "  tutor run heap --heapsort \"5 2 9 1 7\" --trace\n",
     .opts = heap_opts,
     .example = "--ops \"push 5; push 3; pop; heapify 9 8 7; pushpop 4; replace 2\"",
     .notes = "heap.md",
