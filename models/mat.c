@@ -229,26 +229,31 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
-/* Parses one token as a finite double. strtod follows LC_NUMERIC (the UI sets the user's
- * locale for UTF-8), while files always use '.', so '.' is swapped for the locale's point.
- * Returns 0, or 1 (not a number) / 2 (not finite). */
-static int parse_token(const char *tok, double *x)
+int mat_parse_double(const char *s, double *x)
 {
+    /* strtod follows LC_NUMERIC (the UI sets the user's locale for UTF-8), while files and
+     * options always use '.', so '.' is swapped for the locale's point in a copy. */
     char buf[TOKEN_MAX + 1];
-    size_t n = strlen(tok);
-    memcpy(buf, tok, n + 1);
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (!n || n > TOKEN_MAX)
+        return TUTOR_EFORMAT;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
     const char *point = localeconv()->decimal_point;
     if (point && point[0] && point[0] != '.' && !point[1])
         for (char *c = buf; *c; c++)
             if (*c == '.')
                 *c = point[0];
     char *end;
-    errno = 0;
     double v = strtod(buf, &end);
     if (end == buf || *end)
-        return 1;
+        return TUTOR_EFORMAT;
     if (!isfinite(v))
-        return 2;
+        return TUTOR_ERANGE;
     *x = v;
     return 0;
 }
@@ -292,11 +297,11 @@ int mat_load(const char *path, size_t max_values, double **out, size_t *rows, si
             tok[toklen] = '\0';
             toklen = 0;
             double v = 0.0;
-            int bad = parse_token(tok, &v);
+            int bad = mat_parse_double(tok, &v);
             if (bad) {
                 rc = fail(err, errlen, TUTOR_EFORMAT,
-                          bad == 1 ? "%s:%zu: '%.32s' is not a number"
-                                   : "%s:%zu: '%.32s' is not a finite number",
+                          bad == TUTOR_EFORMAT ? "%s:%zu: '%.32s' is not a number"
+                                               : "%s:%zu: '%.32s' is not a finite number",
                           path, line, tok);
                 break;
             }

@@ -77,6 +77,12 @@ int mat_qr(double *q, double *r, const double *a, size_t m, size_t n);
  * LAPACKE dgesv (LU with partial pivoting); O(n^3 + n^2 nrhs). */
 int mat_solve(double *x, const double *a, const double *b, size_t n, size_t nrhs);
 
+/* Parses s (surrounding spaces and tabs allowed) as one finite double, always with '.' as
+ * the decimal point whatever the locale. Returns 0 and sets *x; TUTOR_EFORMAT when s is not
+ * a number (or longer than 128 characters); TUTOR_ERANGE when it is not finite (nan, inf,
+ * 1e999). O(len(s)). */
+int mat_parse_double(const char *s, double *x);
+
 /* Loads a matrix from a text file in numpy.savetxt format: one row per line, values
  * separated by spaces, tabs or commas, `#` starting a comment to the end of the line, blank
  * lines ignored. On success *out is a new rows x cols matrix (free with mat_free).

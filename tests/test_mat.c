@@ -228,6 +228,23 @@ static void test_load_errors(void)
     CU_ASSERT_STRING_EQUAL(err, "/nonexistent/dir/q.txt: no such file");
 }
 
+static void test_parse_double(void)
+{
+    double x = 0.0;
+    CU_ASSERT_EQUAL(mat_parse_double(" 1.5\t", &x), 0);
+    CU_ASSERT_DOUBLE_EQUAL(x, 1.5, 0);
+    CU_ASSERT_EQUAL(mat_parse_double("-2.5e-3", &x), 0);
+    CU_ASSERT_DOUBLE_EQUAL(x, -2.5e-3, 0);
+    CU_ASSERT_EQUAL(mat_parse_double("abc", &x), TUTOR_EFORMAT);
+    CU_ASSERT_EQUAL(mat_parse_double("1.5x", &x), TUTOR_EFORMAT);
+    CU_ASSERT_EQUAL(mat_parse_double("", &x), TUTOR_EFORMAT);
+    CU_ASSERT_EQUAL(mat_parse_double("  ", &x), TUTOR_EFORMAT);
+    CU_ASSERT_EQUAL(mat_parse_double("nan", &x), TUTOR_ERANGE);
+    CU_ASSERT_EQUAL(mat_parse_double("-inf", &x), TUTOR_ERANGE);
+    CU_ASSERT_EQUAL(mat_parse_double("1e999", &x), TUTOR_ERANGE);
+    CU_ASSERT_DOUBLE_EQUAL(x, -2.5e-3, 0); /* unchanged on error */
+}
+
 static void test_format(void)
 {
     strbuf sb = STRBUF_INIT;
@@ -292,6 +309,7 @@ void tests_register(void)
         {"solve", test_solve},
         {"loader formats", test_load_formats},
         {"loader errors", test_load_errors},
+        {"parse one number", test_parse_double},
         {"json and text", test_format},
         {"allocation failures", test_alloc_failures},
         {NULL, NULL},
