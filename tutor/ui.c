@@ -1017,6 +1017,7 @@ int ui_main(FILE *err)
     }
     int rc = home_screen();
     ui_term_close();
+    ui_views_cleanup();
     if (ui_signalled())
         return 128 + ui_signalled();
     if (rc && rc != UI_KEY_SIGNAL) {

@@ -6,6 +6,7 @@
 
 #include "../trace/mem.h"
 #include "../trace/status.h"
+#include "ui_plot.h"
 
 /* ---------------------------------------------------------------------------------------
  * The index of snapshot names. */
@@ -125,6 +126,7 @@ const char *ui_role_close(trace_role role)
 
 /* What one draw pass shares: the step's marks (NULL when hidden) and the roles drawn. */
 typedef struct ctx {
+    const trace_frame *frame; /* the step itself, for what it recorded */
     const trace_frame *marks;
     unsigned roles_seen;
     const ui_index *ix;
@@ -134,6 +136,17 @@ typedef struct ctx {
     int bottom; /* the pane's last row + 1 */
     int cursor_used;
 } ctx;
+
+/* 1 when the step marks any cell of snapshot `name`. */
+static int marked(const ctx *c, const char *name)
+{
+    if (!c->marks)
+        return 0;
+    for (size_t k = 0; k < c->marks->nmarks; k++)
+        if (strcmp(c->marks->marks[k].target, name) == 0)
+            return 1;
+    return 0;
+}
 
 /* The role of cell (row, col) of snapshot `name` in this step, or -1. */
 static int role_at(ctx *c, const char *name, long row, long col)
@@ -365,9 +378,15 @@ static void table_text(const trace_snap *sp, size_t i, size_t j, char *buf, size
     fmt_int(buf, n, sp->ints[i * sp->cols + j]);
 }
 
+/* Matrix cells are short (two decimals) so a few columns fit beside the listing; the
+ * cursor (c) shows any cell's full value. */
 static void matrix_text(const trace_snap *sp, size_t i, size_t j, char *buf, size_t n)
 {
-    fmt_real(buf, n, sp->reals[i * sp->cols + j]);
+    double v = sp->reals[i * sp->cols + j];
+    if (isfinite(v) && fabs(v) < 1000)
+        snprintf(buf, n, "%.2f", v);
+    else
+        fmt_real(buf, n, v);
 }
 
 static int use_cursor(ctx *c, const trace_snap *sp)
@@ -465,7 +484,7 @@ static int view_heat(ctx *c, int y, const trace_snap *sp, int avail)
     fmt_real(slo, sizeof slo, lo);
     fmt_real(shi, sizeof shi, hi);
     /* Small matrices read best as numbers; `v` flips between the two modes. */
-    int numbers = sp->cols <= 8 && (int)sp->cols * 8 + 4 <= c->w;
+    int numbers = sp->cols <= 8 && (int)sp->cols * 8 + 3 <= c->w;
     if (c->o->alt)
         numbers = !numbers;
     if (numbers) {
@@ -517,7 +536,83 @@ static int view_heat(ctx *c, int y, const trace_snap *sp, int avail)
     return rows + 1;
 }
 
-static int view_reals(ctx *c, int y, const trace_snap *sp)
+/* gnuplot's dumb plots of recent series, so stepping back and forth does not rerun it. */
+#define PLOT_CACHE 8
+static struct plot_cache {
+    uint64_t hash;
+    size_t n;
+    int w, h, rc;
+    strbuf text;
+} plot_cache[PLOT_CACHE];
+static int plot_next, gnuplot_missing;
+
+static uint64_t hash_reals(const double *v, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    const unsigned char *p = (const unsigned char *)v;
+    for (size_t k = 0; k < n * sizeof *v; k++)
+        h = (h ^ p[k]) * 1099511628211ull;
+    return h;
+}
+
+/* The dumb plot of sp at w x h, from the cache or gnuplot; NULL when it cannot be had. */
+static const char *plot_text(const trace_snap *sp, int w, int h)
+{
+    if (gnuplot_missing)
+        return NULL;
+    uint64_t hash = hash_reals(sp->reals, sp->cols);
+    for (int k = 0; k < PLOT_CACHE; k++) {
+        struct plot_cache *e = &plot_cache[k];
+        if (e->text.s && e->hash == hash && e->n == sp->cols && e->w == w && e->h == h)
+            return e->rc ? NULL : sb_str(&e->text);
+    }
+    struct plot_cache *e = &plot_cache[plot_next];
+    plot_next = (plot_next + 1) % PLOT_CACHE;
+    sb_clear(&e->text);
+    e->rc = ui_plot_dumb(sp->reals, sp->cols, w, h, &e->text);
+    if (e->rc == TUTOR_ENOTFOUND)
+        gnuplot_missing = 1;
+    sb_putc(&e->text, ' '); /* so an entry always owns memory and is found again */
+    e->hash = hash;
+    e->n = sp->cols;
+    e->w = w;
+    e->h = h;
+    return e->rc ? NULL : sb_str(&e->text);
+}
+
+void ui_views_cleanup(void)
+{
+    for (int k = 0; k < PLOT_CACHE; k++)
+        sb_free(&plot_cache[k].text);
+    memset(plot_cache, 0, sizeof plot_cache);
+    gnuplot_missing = 0;
+}
+
+/* Draws the dumb plot's lines (form feed and blank lines dropped); returns rows used. */
+static int draw_plot(ctx *c, int y, const char *text, int h)
+{
+    int rows = 0, used = 0;
+    if (*text == '\f')
+        text++;
+    while (*text && rows < h) {
+        size_t len = strcspn(text, "\n");
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), text);
+        int blank = strspn(line, " ") == strlen(line);
+        if (rows > 0 || !blank) {
+            ui_put(y + rows, c->x, c->w, UI_NORMAL, line);
+            rows++;
+            if (!blank)
+                used = rows;
+        }
+        text += len;
+        if (*text == '\n')
+            text++;
+    }
+    return used;
+}
+
+static int view_reals(ctx *c, int y, const trace_snap *sp, int avail)
 {
     size_t n = sp->cols;
     double lo = INFINITY, hi = -INFINITY;
@@ -533,6 +628,15 @@ static int view_reals(ctx *c, int y, const trace_snap *sp)
     int rows = label(c, y, sp->name, info);
     if (n == 0)
         return rows;
+    /* The series this step recorded gets a real plot when gnuplot is there and the pane
+     * has room; the others, and every series after `v`, a sparkline. */
+    int recorded = c->frame && trace_find(c->frame, sp->name) == sp;
+    int ph = avail - 2 < 12 ? avail - 2 : 12;
+    if (recorded && !c->o->alt && n >= 8 && ph >= 8 && c->w >= 30) {
+        const char *text = plot_text(sp, c->w, ph);
+        if (text)
+            return rows + draw_plot(c, y + rows, text, ph);
+    }
     /* A sparkline, one column per value or per run of values when they do not fit. */
     size_t cols = n < (size_t)c->w ? n : (size_t)c->w;
     double range = hi > lo ? hi - lo : 1;
@@ -899,15 +1003,15 @@ void ui_view_draw(ui_rect r, const topic *t, const trace *tr, const ui_index *ix
                   int show_marks, ui_view_opts *o)
 {
     (void)t;
-    ctx c = {show_marks && step < trace_len(tr) ? trace_at(tr, step) : NULL,
-             0,
-             ix,
-             step,
-             o,
-             r.x,
-             r.w,
-             r.y + r.h - 1,
-             0};
+    const trace_frame *frame = step < trace_len(tr) ? trace_at(tr, step) : NULL;
+    ctx c = {.frame = frame,
+             .marks = show_marks ? frame : NULL,
+             .ix = ix,
+             .step = step,
+             .o = o,
+             .x = r.x,
+             .w = r.w,
+             .bottom = r.y + r.h - 1};
     /* The last row is the legend's, which stays put while the content scrolls. */
     ui_clip((ui_rect){r.y, r.x, r.h - 1, r.w});
     int y = r.y - o->scroll;
@@ -934,17 +1038,26 @@ void ui_view_draw(ui_rect r, const topic *t, const trace *tr, const ui_index *ix
         y += view_buckets(&c, y, mn, mx, AVAIL) + 1;
     if (rectree)
         y += view_rectree(&c, y, tr, AVAIL) + 1;
-    for (size_t k = 0; k < ix->n; k++) {
-        const trace_snap *sp = series_at(&ix->v[k], step);
-        if (!sp)
-            continue;
-        if (sp->kind == TRACE_TABLE)
-            y += view_grid(&c, y, sp, AVAIL, table_text, NULL) + 1;
-        else if (sp->kind == TRACE_MATRIX)
-            y += view_heat(&c, y, sp, AVAIL) + 1;
-        else if (sp->kind == TRACE_REALS)
-            y += view_reals(&c, y, sp) + 1;
-    }
+    /* Tables, matrices and series the step marks come first, then those it recorded, then
+     * the rest: with several matrices (the model topics) the one the step works on is
+     * always in sight. */
+    for (int pass = 0; pass < 3; pass++)
+        for (size_t k = 0; k < ix->n; k++) {
+            const trace_snap *sp = series_at(&ix->v[k], step);
+            if (!sp)
+                continue;
+            int rank = marked(&c, sp->name)                         ? 0
+                       : frame && trace_find(frame, sp->name) == sp ? 1
+                                                                    : 2;
+            if (rank != pass)
+                continue;
+            if (sp->kind == TRACE_TABLE)
+                y += view_grid(&c, y, sp, AVAIL, table_text, NULL) + 1;
+            else if (sp->kind == TRACE_MATRIX)
+                y += view_heat(&c, y, sp, AVAIL) + 1;
+            else if (sp->kind == TRACE_REALS)
+                y += view_reals(&c, y, sp, AVAIL) + 1;
+        }
 #undef AVAIL
     if (y == r.y - o->scroll)
         ui_put(r.y, r.x, r.w, UI_DIM, "(no state recorded yet)");

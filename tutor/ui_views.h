@@ -54,6 +54,9 @@ typedef struct ui_view_opts {
 void ui_view_draw(ui_rect r, const topic *t, const trace *tr, const ui_index *ix, size_t step,
                   int show_marks, ui_view_opts *o);
 
+/* Frees the views' caches (the plots); call when the tutor ends. */
+void ui_views_cleanup(void);
+
 /* The bracket pair a role draws around a marked value ("[", "]" for current...). */
 const char *ui_role_open(trace_role role);
 const char *ui_role_close(trace_role role);
