@@ -600,7 +600,7 @@ static const char *const help_lines[] = {
     "  v              arrays as bars; matrices as numbers or heatmap",
     "  c              a cell cursor on a matrix or table (arrows move it)",
     "  PgUp PgDn      scroll the state",
-    "  k              predict mode: answer the trace's questions, keep a score",
+    "  k              predict mode: the trace's questions, with a score",
     "  t              the topic's notes;  ?  this help;  q  back / quit",
     "Marks: [x] current <x> compare {x} move (x) source +x+ winner",
     "       *x* chosen /x/ pruned ~x~ skipped !x! found",
@@ -997,7 +997,18 @@ static int home_screen(void)
             if (ch < 256 && isprint(ch) && flen + 1 < sizeof filter) {
                 filter[flen++] = (char)ch;
                 filter[flen] = '\0';
+                /* Select the first topic whose id starts with the filter: typing an id
+                 * and Enter opens it, even when others match by family or summary. */
                 sel = 0;
+                for (size_t i = 0, k = 0; i < topic_count; i++) {
+                    if (!matches(topic_registry[i], filter))
+                        continue;
+                    if (strncasecmp(topic_registry[i]->id, filter, flen) == 0) {
+                        sel = k;
+                        break;
+                    }
+                    k++;
+                }
             }
             break;
         }

@@ -491,8 +491,10 @@ static int view_heat(ctx *c, int y, const trace_snap *sp, int avail)
         snprintf(info, sizeof info, "range %s .. %s", slo, shi);
         return view_grid(c, y, sp, avail, matrix_text, info);
     }
-    int cw = (int)sp->cols * 2 + 4 <= c->w ? 2 : 1;
     int rl = digits((int64_t)(sp->rows ? sp->rows - 1 : 0)) + 1;
+    /* Cells as wide as the pane allows, up to 4 columns: bigger patches read better. */
+    int cw = sp->cols ? (c->w - rl) / (int)sp->cols : 1;
+    cw = cw > 4 ? 4 : cw < 1 ? 1 : cw;
     int cursor = use_cursor(c, sp);
     long fr = -1, fc = -1;
     if (cursor) {
@@ -515,9 +517,9 @@ static int view_heat(ctx *c, int y, const trace_snap *sp, int avail)
             int x = c->x + rl + (int)(j - c0) * cw;
             int role = role_at(c, sp->name, (long)i, (long)j);
             if (role >= 0) {
-                ui_put(y + rows, x, cw, UI_ROLE + role, cw == 2 ? "[]" : role_open[role]);
+                ui_put(y + rows, x, cw, UI_ROLE + role, cw >= 4 ? "[  ]" : cw >= 2 ? "[]" : "#");
             } else if (cursor && (long)i == c->o->cur_row && (long)j == c->o->cur_col) {
-                ui_put(y + rows, x, cw, UI_SELECT, cw == 2 ? "<>" : "@");
+                ui_put(y + rows, x, cw, UI_SELECT, cw >= 4 ? "<  >" : cw >= 2 ? "<>" : "@");
             } else {
                 double v = sp->reals[i * sp->cols + j];
                 ui_put_ramp(y + rows, x, cw, isfinite(v) ? (v - lo) / range : -1);
