@@ -218,11 +218,30 @@ static size_t siftdown(heap *h, size_t start, size_t pos, tracer *t)
     if (t) {
         trace_step(t->tr, L_SD_REST, "%s comes to rest at index %zu", show(h, item, b1), pos);
         trace_mark(t->tr, "heap", (long)pos, -1, TRACE_CURRENT);
-        char q[96];
-        snprintf(q, sizeof q, "At which index does %s come to rest?", show(h, item, b1));
-        trace_quiz(t->tr, q, (int64_t)pos);
     }
     return pos;
+}
+
+/* Traces only: where siftdown(start, pos) will leave the item in h->scratch, found by the
+ * same comparisons without moving anything, so that the step before the climb can ask the
+ * student to predict it. */
+static size_t rest_index(const heap *h, size_t start, size_t pos)
+{
+    while (pos > start) {
+        size_t parent = (pos - 1) >> 1;
+        if (!less(h, h->scratch, at(h, parent)))
+            break;
+        pos = parent;
+    }
+    return pos;
+}
+
+/* Traces only: the quiz of the step that starts a climb from pos. */
+static void quiz_rest(const heap *h, tracer *t, size_t rest)
+{
+    char b[32], q[96];
+    snprintf(q, sizeof q, "At which index will %s come to rest?", show(h, h->scratch, b));
+    trace_quiz(t->tr, q, (int64_t)rest);
 }
 
 /* CPython's _siftup. The item in h->scratch belongs in the hole at pos: the hole goes down
@@ -271,9 +290,12 @@ static void siftup(heap *h, size_t pos, tracer *t)
         child = 2 * pos + 1;
     }
     if (t) {
-        trace_step(t->tr, L_SU_LEAF, "the hole reached the leaf %zu: %s goes there and sifts up",
-                   pos, show(h, h->scratch, b1));
+        size_t rest = rest_index(h, start, pos);
+        trace_step(t->tr, L_SU_LEAF,
+                   "the hole reached the leaf %zu: %s goes there and climbs back to index %zu", pos,
+                   show(h, h->scratch, b1), rest);
         trace_mark(t->tr, "heap", (long)pos, -1, TRACE_CURRENT);
+        quiz_rest(h, t, rest);
     }
     siftdown(h, start, pos, t);
 }
@@ -370,11 +392,13 @@ int heap_push(heap *h, const void *item, trace *tr)
     size_t pos = h->len++;
     if (t) {
         char b[32];
+        size_t rest = rest_index(h, 0, pos);
         show_in_hole(h, pos);
-        trace_step(tr, L_PUSH, "push %s: append it at index %zu, then sift it up", show(h, item, b),
-                   pos);
+        trace_step(tr, L_PUSH, "push %s: append it at index %zu; it climbs to index %zu",
+                   show(h, item, b), pos, rest);
         snap(h, t);
         trace_mark(tr, "heap", (long)pos, -1, TRACE_CURRENT);
+        quiz_rest(h, t, rest);
     }
     siftdown(h, 0, pos, t);
     return done(t);

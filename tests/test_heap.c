@@ -399,19 +399,25 @@ static void check_trace_shape(const trace *tr)
                     next->marks[k].role == TRACE_MOVE && next->marks[k].row == st->quiz_answer;
             CU_ASSERT_TRUE(moved_from);
         }
-        if (st->line == 19) {
-            CU_ASSERT_PTR_NOT_NULL(st->quiz);
-            const trace_snap *s = trace_latest(tr, i, "heap");
-            CU_ASSERT_TRUE(s && st->quiz_answer >= 0 && (size_t)st->quiz_answer < s->cols);
+        if (st->line == 2 || st->line == 26) {
+            /* A climb starts: the predicted resting place is where the climb ends. */
+            CU_ASSERT_PTR_NOT_NULL_FATAL(st->quiz);
+            size_t j = i + 1;
+            while (j < n && trace_at(tr, j)->line != 19)
+                j++;
+            CU_ASSERT_TRUE_FATAL(j < n);
+            const trace_frame *rest = trace_at(tr, j);
+            CU_ASSERT_TRUE(rest->nmarks == 1 && rest->marks[0].role == TRACE_CURRENT &&
+                           rest->marks[0].row == st->quiz_answer);
         }
     }
 }
 
-/* The last "rest" quiz of tr: where the last placed item came to rest. */
+/* The last push's "rest" quiz of tr: where the pushed item comes to rest. */
 static int64_t last_rest_answer(const trace *tr)
 {
     for (size_t i = trace_len(tr); i-- > 0;)
-        if (trace_at(tr, i)->line == 19)
+        if (trace_at(tr, i)->line == 2)
             return trace_at(tr, i)->quiz_answer;
     return -1;
 }
@@ -852,7 +858,7 @@ static void test_trace_push_and_pop(void)
     for (size_t i = before; i < trace_len(tr); i++) {
         const trace_frame *st = trace_at(tr, i);
         moves += st->line == 17;
-        if (st->line == 19) {
+        if (st->line == 2) {
             CU_ASSERT_PTR_NOT_NULL(st->quiz);
             rest = (int)st->quiz_answer;
         }
