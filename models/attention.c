@@ -74,13 +74,13 @@ static int sizes_ok(size_t n, size_t d, size_t dv)
 /* ---- softmax ---- */
 
 const char *const attn_softmax_listing[] = {
-    "S = Q K^T / sqrt(d)                  (n x n scores)",
+    "S = Q K^T / sqrt(d)                (n x n scores)",
     "if causal: S[i][j] = -inf for j > i",
     "for each row i:",
-    "    m = max_j S[i][j]                (subtract it: exp never overflows)",
+    "    m = max_j S[i][j]              (so exp cannot overflow)",
     "    P[i][j] = exp(S[i][j] - m)",
     "    P[i][j] = P[i][j] / sum_j P[i][j]",
-    "O = P V                              (n x dv)",
+    "O = P V                            (n x dv)",
 };
 const size_t attn_softmax_listing_len =
     sizeof attn_softmax_listing / sizeof attn_softmax_listing[0];
@@ -249,15 +249,11 @@ int attn_softmax_slow(double *o, const double *q, const double *k, const double 
 
 /* ---- sparse ---- */
 
-static const char sparse_line2[] =
-    "    J = keys j <= i the pattern allows (strided: i-j < l or l | i-j; fixed: same block "
-    "or summary)";
-
 const char *const attn_sparse_listing[] = {
     "for each query i:",
-    sparse_line2,
-    "    s_j = q_i . k_j / sqrt(d) for j in J       (only |J| dot products)",
-    "    p = softmax(s) over J                      (max subtracted)",
+    "    J = the keys j <= i the pattern allows",
+    "    s_j = q_i . k_j / sqrt(d) for j in J   (|J| dots)",
+    "    p = softmax(s) over J          (max subtracted)",
     "    o_i = sum_{j in J} p_j v_j",
 };
 const size_t attn_sparse_listing_len = sizeof attn_sparse_listing / sizeof attn_sparse_listing[0];
@@ -414,8 +410,8 @@ int attn_sparse_slow(double *o, const double *q, const double *k, const double *
 
 const char *const attn_diag_listing[] = {
     "for each block g of b rows:",
-    "    S_g = Q_g K_g^T / sqrt(d)            (b x b; causal: -inf above the diagonal)",
-    "    P_g = softmax(S_g) by rows           (max subtracted)",
+    "    S_g = Q_g K_g^T / sqrt(d)      (b x b; causal: mask)",
+    "    P_g = softmax(S_g) by rows     (max subtracted)",
     "    O_g = P_g V_g",
 };
 const size_t attn_diag_listing_len = sizeof attn_diag_listing / sizeof attn_diag_listing[0];

@@ -64,9 +64,9 @@ static double relu2(double x)
 /* ---- GAU core ---- */
 
 const char *const attn_gau_listing[] = {
-    "S = Q K^T / n                        (n x n; /n, not /sqrt(d): no softmax to tame)",
-    "A = relu(S)^2                        (causal: A[i][j] = 0 for j > i)",
-    "O = A V                              (n x e; rows of A need not sum to 1)",
+    "S = Q K^T / n                      (n x n)",
+    "A = relu(S)^2                      (causal: lower triangle)",
+    "O = A V                            (rows of A need not sum to 1)",
 };
 const size_t attn_gau_listing_len = sizeof attn_gau_listing / sizeof attn_gau_listing[0];
 
@@ -161,13 +161,13 @@ int attn_gau_core_slow(double *o, const double *q, const double *k, const double
 /* ---- FLASH core ---- */
 
 const char *const attn_flash_listing[] = {
-    "split the n rows into chunks of c rows (G = ceil(n / c) chunks)",
+    "split the n rows into chunks of c rows",
     "for each chunk g:",
-    "    A_g = relu(Q_g K_g^T / c)^2          (c x c; causal: lower triangle)",
-    "    O_g = A_g V_g                         (quadratic part: inside the chunk)",
-    "    O_g += Q'_g M / n, M = sum_h K'_h^T V_h over all chunks   (linear part)",
-    "    causal: O_g += Q'_g M / n, then M += K'_g^T V_g   (M holds chunks h < g)",
-    "A = the implied n x n matrix, O = A V (display only: never formed)",
+    "    A_g = relu(Q_g K_g^T / c)^2    (causal: lower triangle)",
+    "    O_g = A_g V_g                  (quadratic, inside the chunk)",
+    "    O_g += Q'_g M / n, M = sum over all chunks of K'_h^T V_h",
+    "    causal: O_g += Q'_g M / n; M += K'_g^T V_g  (h < g)",
+    "A = the implied n x n matrix      (display only)",
 };
 const size_t attn_flash_listing_len = sizeof attn_flash_listing / sizeof attn_flash_listing[0];
 
@@ -311,21 +311,21 @@ int attn_flash_core_slow(double *o, const double *q, const double *k, const doub
 /* ---- the layers ---- */
 
 const char *const attn_gau_layer_listing[] = {
-    "U = silu(X W_u), V = silu(X W_v)     (n x e: the gate and the values)",
-    "Z = silu(X W_z)                      (n x s: one small shared projection)",
-    "Q = Z * gamma_q + beta_q;  K = Z * gamma_k + beta_k   (per-dimension scale, offset)",
-    "AV = relu(Q K^T / n)^2 V             (causal: lower triangle)",
-    "O = (U * AV) W_o                     (gate, then project back to n x d_model)",
+    "U = silu(X W_u), V = silu(X W_v)   (n x e)",
+    "Z = silu(X W_z)                    (n x s, shared)",
+    "Q = Z * gamma_q + beta_q; K = Z * gamma_k + beta_k",
+    "AV = relu(Q K^T / n)^2 V           (causal: lower triangle)",
+    "O = (U * AV) W_o                   (n x d_model)",
 };
 const size_t attn_gau_layer_listing_len =
     sizeof attn_gau_layer_listing / sizeof attn_gau_layer_listing[0];
 
 const char *const attn_flash_layer_listing[] = {
-    "U = silu(X W_u), V = silu(X W_v)     (n x e: the gate and the values)",
-    "Z = silu(X W_z)                      (n x s: one small shared projection)",
-    "Q, K (quadratic) and Q', K' (linear): four scale-offsets Z * gamma + beta",
-    "AV = mixed chunk attention(Q, K, Q', K', V; chunk c)",
-    "O = (U * AV) W_o                     (gate, then project back to n x d_model)",
+    "U = silu(X W_u), V = silu(X W_v)   (n x e)",
+    "Z = silu(X W_z)                    (n x s, shared)",
+    "Q, K, Q', K' = Z * gamma + beta    (four scale-offsets)",
+    "AV = mixed chunk attention(Q, K, Q', K', V; c)",
+    "O = (U * AV) W_o                   (n x d_model)",
 };
 const size_t attn_flash_layer_listing_len =
     sizeof attn_flash_layer_listing / sizeof attn_flash_layer_listing[0];

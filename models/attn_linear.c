@@ -23,28 +23,28 @@ enum {
 };
 
 const char *const attn_linear_listing[] = {
-    "phiQ = phi(Q)                       (phi = elu + 1, or relu; row by row)",
+    "phiQ = phi(Q)                      (elu + 1, or relu)",
     "phiK = phi(K)",
-    "S = phiK^T V (d x dv);  z = phiK^T 1 (d)",
-    "O = (phiQ S) / (phiQ z + 1e-6)      (each row by its own normaliser)",
+    "S = phiK^T V (d x dv); z = phiK^T 1 (d)",
+    "O = (phiQ S) / (phiQ z + 1e-6)     (row by row)",
     "causal: S = 0 (d x dv), z = 0 (d)",
     "for i = 1..n:",
     "    S += phi(k_i) v_i^T;  z += phi(k_i)",
     "    o_i = phi(q_i)^T S / (phi(q_i) . z + 1e-6)",
-    "A[i][j] = phi(q_i) . phi(k_j) / normaliser_i   (display only: never formed)",
+    "A = phiQ phiK^T / normaliser       (display only)",
 };
 const size_t attn_linear_listing_len = sizeof attn_linear_listing / sizeof attn_linear_listing[0];
 
 const char *const attn_performer_listing[] = {
-    "x' = x / d^(1/4) for the rows of Q and K; W: m random feature rows (m x d)",
-    "phi(x) = exp(W x' - |x'|^2 / 2 - max) / sqrt(m)    (positive: E[phi(q).phi(k)] ~ exp(q'.k'))",
-    "S = phiK^T V (m x dv);  z = phiK^T 1 (m)",
+    "x' = x / d^(1/4); W: m random feature rows (m x d)",
+    "phi(x) = exp(W x' - |x'|^2 / 2 - max) / sqrt(m)",
+    "S = phiK^T V (m x dv); z = phiK^T 1 (m)",
     "O = (phiQ S) / (phiQ z)",
     "causal: S = 0 (m x dv), z = 0 (m)",
     "for i = 1..n:",
-    "    S += phi(k_i) v_i^T;  z += phi(k_i)      (prefix sums)",
+    "    S += phi(k_i) v_i^T;  z += phi(k_i)",
     "    o_i = phi(q_i)^T S / (phi(q_i) . z)",
-    "A = approximated attention; error = A - softmax(Q K^T / sqrt(d))",
+    "A = approximation; error = A - softmax(Q K^T/sqrt(d))",
 };
 const size_t attn_performer_listing_len =
     sizeof attn_performer_listing / sizeof attn_performer_listing[0];
@@ -52,13 +52,13 @@ const size_t attn_performer_listing_len =
 const char *const attn_norm_listing[] = {
     "phiQ = 1 + elu(Q)",
     "phiK = 1 + elu(K)",
-    "S = phiK^T V (d x dv)                (no z: NormAttention has no denominator)",
-    "O = RMSNorm(phiQ S)                  (RMSNorm(x) = x / (|x| / sqrt(dv) + 1e-8))",
+    "S = phiK^T V (d x dv)              (no z: no denominator)",
+    "O = RMSNorm(phiQ S)                (x / (|x|/sqrt(dv) + 1e-8))",
     "causal: S = 0 (d x dv)",
     "for i = 1..n:",
     "    S += phi(k_i) v_i^T",
     "    o_i = RMSNorm(phi(q_i)^T S)",
-    "A = phiQ phiK^T (display only; rows need not sum to 1)",
+    "A = phiQ phiK^T                    (display only)",
 };
 const size_t attn_norm_listing_len = sizeof attn_norm_listing / sizeof attn_norm_listing[0];
 

@@ -34,22 +34,22 @@ static const char *const variant_names[] = {"softmax", "sparse", "linear",      
 #define N_VARIANTS (sizeof variant_names / sizeof variant_names[0])
 
 static const topic_optspec attention_opts[] = {
-    {"variant", 1, "softmax|sparse|linear|performer|gau|flash|transnormer|diag (default softmax)"},
+    {"variant", 1, "the variant (below); default softmax"},
     {"causal", 0, "mask future keys (sparse is always causal)"},
-    {"Q", 1, "queries: a text file, n rows of d numbers (numpy.savetxt format)"},
-    {"K", 1, "keys: a text file, n x d"},
-    {"V", 1, "values: a text file, n x dv"},
-    {"X", 1, "gau, flash: run the full layer on X (n x d_model), weights from the seed"},
-    {"n", 1, "draw Q, K, V from the seed: n rows (1..2048; with --d)"},
-    {"d", 1, "... of d columns (1..512; dv = d)"},
-    {"features", 1, "performer: the m x d feature matrix W from a file"},
-    {"m", 1, "performer: draw m orthogonal random features (1..4096; default 4 d)"},
-    {"pattern", 1, "sparse: strided|fixed (default strided)"},
-    {"stride", 1, "sparse strided: the stride l (default about sqrt(n))"},
-    {"block", 1, "sparse fixed: block l; diag: block b (default about sqrt(n))"},
-    {"summary", 1, "sparse fixed: c summary cells per block, 1..l (default 1)"},
-    {"chunk", 1, "flash: chunk length c (default about sqrt(n))"},
-    {"feature-map", 1, "linear: elu|relu, phi = elu + 1 or relu (default elu)"},
+    {"Q", 1, "queries: text file, n rows of d numbers"},
+    {"K", 1, "keys: text file, n x d"},
+    {"V", 1, "values: text file, n x dv"},
+    {"X", 1, "gau, flash: full layer on X (n x d_model)"},
+    {"n", 1, "draw Q, K, V from --seed: n rows (1..2048)"},
+    {"d", 1, "... and d columns (1..512); dv = d"},
+    {"features", 1, "performer: feature matrix W (m x d) from a file"},
+    {"m", 1, "performer: m random features (1..4096; 4 d)"},
+    {"pattern", 1, "sparse: strided (default) or fixed"},
+    {"stride", 1, "sparse strided: stride l (default ~sqrt(n))"},
+    {"block", 1, "sparse fixed: block l; diag: block b (~sqrt(n))"},
+    {"summary", 1, "sparse fixed: summary cells c, 1..l (default 1)"},
+    {"chunk", 1, "flash: chunk length c (default ~sqrt(n))"},
+    {"feature-map", 1, "linear: elu (phi = elu + 1, default) or relu"},
     {NULL, 0, NULL},
 };
 
@@ -470,25 +470,24 @@ const topic topic_attention = {
     .family = "Attention",
     .title = "Attention variants",
     .summary = "softmax, sparse, linear, Performer, GAU/FLASH and TransNormer attention",
-    .usage =
-        "One topic, eight variants (--variant). Q, K are n x d, V is n x dv, O is n x dv:\n"
-        "  softmax      O = softmax(Q K^T / sqrt(d)) V, row max subtracted\n"
-        "  sparse       softmax over the keys a strided or fixed pattern allows (always causal)\n"
-        "  linear       phi(Q) (phi(K)^T V) / phi(Q) (phi(K)^T 1), phi = elu + 1 or relu\n"
-        "  performer    FAVOR+: positive orthogonal random features approximate softmax\n"
-        "  gau          relu(Q K^T / n)^2 V; with --X the full gated attention unit\n"
-        "  flash        quadratic inside chunks of c rows, linear across chunks\n"
-        "  transnormer  NormAttention: RMSNorm(phi(Q) (phi(K)^T V)), no denominator\n"
-        "  diag         DiagAttention: softmax inside blocks of b rows\n"
-        "Inputs: --Q, --K, --V text files (rows of numbers, `#` comments, as numpy.savetxt\n"
-        "writes them), or --n and --d to draw them from --seed (N(0, 1) entries). --X runs\n"
-        "the whole GAU/FLASH layer (e = 2 d_model, s = d_model, weights from --seed).\n"
-        "Random weights and features use a second stream of --seed, so Q, K, V stay the same.\n"
-        "Intermediates are the final value of every matrix the run records (n x n matrices\n"
-        "only up to n = 256); --trace shows each pass and time step.\n"
-        "\n"
-        "json: {\"topic\": \"attention\", \"variant\": NAME, \"result\": [[O row]...],\n"
-        "       \"intermediates\": {NAME: [[row]...] or [vector] or number}}\n",
+    .usage = "One topic, eight variants (--variant). Q, K are n x d, V is n x dv, O n x dv:\n"
+             "  softmax      O = softmax(Q K^T / sqrt(d)) V, row max subtracted\n"
+             "  sparse       softmax over the keys a strided or fixed pattern allows\n"
+             "  linear       phi(Q) (phi(K)^T V) / phi(Q) (phi(K)^T 1), phi = elu + 1 or relu\n"
+             "  performer    FAVOR+: positive orthogonal random features approximate softmax\n"
+             "  gau          relu(Q K^T / n)^2 V; with --X the full gated attention unit\n"
+             "  flash        quadratic inside chunks of c rows, linear across chunks\n"
+             "  transnormer  NormAttention: RMSNorm(phi(Q) (phi(K)^T V)), no denominator\n"
+             "  diag         DiagAttention: softmax inside blocks of b rows\n"
+             "Inputs: --Q, --K, --V text files (rows of numbers, `#` comments: the format\n"
+             "numpy.savetxt writes), or --n and --d to draw N(0, 1) entries from --seed.\n"
+             "--X runs the whole GAU/FLASH layer (e = 2 d_model, s = d_model). Weights and\n"
+             "features come from a second stream of --seed, so Q, K, V do not change.\n"
+             "Intermediates: the final value of every matrix the run records (n x n ones\n"
+             "only up to n = 256); --trace shows each pass and time step.\n"
+             "\n"
+             "json: {\"topic\": \"attention\", \"variant\": NAME, \"result\": [[O row]...],\n"
+             "       \"intermediates\": {NAME: [[row]...] or [vector] or number}}\n",
     .opts = attention_opts,
     .example = "--variant softmax --n 6 --d 4 --seed 1",
     .notes = "attention.md",
