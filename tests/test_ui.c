@@ -175,6 +175,16 @@ static void stop(void)
     tmux(NULL, "kill-server", NULL);
 }
 
+/* Starts the tutor and opens the first topic from the home screen. Returns 1 when its
+ * first step shows. */
+static int open_first(const char *env)
+{
+    if (!start(env) || !wait_for("filter:", NULL))
+        return 0;
+    keys("Enter");
+    return wait_for("step 1 / ", NULL);
+}
+
 /* The first registered topic's example run, traced, as the tutor will show it. */
 static trace *example_trace(const topic *t)
 {
@@ -403,10 +413,7 @@ static void test_bad_edit(void)
     if (!screen_ready())
         return;
     const topic *t = topic_registry[0];
-    CU_ASSERT_FATAL(start(NULL));
-    CU_ASSERT_FATAL(wait_for("filter:", NULL));
-    keys("Enter");
-    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    CU_ASSERT_FATAL(open_first(NULL));
     /* The example with its first digit replaced by a letter: a value the parser refuses. */
     char bad[512];
     snprintf(bad, sizeof bad, "%s", t->example);
@@ -463,10 +470,7 @@ static void test_notes(void)
     if (!screen_ready())
         return;
     const topic *t = topic_registry[0];
-    CU_ASSERT_FATAL(start(NULL));
-    CU_ASSERT_FATAL(wait_for("filter:", NULL));
-    keys("Enter");
-    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    CU_ASSERT_FATAL(open_first(NULL));
     keys("t");
     char title[96];
     snprintf(title, sizeof title, "Notes: %s", t->id);
@@ -498,10 +502,7 @@ static void test_ctrl_c(void)
 {
     if (!screen_ready())
         return;
-    CU_ASSERT_FATAL(start(NULL));
-    CU_ASSERT_FATAL(wait_for("filter:", NULL));
-    keys("Enter");
-    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    CU_ASSERT_FATAL(open_first(NULL));
     keys("C-c");
     if (wait_for("MODES", NULL)) {
         const char *scr = capture();
@@ -539,16 +540,10 @@ static void test_no_color(void)
 {
     if (!screen_ready())
         return;
-    CU_ASSERT_FATAL(start(NULL));
-    CU_ASSERT_FATAL(wait_for("filter:", NULL));
-    keys("Enter");
-    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    CU_ASSERT_FATAL(open_first(NULL));
     CU_ASSERT(screen_has_colour());
     stop();
-    CU_ASSERT_FATAL(start("NO_COLOR=1"));
-    CU_ASSERT_FATAL(wait_for("filter:", NULL));
-    keys("Enter");
-    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    CU_ASSERT_FATAL(open_first("NO_COLOR=1"));
     CU_ASSERT(!screen_has_colour());
     stop();
 }
@@ -570,10 +565,7 @@ static void test_predict(void)
         return;
     }
     const trace_frame *f = trace_at(tr, q);
-    CU_ASSERT_FATAL(start(NULL));
-    CU_ASSERT_FATAL(wait_for("filter:", NULL));
-    keys("Enter");
-    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    CU_ASSERT_FATAL(open_first(NULL));
     keys("k");
     CU_ASSERT_FATAL(wait_for("predict 0/0", NULL));
     for (size_t i = 0; i < q; i++)
@@ -814,6 +806,8 @@ void tests_register(void)
     else
         snprintf(bin, sizeof bin, "%s/build/tutor", srcdir);
     snprintf(sock, sizeof sock, "tutor-test-ui-%ld", (long)getpid());
+    /* A failed fatal assertion leaves its test early: the server goes at exit anyway. */
+    atexit(stop);
     static const th_test pure[] = {
         {"markdown rendering", test_markdown},
         {"markdown rendering survives failed allocations", test_markdown_alloc},

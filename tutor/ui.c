@@ -412,177 +412,193 @@ static ui_rect modal_box(int h, const char *title)
     return (ui_rect){b.y + 1, b.x + 2, h - 2, w - 4};
 }
 
-/* The input editor: returns 0 when a new input was adopted or the user cancelled,
- * UI_KEY_SIGNAL on a signal, TUTOR_ENOMEM. */
+/* A modal prompt over the topic screen. draw paints the whole screen (the topic screen
+ * and the prompt); key handles one key and returns MODAL_STAY, MODAL_DONE, or a negative
+ * status that ends the modal. run_modal owns the loop: resizes, a screen below the minimum
+ * (keys still reach the prompt, so Esc works), signals. Returns 0, UI_KEY_SIGNAL or the
+ * status key returned. */
+#define MODAL_STAY 0
+#define MODAL_DONE 1
+
+typedef struct prompt {
+    screen *s;
+    field fl;
+    char err[256];
+    size_t quiz_step; /* ask: the step whose question this is */
+    int graded, right, skipped;
+    int64_t given;
+} prompt;
+
+static int run_modal(prompt *p, void (*draw)(prompt *), int (*key)(prompt *, int))
+{
+    for (;;) {
+        if (ui_big_enough()) {
+            draw(p);
+            refresh();
+        }
+        int ch = ui_key(-1);
+        if (ch == UI_KEY_SIGNAL)
+            return UI_KEY_SIGNAL;
+        if (ch == KEY_RESIZE || ch == ERR)
+            continue;
+        int rc = key(p, ch);
+        if (rc != MODAL_STAY)
+            return rc == MODAL_DONE ? 0 : rc;
+    }
+}
+
+static int is_enter(int ch)
+{
+    return ch == '\r' || ch == '\n' || ch == KEY_ENTER;
+}
+
+/* The input editor: Enter runs the topic on the edited input through the CLI's parser;
+ * on an error the message shows under the field and the current input stays. */
+static void edit_draw(prompt *p)
+{
+    screen *s = p->s;
+    draw_topic(s, 0);
+    char title[96];
+    snprintf(title, sizeof title, "Edit the input of %s", s->t->id);
+    ui_rect in = modal_box(7, title);
+    ui_put(in.y, in.x, 2, UI_KEY, "> ");
+    field_draw(&p->fl, in.y, in.x + 2, in.w - 2);
+    if (p->err[0])
+        ui_putf(in.y + 1, in.x, in.w, UI_ERROR, "%s %s", ui_g->cross, p->err);
+    else
+        ui_put(in.y + 1, in.x, in.w, UI_DIM,
+               "options as on the command line (tutor help for the list)");
+    int x = ui_put(in.y + 2, in.x, in.w, UI_DIM, "current input: ");
+    ui_put_ell(in.y + 2, in.x + x, in.w - x, UI_NORMAL, s->r.input ? s->r.input : "");
+    static const char *const hints[] = {"Enter", "run",   "Esc", "keep the current input",
+                                        "^U",    "clear", NULL};
+    x = in.x;
+    for (size_t k = 0; hints[k]; k += 2) {
+        x += ui_put(in.y + 3, x, in.x + in.w - x, UI_KEY, hints[k]) + 1;
+        x += ui_put(in.y + 3, x, in.x + in.w - x, UI_NORMAL, hints[k + 1]) + 2;
+    }
+}
+
+static int edit_key(prompt *p, int ch)
+{
+    if (ch == KEY_ESC)
+        return MODAL_DONE;
+    if (is_enter(ch)) {
+        screen *s = p->s;
+        if (run_load(&s->r, s->t, p->fl.buf, p->err, sizeof p->err) != 0)
+            return MODAL_STAY;
+        int rc = screen_adopt(s);
+        set_status(s, UI_OK, "new input: %zu steps", s->n);
+        return rc ? rc : MODAL_DONE;
+    }
+    if (field_key(&p->fl, ch))
+        p->err[0] = '\0';
+    return MODAL_STAY;
+}
+
 static int edit_input(screen *s)
 {
-    field fl;
-    field_set(&fl, s->r.input);
-    char err[256] = "";
-    for (;;) {
-        if (!ui_big_enough()) {
-            int ch = ui_key(-1);
-            if (ch == UI_KEY_SIGNAL)
-                return UI_KEY_SIGNAL;
-            if (ch == KEY_ESC)
-                return 0;
-            continue;
-        }
-        draw_topic(s, 0);
-        char title[96];
-        snprintf(title, sizeof title, "Edit the input of %s", s->t->id);
-        ui_rect in = modal_box(7, title);
-        ui_put(in.y, in.x, 2, UI_KEY, "> ");
-        field_draw(&fl, in.y, in.x + 2, in.w - 2);
-        if (err[0])
-            ui_putf(in.y + 1, in.x, in.w, UI_ERROR, "%s %s", ui_g->cross, err);
-        else
-            ui_put(in.y + 1, in.x, in.w, UI_DIM,
-                   "options as on the command line, e.g. the example above");
-        int x = ui_put(in.y + 2, in.x, in.w, UI_DIM, "current input: ");
-        ui_put(in.y + 2, in.x + x, in.w - x, UI_NORMAL, s->r.input ? s->r.input : "");
-        x = ui_put(in.y + 3, in.x, in.w, UI_KEY, "Enter");
-        x += ui_put(in.y + 3, in.x + x, in.w - x, UI_NORMAL, " run  ");
-        x += ui_put(in.y + 3, in.x + x, in.w - x, UI_KEY, "Esc");
-        x += ui_put(in.y + 3, in.x + x, in.w - x, UI_NORMAL, " keep the current input  ");
-        x += ui_put(in.y + 3, in.x + x, in.w - x, UI_KEY, "^U");
-        ui_put(in.y + 3, in.x + x, in.w - x, UI_NORMAL, " clear");
-        refresh();
-        int ch = ui_key(-1);
-        if (ch == UI_KEY_SIGNAL)
-            return UI_KEY_SIGNAL;
-        if (ch == KEY_ESC)
-            return 0;
-        if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
-            int rc = run_load(&s->r, s->t, fl.buf, err, sizeof err);
-            if (rc == 0) {
-                rc = screen_adopt(s);
-                set_status(s, UI_OK, "new input: %zu steps", s->n);
-                return rc;
-            }
-            continue;
-        }
-        if (field_key(&fl, ch))
-            err[0] = '\0';
-    }
+    prompt p = {.s = s};
+    field_set(&p.fl, s->r.input);
+    return run_modal(&p, edit_draw, edit_key);
 }
 
-/* Asks for a step number; returns 0 or UI_KEY_SIGNAL. */
+/* Go to a step by number. */
+static void goto_draw(prompt *p)
+{
+    draw_topic(p->s, 0);
+    ui_rect in = modal_box(4, "Go to step");
+    int x = ui_putf(in.y, in.x, in.w, UI_KEY, "step (1 - %zu): ", p->s->n);
+    field_draw(&p->fl, in.y, in.x + x, in.w - x);
+    ui_put(in.y + 1, in.x, in.w, p->err[0] ? UI_ERROR : UI_DIM,
+           p->err[0] ? p->err : "Enter go  Esc cancel");
+}
+
+static int goto_key(prompt *p, int ch)
+{
+    if (ch == KEY_ESC)
+        return MODAL_DONE;
+    if (is_enter(ch)) {
+        long long k;
+        if (parse_int(p->fl.buf, "the step", 1, (long long)p->s->n, &k, p->err, sizeof p->err))
+            return MODAL_STAY;
+        p->s->step = (size_t)k - 1;
+        return MODAL_DONE;
+    }
+    if ((ch >= '0' && ch <= '9') || ch < 32 || ch >= 256 || ch == 127)
+        field_key(&p->fl, ch);
+    return MODAL_STAY;
+}
+
 static int goto_step(screen *s)
 {
-    field fl;
-    field_set(&fl, "");
-    char err[160] = "";
-    for (;;) {
-        if (!ui_big_enough()) {
-            int ch = ui_key(-1);
-            if (ch == UI_KEY_SIGNAL)
-                return UI_KEY_SIGNAL;
-            if (ch == KEY_ESC)
-                return 0;
-            continue;
-        }
-        draw_topic(s, 0);
-        ui_rect in = modal_box(4, "Go to step");
-        int x = ui_putf(in.y, in.x, in.w, UI_KEY, "step (1 - %zu): ", s->n);
-        field_draw(&fl, in.y, in.x + x, in.w - x);
-        if (err[0])
-            ui_put(in.y + 1, in.x, in.w, UI_ERROR, err);
-        else
-            ui_put(in.y + 1, in.x, in.w, UI_DIM, "Enter go  Esc cancel");
-        refresh();
-        int ch = ui_key(-1);
-        if (ch == UI_KEY_SIGNAL)
-            return UI_KEY_SIGNAL;
-        if (ch == KEY_ESC)
-            return 0;
-        if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
-            long long k;
-            if (parse_int(fl.buf, "the step", 1, (long long)s->n, &k, err, sizeof err) == 0) {
-                s->step = (size_t)k - 1;
-                return 0;
-            }
-            continue;
-        }
-        if (ch == KEY_RESIZE)
-            continue;
-        if ((ch >= '0' && ch <= '9') || ch < 32 || ch >= 256 || ch == 127)
-            field_key(&fl, ch);
-    }
+    prompt p = {.s = s};
+    field_set(&p.fl, "");
+    return run_modal(&p, goto_draw, goto_key);
 }
 
-/* Predict mode: step i has a quiz; hide its state, ask, grade, show the answer and the
- * reason (the step's message). Returns 0 (the caller then shows step i), or
- * UI_KEY_SIGNAL. */
+/* Predict mode: the step has a quiz; its state stays hidden (the previous step's shows)
+ * until the student answers; then the right answer, the step's message as the reason,
+ * and the score; any key goes on to the step. */
+static void ask_draw(prompt *p)
+{
+    screen *s = p->s;
+    const trace_frame *f = trace_at(s->r.tr, p->quiz_step);
+    draw_topic(s, !p->graded);
+    ui_rect in = modal_box(7, "Predict");
+    int x = ui_put(in.y, in.x, in.w, UI_KEY, "Q: ");
+    ui_put_ell(in.y, in.x + x, in.w - x, UI_NORMAL, f->quiz);
+    char want[48], said[48];
+    ui_predict_answer_str(f->quiz_answer, want, sizeof want);
+    if (!p->graded) {
+        ui_put(in.y + 1, in.x, 2, UI_KEY, "> ");
+        field_draw(&p->fl, in.y + 1, in.x + 2, in.w - 2);
+        if (p->err[0])
+            ui_put(in.y + 2, in.x, in.w, UI_ERROR, p->err);
+        ui_put(in.y + 3, in.x, in.w, UI_DIM,
+               "type your prediction, Enter to check; Esc skips the question");
+        return;
+    }
+    ui_predict_answer_str(p->given, said, sizeof said);
+    if (p->skipped)
+        ui_putf(in.y + 1, in.x, in.w, UI_NORMAL, "skipped: the answer is %s", want);
+    else if (p->right)
+        ui_putf(in.y + 1, in.x, in.w, UI_OK, "%s right: %s", ui_g->check, want);
+    else
+        ui_putf(in.y + 1, in.x, in.w, UI_ERROR, "%s the answer is %s (you said %s)", ui_g->cross,
+                want, said);
+    x = ui_put(in.y + 2, in.x, in.w, UI_DIM, "why: ");
+    ui_put_ell(in.y + 2, in.x + x, in.w - x, UI_NORMAL, f->msg);
+    ui_putf(in.y + 3, in.x, in.w, UI_DIM, "score %u / %u   any key: continue", s->score.right,
+            s->score.asked);
+}
+
+static int ask_key(prompt *p, int ch)
+{
+    const trace_frame *f = trace_at(p->s->r.tr, p->quiz_step);
+    if (p->graded)
+        return MODAL_DONE;
+    if (ch == KEY_ESC) {
+        ui_predict_grade(&p->s->score, p->quiz_step, 0, f->quiz_answer, 1);
+        p->graded = p->skipped = 1;
+    } else if (is_enter(ch)) {
+        if (ui_predict_parse(p->fl.buf, &p->given, p->err, sizeof p->err) == 0) {
+            p->right = ui_predict_grade(&p->s->score, p->quiz_step, p->given, f->quiz_answer, 0);
+            p->graded = 1;
+        }
+    } else if (field_key(&p->fl, ch)) {
+        p->err[0] = '\0';
+    }
+    return MODAL_STAY;
+}
+
+/* Asks step i's question, with step i on screen (its state hidden until answered). */
 static int ask(screen *s, size_t i)
 {
-    const trace_frame *f = trace_at(s->r.tr, i);
-    field fl;
-    field_set(&fl, "");
-    char err[200] = "";
-    int graded = 0, right = 0, skipped = 0;
-    int64_t given = 0;
-    size_t keep = s->step;
+    prompt p = {.s = s, .quiz_step = i};
+    field_set(&p.fl, "");
     s->step = i;
-    for (;;) {
-        if (!ui_big_enough()) {
-            int ch = ui_key(-1);
-            if (ch == UI_KEY_SIGNAL)
-                return UI_KEY_SIGNAL;
-            continue;
-        }
-        draw_topic(s, !graded);
-        ui_rect in = modal_box(7, "Predict");
-        int x = ui_put(in.y, in.x, in.w, UI_KEY, "Q: ");
-        ui_put(in.y, in.x + x, in.w - x, UI_NORMAL, f->quiz);
-        char want[48];
-        ui_predict_answer_str(f->quiz_answer, want, sizeof want);
-        if (!graded) {
-            ui_put(in.y + 1, in.x, 2, UI_KEY, "> ");
-            field_draw(&fl, in.y + 1, in.x + 2, in.w - 2);
-            if (err[0])
-                ui_put(in.y + 2, in.x, in.w, UI_ERROR, err);
-            ui_put(in.y + 3, in.x, in.w, UI_DIM,
-                   "type your prediction, Enter to check; Esc skips the question");
-        } else {
-            char said[48];
-            ui_predict_answer_str(given, said, sizeof said);
-            if (skipped)
-                ui_putf(in.y + 1, in.x, in.w, UI_NORMAL, "skipped: the answer is %s", want);
-            else if (right)
-                ui_putf(in.y + 1, in.x, in.w, UI_OK, "%s right: %s", ui_g->check, want);
-            else
-                ui_putf(in.y + 1, in.x, in.w, UI_ERROR, "%s the answer is %s (you said %s)",
-                        ui_g->cross, want, said);
-            x = ui_put(in.y + 2, in.x, in.w, UI_DIM, "why: ");
-            ui_put(in.y + 2, in.x + x, in.w - x, UI_NORMAL, f->msg);
-            ui_putf(in.y + 3, in.x, in.w, UI_DIM, "score %u / %u   any key: continue",
-                    s->score.right, s->score.asked);
-        }
-        refresh();
-        int ch = ui_key(-1);
-        if (ch == UI_KEY_SIGNAL)
-            return UI_KEY_SIGNAL;
-        if (ch == KEY_RESIZE)
-            continue;
-        if (graded)
-            return 0;
-        if (ch == KEY_ESC) {
-            ui_predict_grade(&s->score, i, 0, f->quiz_answer, 1);
-            graded = skipped = 1;
-            continue;
-        }
-        if (ch == '\r' || ch == '\n' || ch == KEY_ENTER) {
-            if (ui_predict_parse(fl.buf, &given, err, sizeof err) == 0) {
-                right = ui_predict_grade(&s->score, i, given, f->quiz_answer, 0);
-                graded = 1;
-            }
-            continue;
-        }
-        if (field_key(&fl, ch))
-            err[0] = '\0';
-    }
-    (void)keep;
+    return run_modal(&p, ask_draw, ask_key);
 }
 
 static const char *const help_lines[] = {

@@ -143,26 +143,4 @@ int ui_signalled(void);
 #define UI_MIN_ROWS 24
 int ui_big_enough(void);
 
-/* The terminal. ui_term_open starts curses on stdin/stdout with newterm (a bad TERM gives
- * an error, not an exit), in cbreak/noecho/keypad mode with the cursor hidden, and installs
- * SIGINT/SIGTERM handlers that only set a flag. Returns 0, or -1 with a line in err.
- * ui_term_close ends curses and restores the terminal and the old handlers; safe to call
- * twice and after a failed open. */
-int ui_term_open(char *err, size_t errlen);
-void ui_term_close(void);
-
-/* Waits up to timeout_ms (< 0: forever) for a key. Returns the key (KEY_RESIZE included),
- * ERR on timeout, or UI_KEY_SIGNAL once SIGINT or SIGTERM arrived (and every call after). */
-#define UI_KEY_SIGNAL (-2)
-int ui_key(int timeout_ms);
-
-/* The signal that asked to stop (SIGINT, SIGTERM), or 0. */
-int ui_signalled(void);
-
-/* 1 when the screen is at least UI_MIN_COLS x UI_MIN_ROWS; else draws a message saying so
- * (refreshing the screen) and returns 0. */
-#define UI_MIN_COLS 80
-#define UI_MIN_ROWS 24
-int ui_big_enough(void);
-
 #endif
