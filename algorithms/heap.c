@@ -162,9 +162,10 @@ static void snap(const heap *h, tracer *t)
 /* Formats elem for a message: its key, or "?" when the type has none. */
 static const char *show(const heap *h, const void *elem, char buf[32])
 {
-    if (!h->key)
+    int64_t k = h->key ? h->key(elem, h->ctx) : TRACE_NONE;
+    if (k == TRACE_NONE)
         return "?";
-    snprintf(buf, 32, "%lld", (long long)h->key(elem, h->ctx));
+    snprintf(buf, 32, "%lld", (long long)k);
     return buf;
 }
 
@@ -236,7 +237,7 @@ static size_t rest_index(const heap *h, size_t start, size_t pos)
     return pos;
 }
 
-/* Traces only: the quiz of the step that starts a climb from pos. */
+/* Traces only: the quiz of the step that starts a climb (one that can move at all). */
 static void quiz_rest(const heap *h, tracer *t, size_t rest)
 {
     char b[32], q[96];
@@ -295,7 +296,8 @@ static void siftup(heap *h, size_t pos, tracer *t)
                    "the hole reached the leaf %zu: %s goes there and climbs back to index %zu", pos,
                    show(h, h->scratch, b1), rest);
         trace_mark(t->tr, "heap", (long)pos, -1, TRACE_CURRENT);
-        quiz_rest(h, t, rest);
+        if (pos > start)
+            quiz_rest(h, t, rest);
     }
     siftdown(h, start, pos, t);
 }
@@ -398,7 +400,8 @@ int heap_push(heap *h, const void *item, trace *tr)
                    show(h, item, b), pos, rest);
         snap(h, t);
         trace_mark(tr, "heap", (long)pos, -1, TRACE_CURRENT);
-        quiz_rest(h, t, rest);
+        if (pos > 0)
+            quiz_rest(h, t, rest);
     }
     siftdown(h, 0, pos, t);
     return done(t);
@@ -634,9 +637,6 @@ static int pick(void *out, size_t *out_n, const void *items, size_t count, long 
             siftup(&h, 0, t);
         }
     }
-    if (t) {
-        snap_elems(t, "result", res, k, k, size, type->key, ctx);
-    }
     while (h.len) {
         size_t r = h.len - 1;
         memcpy(res + r * size, in + idx[0] * size, size);
@@ -651,6 +651,8 @@ static int pick(void *out, size_t *out_n, const void *items, size_t count, long 
             siftup(&h, 0, t);
         } else {
             h.len = 0;
+            if (t)
+                snap(&h, t);
         }
     }
     *out_n = k;
