@@ -1,0 +1,389 @@
+/* ex.c: behaviours, checks with expected-against-actual output, trace comparison, and the
+ * crash and hang guards of the exercise suites (see ex.h). */
+#include "ex.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../trace/mem.h"
+#include "../../trace/status.h"
+
+/* Seconds one behaviour may take before it is reported as a hang. */
+#define EX_TIMEOUT 20
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EX_ASAN 1
+#endif
+#endif
+
+static const ex_behaviour *behaviours;
+static size_t next_behaviour;
+static const char *volatile running_name;
+static const char *volatile running_hint;
+static strbuf details = STRBUF_INIT, input = STRBUF_INIT;
+static int failed, prev_failed;
+
+/* Async-signal-safe output for the guards. */
+static void say(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(STDOUT_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void guard(int sig)
+{
+    say("  FAIL  ");
+    say(running_name ? running_name : "(setting up)");
+    if (sig == SIGALRM)
+        say("\n        timed out: your code ran for too long (an endless loop?)\n");
+    else
+        say("\n        crashed: your code received a fatal signal (an out-of-bounds access? a "
+            "NULL pointer?)\n");
+    if (running_hint) {
+        say("        hint:     ");
+        say(running_hint);
+        say("\n");
+    }
+    _exit(1);
+}
+
+static void install_guards(void)
+{
+    signal(SIGALRM, guard);
+#ifndef EX_ASAN
+    /* Under ASan its own report (with a stack) is more useful than ours. */
+    signal(SIGSEGV, guard);
+    signal(SIGBUS, guard);
+    signal(SIGFPE, guard);
+    signal(SIGILL, guard);
+#endif
+}
+
+/* Prints text with every line after the first indented by `indent`. */
+static void print_indented(const char *text, const char *indent)
+{
+    for (const char *p = text; *p; p++) {
+        putchar(*p);
+        if (*p == '\n' && p[1])
+            fputs(indent, stdout);
+    }
+}
+
+/* The one CUnit test function: behaviours run in registration order, one call each. */
+static void run_next(void)
+{
+    const ex_behaviour *b = &behaviours[next_behaviour++];
+    sb_clear(&details);
+    sb_clear(&input);
+    failed = 0;
+    running_name = b->name;
+    running_hint = b->hint;
+    if (prev_failed)
+        putchar('\n'); /* CUnit's record of the last failure ends without one */
+    prev_failed = 0;
+    fflush(stdout);
+    alarm(EX_TIMEOUT);
+    b->fn();
+    alarm(0);
+    running_name = NULL;
+    if (!failed) {
+        printf("  ok    %s\n", b->name);
+        return;
+    }
+    printf("  FAIL  %s\n        ", b->name);
+    print_indented(sb_str(&details), "        ");
+    if (b->hint) {
+        fputs("        hint:     ", stdout);
+        print_indented(b->hint, "                  ");
+        putchar('\n');
+    }
+    fflush(stdout);
+    /* CUnit lists it again after the test as "N. exercise:K  - name"; K is its number. */
+    CU_assertImplementation(CU_FALSE, (unsigned)next_behaviour, b->name, "exercise", "", CU_FALSE);
+    prev_failed = 1;
+}
+
+static void free_buffers(void)
+{
+    sb_free(&details);
+    sb_free(&input);
+}
+
+void ex_register(const char *exercise, const ex_behaviour *list)
+{
+    behaviours = list;
+    install_guards();
+    atexit(free_buffers);
+    CU_pSuite suite = CU_add_suite(exercise, NULL, NULL);
+    if (!suite) {
+        fprintf(stderr, "exercise: cannot add suite %s\n", exercise);
+        exit(2);
+    }
+    for (const ex_behaviour *b = list; b->name; b++)
+        if (!CU_add_test(suite, b->name, run_next)) {
+            fprintf(stderr, "exercise: cannot add behaviour %s\n", b->name);
+            exit(2);
+        }
+    size_t count = 0;
+    for (const ex_behaviour *b = list; b->name; b++)
+        count++;
+    printf("exercise %s: %zu behaviours\n", exercise, count);
+}
+
+void ex_input(const char *fmt, ...)
+{
+    sb_clear(&input);
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&input, fmt, ap);
+    va_end(ap);
+}
+
+void ex_fail(const char *fmt, ...)
+{
+    if (failed)
+        return;
+    failed = 1;
+    if (input.len)
+        sb_printf(&details, "input:    %s\n", sb_str(&input));
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&details, fmt, ap);
+    va_end(ap);
+    sb_putc(&details, '\n');
+}
+
+int ex_failed(void)
+{
+    return failed;
+}
+
+int ex_status(const char *what, int expected, int actual)
+{
+    if (expected == actual)
+        return 1;
+    ex_fail("%s: expected %d (%s), got %d (%s)", what, expected, status_str(expected), actual,
+            status_str(actual));
+    return 0;
+}
+
+int ex_i64(const char *what, int64_t expected, int64_t actual)
+{
+    if (expected == actual)
+        return 1;
+    ex_fail("%s: expected %lld, got %lld", what, (long long)expected, (long long)actual);
+    return 0;
+}
+
+void ex_fmt_ints(strbuf *sb, const int *v, size_t n)
+{
+    sb_putc(sb, '[');
+    for (size_t i = 0; i < n && i < 16; i++)
+        sb_printf(sb, i ? " %d" : "%d", v[i]);
+    sb_puts(sb, n > 16 ? " ...]" : "]");
+}
+
+void ex_fmt_reals(strbuf *sb, const double *v, size_t n)
+{
+    sb_putc(sb, '[');
+    for (size_t i = 0; i < n && i < 16; i++)
+        sb_printf(sb, i ? " %.6g" : "%.6g", v[i]);
+    sb_puts(sb, n > 16 ? " ...]" : "]");
+}
+
+int ex_ints(const char *what, const int *expected, size_t ne, const int *actual, size_t na)
+{
+    if (ne == na && (ne == 0 || memcmp(expected, actual, ne * sizeof *expected) == 0))
+        return 1;
+    strbuf e = STRBUF_INIT, a = STRBUF_INIT;
+    ex_fmt_ints(&e, expected, ne);
+    ex_fmt_ints(&a, actual, na);
+    ex_fail("%s:\n  expected: %s\n  actual:   %s", what, sb_str(&e), sb_str(&a));
+    sb_free(&e);
+    sb_free(&a);
+    return 0;
+}
+
+static int close_enough(double e, double a, double tol)
+{
+    if (isnan(e) || isnan(a))
+        return isnan(e) && isnan(a);
+    if (isinf(e) || isinf(a))
+        return e == a;
+    return fabs(e - a) <= tol * (1 + fabs(e));
+}
+
+int ex_reals(const char *what, const double *expected, const double *actual, size_t n, double tol)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (close_enough(expected[i], actual[i], tol))
+            continue;
+        strbuf e = STRBUF_INIT, a = STRBUF_INIT;
+        ex_fmt_reals(&e, expected, n);
+        ex_fmt_reals(&a, actual, n);
+        ex_fail("%s: first difference at index %zu: expected %.12g, got %.12g (tolerance "
+                "%g relative)\n  expected: %s\n  actual:   %s",
+                what, i, expected[i], actual[i], tol, sb_str(&e), sb_str(&a));
+        sb_free(&e);
+        sb_free(&a);
+        return 0;
+    }
+    return 1;
+}
+
+int ex_alloc_sweep(int (*body)(void *ctx), void *ctx)
+{
+    for (long k = 0; k < 100000; k++) {
+        mem_fail_after(k);
+        int rc = body(ctx);
+        mem_fail_after(-1);
+        if (rc == 0)
+            return 1;
+        if (rc != TUTOR_ENOMEM) {
+            ex_fail("with allocation number %ld failing: expected %d (%s), got %d (%s)", k + 1,
+                    TUTOR_ENOMEM, status_str(TUTOR_ENOMEM), rc, status_str(rc));
+            return 0;
+        }
+    }
+    ex_fail("never succeeded, however many allocations were allowed");
+    return 0;
+}
+
+/* ---- traces ---- */
+
+static int snap_equal(const trace_snap *a, const trace_snap *b, double tol)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->kind != b->kind || a->rows != b->rows || a->cols != b->cols)
+        return 0;
+    size_t n = a->rows * a->cols;
+    for (size_t i = 0; i < n; i++) {
+        if (a->ints && a->ints[i] != b->ints[i])
+            return 0;
+        if (a->reals && !close_enough(a->reals[i], b->reals[i], tol))
+            return 0;
+    }
+    return 1;
+}
+
+static void fmt_snap(strbuf *sb, const trace_snap *s)
+{
+    if (!s) {
+        sb_puts(sb, "(not recorded)");
+        return;
+    }
+    size_t n = s->rows * s->cols, shown = n < 16 ? n : 16;
+    if (s->rows > 1)
+        sb_printf(sb, "(%zu x %zu) ", s->rows, s->cols);
+    if (s->kind == TRACE_SCALAR || s->kind == TRACE_REAL) {
+        if (s->ints)
+            sb_printf(sb, "%lld", (long long)s->ints[0]);
+        else
+            sb_printf(sb, "%.6g", s->reals[0]);
+        return;
+    }
+    sb_putc(sb, '[');
+    for (size_t i = 0; i < shown; i++) {
+        if (i)
+            sb_putc(sb, ' ');
+        if (s->ints)
+            s->ints[i] == TRACE_NONE ? sb_putc(sb, '_')
+                                     : sb_printf(sb, "%lld", (long long)s->ints[i]);
+        else
+            sb_printf(sb, "%.4g", s->reals[i]);
+    }
+    sb_puts(sb, n > shown ? " ...]" : "]");
+}
+
+static void fmt_step(strbuf *sb, const char *who, const trace *tr, size_t i, const char *name)
+{
+    if (i >= trace_len(tr)) {
+        sb_printf(sb, "  %s no step %zu (%zu steps in all)\n", who, i + 1, trace_len(tr));
+        return;
+    }
+    const trace_frame *f = trace_at(tr, i);
+    size_t nlines;
+    const char *const *listing = trace_listing(tr, &nlines);
+    sb_printf(sb, "  %s line %d", who, f->line);
+    if (listing && f->line >= 1 && (size_t)f->line <= nlines)
+        sb_printf(sb, " `%s`", listing[f->line - 1]);
+    sb_printf(sb, "\n             \"%s\"\n", f->msg);
+    if (name) {
+        sb_printf(sb, "             %s = ", name);
+        fmt_snap(sb, trace_latest(tr, i, name));
+        sb_putc(sb, '\n');
+    }
+}
+
+static void departure(const trace *ref, const trace *got, size_t i, const char *why,
+                      const char *name)
+{
+    strbuf sb = STRBUF_INIT;
+    sb_printf(&sb, "your trace departs from the reference's at step %zu (%s):\n", i + 1, why);
+    fmt_step(&sb, "reference:", ref, i, name);
+    fmt_step(&sb, "yours:    ", got, i, name);
+    if (sb.len && sb_str(&sb)[sb.len - 1] == '\n')
+        sb.s[--sb.len] = '\0';
+    ex_fail("%s", sb_str(&sb));
+    sb_free(&sb);
+}
+
+/* The first snapshot name, among those step i of either trace records, whose inherited value
+ * differs; NULL when none does. */
+static const char *state_differs(const trace *ref, const trace *got, size_t i, double tol)
+{
+    const trace_frame *fr = trace_at(ref, i), *fg = trace_at(got, i);
+    for (int pass = 0; pass < 2; pass++) {
+        const trace_frame *f = pass ? fg : fr;
+        for (size_t s = 0; s < f->nsnaps; s++) {
+            const char *name = f->snaps[s].name;
+            if (!snap_equal(trace_latest(ref, i, name), trace_latest(got, i, name), tol))
+                return name;
+        }
+    }
+    return NULL;
+}
+
+int ex_trace(const trace *ref, const trace *got, double tol)
+{
+    size_t nr = trace_len(ref), ng = trace_len(got);
+    if (trace_status(got)) {
+        ex_fail("recording your trace failed: %s", status_str(trace_status(got)));
+        return 0;
+    }
+    for (size_t i = 0; i < nr || i < ng; i++) {
+        if (i >= ng) {
+            departure(ref, got, i, ng ? "your trace ends here" : "your trace has no steps", NULL);
+            return 0;
+        }
+        if (i >= nr) {
+            departure(ref, got, i, "the reference's trace ends before", NULL);
+            return 0;
+        }
+        if (trace_at(ref, i)->line != trace_at(got, i)->line) {
+            departure(ref, got, i, "a different pseudo-code line", NULL);
+            return 0;
+        }
+        const char *name = state_differs(ref, got, i, tol);
+        if (name) {
+            departure(ref, got, i, "a different state", name);
+            return 0;
+        }
+    }
+    return 1;
+}
