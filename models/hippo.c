@@ -9,6 +9,10 @@
 #include "linalg.h"
 #include "mat.h"
 
+/* Above this N a traced LegS run does not show each step's Abar: forming it costs O(N^3)
+ * per traced step and N^2 doubles of trace each. */
+#define HIPPO_TRACE_ABAR_MAX 64
+
 const char *const hippo_legs_listing[] = {
     "A[n][k] = -sqrt(2n+1) sqrt(2k+1) (n > k), -(n+1) (n = k);  B[n] = sqrt(2n+1)",
     "c = 0",
@@ -289,7 +293,10 @@ int hippo_run(hippo_result *res, const hippo_cfg *cfg, const double *f, size_t L
         double c0 = c[0];
         int traced = tr && ssm_trace_this(k - 1, L);
         if (legs) {
-            if (traced) {
+            if (traced && N > HIPPO_TRACE_ABAR_MAX) {
+                trace_step(tr, 4, "k = %zu: discretise (A/%zu, B/%zu) (not shown for N > %d)", k, k,
+                           k, HIPPO_TRACE_ABAR_MAX);
+            } else if (traced) {
                 /* The step's own Abar, Bbar, for display only (the step below never forms
                  * them on the fast path): the LTI discretisation with dt = 1/k, or
                  * ln((k+1)/k) over log-time for zoh. */

@@ -50,6 +50,9 @@ int retention_parallel(double *O, const double *Q, const double *K, const double
     if (tr) {
         trace_step(tr, 2, "P = QK^T .* Dm: causal, and older keys decayed by gamma^(i-j)");
         trace_matrix(tr, "P", p, L, L);
+        trace_mark(tr, "P", (long)L - 1, 0, TRACE_CURRENT);
+        trace_quiz(tr, "How many entries of the last row of Dm are nonzero (gamma > 0)?",
+                   gamma > 0 ? (int64_t)L : 1);
     }
     mat_gemm(O, p, V, L, dv, L, 0, 0, 1.0, 0.0);
     if (tr) {

@@ -176,6 +176,7 @@ int ssm_convolution(double *y, double *K, const double *Abar, const double *Bbar
     int rc = ssm_kernel(k, Abar, Bbar, C, N, L);
     if (!rc && tr) {
         trace_step(tr, 3, "kernel K[j] = C Abar^j Bbar for j < %zu", L);
+        trace_reals(tr, "u", u, L);
         trace_reals(tr, "kernel", k, L);
         trace_step(tr, 4, "zero-pad K and u to %zu samples so the circular product is linear",
                    2 * L);

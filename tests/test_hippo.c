@@ -743,6 +743,41 @@ static void test_cli_random_input(void)
     }
 }
 
+/* The topic's runner (option parsing, signal, JSON and text) under allocation failures. */
+static const char *const sweep_cases[][6] = {
+    {"measure", "legs", "method", "zoh", "length", "9"},
+    {"measure", "legs", "method", "backward", "dense", NULL},
+    {"measure", "legt", "method", "bilinear", "length", "9"},
+    {"measure", "lagt", "signal-kind", "noise", "length", "9"},
+};
+
+static int sweep_topic(void *ctx)
+{
+    const char *const *kv = ctx;
+    topic_opt opts[4] = {{"N", "3"}};
+    size_t n = 1;
+    for (size_t i = 0; i < 3; i++)
+        opts[n++] = (topic_opt){kv[2 * i], kv[2 * i + 1]};
+    topic_args args = {opts, n, 1};
+    trace *tr = trace_new(0);
+    if (!tr)
+        return TUTOR_ENOMEM;
+    topic_out o = {STRBUF_INIT, STRBUF_INIT, {0}};
+    int rc = topic_find("hippo")->run(&args, tr, &o);
+    if (!rc)
+        rc = trace_status(tr);
+    topic_out_free(&o);
+    trace_free(tr);
+    return rc;
+}
+
+static void test_cli_alloc_failures(void)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(topic_find("hippo"));
+    for (size_t i = 0; i < sizeof sweep_cases / sizeof sweep_cases[0]; i++)
+        CU_ASSERT_TRUE(th_alloc_sweep(sweep_topic, (void *)sweep_cases[i], 0) > 5);
+}
+
 static int cli_init(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/tutor-hippo-XXXXXX");
@@ -792,4 +827,5 @@ void tests_register(void)
     CU_add_test(s, "JSON shapes", test_cli_json);
     CU_add_test(s, "bad input", test_cli_bad_input);
     CU_add_test(s, "random inputs", test_cli_random_input);
+    CU_add_test(s, "allocation failures", test_cli_alloc_failures);
 }

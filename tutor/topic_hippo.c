@@ -13,11 +13,12 @@
 
 /* Caps, so a typo cannot exhaust memory or time: 256 coefficients, 10^5 samples, 2^22
  * stored coefficients (32 MB), and for LegS with zoh (a matrix exponential per sample)
- * N^3 L <= 2^33 multiply-adds, a few seconds. */
+ * (N + 16)^3 L <= 2^27 (the 16 stands for the per-exponential overhead that dominates at
+ * small N): a few seconds at most. */
 #define HIPPO_MAX_N      256u
 #define HIPPO_MAX_L      100000u
 #define HIPPO_MAX_COEFS  ((size_t)1 << 22)
-#define HIPPO_MAX_ZOH    ((double)((size_t)1 << 33))
+#define HIPPO_MAX_ZOH    ((double)((size_t)1 << 27))
 #define HIPPO_JSON_COEFS ((size_t)1 << 18) /* coefficient values printed before striding */
 
 static const topic_optspec hippo_opts[] = {
@@ -26,7 +27,7 @@ static const topic_optspec hippo_opts[] = {
     {"method", 1, "euler | backward | bilinear | zoh (default bilinear)"},
     {"signal", 1, "a file with one sample per line (instead of --signal-kind)"},
     {"signal-kind", 1, "sine | step | noise (default sine; noise uses --seed)"},
-    {"length", 1, "samples of a --signal-kind signal, 1..100000 (default 64)"},
+    {"length", 1, "samples of a --signal-kind signal, 1..100000 (default 128)"},
     {"dt", 1, "LegT/LagT: time between samples, > 0 (default 1/L legt, 10/L lagt)"},
     {"theta", 1, "LegT: window length in time units, > 0 (default L dt: the whole signal)"},
     {"dense", 0, "LegS: use the dense O(N^2) step instead of the O(N) one"},
@@ -65,7 +66,7 @@ static int make_signal(double **f, size_t *L, const topic_args *args, topic_out 
         *L = rows * cols;
         return 0;
     }
-    int rc = ssmcli_size(args, "length", 64, 1, HIPPO_MAX_L, L, out->err, sizeof out->err);
+    int rc = ssmcli_size(args, "length", 128, 1, HIPPO_MAX_L, L, out->err, sizeof out->err);
     if (rc)
         return rc;
     if (!kind)
@@ -86,7 +87,7 @@ static int make_signal(double **f, size_t *L, const topic_args *args, topic_out 
     rng_seed(&r, args->seed);
     for (size_t i = 0; i < *L; i++) {
         double s = (double)(i + 1) / (double)*L;
-        (*f)[i] = k == 0   ? sin(2 * M_PI * 2 * s) + 0.5 * cos(2 * M_PI * 5 * s)
+        (*f)[i] = k == 0   ? sin(2 * M_PI * s) + 0.5 * cos(2 * M_PI * 2 * s)
                   : k == 1 ? (s > 0.5 ? 1.0 : 0.0)
                            : rng_gauss(&r);
     }
@@ -135,6 +136,14 @@ static void write_json(strbuf *sb, const hippo_result *res, const double *f)
     sb_putc(sb, '}');
 }
 
+static double max_abs(const double *v, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = isnan(v[i]) || fabs(v[i]) > m ? fabs(v[i]) : m;
+    return m;
+}
+
 static int run(const topic_args *args, trace *tr, topic_out *out)
 {
     hippo_cfg cfg = {.measure = HIPPO_LEGS, .method = SSM_BILINEAR, .N = 8};
@@ -174,11 +183,11 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         goto done;
     }
     if (cfg.measure == HIPPO_LEGS && cfg.method == SSM_ZOH &&
-        (double)cfg.N * (double)cfg.N * (double)cfg.N * (double)L > HIPPO_MAX_ZOH) {
+        pow((double)cfg.N + 16, 3) * (double)L > HIPPO_MAX_ZOH) {
         snprintf(out->err, sizeof out->err,
-                 "--method zoh with LegS takes a matrix exponential per sample: N^3 L = "
+                 "--method zoh with LegS takes a matrix exponential per sample: (N+16)^3 L = "
                  "%.3g is over the cap %.3g (lower --N or the length)",
-                 (double)cfg.N * (double)cfg.N * (double)cfg.N * (double)L, HIPPO_MAX_ZOH);
+                 pow((double)cfg.N + 16, 3) * (double)L, HIPPO_MAX_ZOH);
         goto done;
     }
     double def_dt = (cfg.measure == HIPPO_LAGT ? 10.0 : 1.0) / (double)L;
@@ -201,10 +210,13 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
     if (rc)
         goto done;
     write_json(&out->json, &res, f);
+    /* The error where the measure puts its weight: all samples for LegS, the window for
+     * LegT, and for LagT the last 2 time units (weight e^-tau >= e^-2). */
     double err2 = 0;
     size_t cnt = 0;
     for (size_t i = 0; i < L; i++)
-        if (!isnan(res.recon[i])) {
+        if (!isnan(res.recon[i]) &&
+            (cfg.measure != HIPPO_LAGT || (double)(L - 1 - i) * cfg.dt <= 2.0)) {
             err2 += (res.recon[i] - f[i]) * (res.recon[i] - f[i]);
             cnt++;
         }
@@ -212,8 +224,12 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
               hippo_measure_name(cfg.measure), cfg.N, ssm_method_name(cfg.method), L);
     mat_text(&out->text, res.coefs + (L - 1) * cfg.N, 1, cfg.N, 16, "  ");
     sb_printf(&out->text,
-              "reconstruction RMS error over %zu samples in the measure's support: %.4g\n", cnt,
+              "reconstruction RMS error over the %zu samples the measure weighs most: %.4g\n", cnt,
               cnt ? sqrt(err2 / (double)cnt) : 0.0);
+    if (cfg.measure == HIPPO_LEGS && cfg.method == SSM_EULER && cfg.N > 2 &&
+        !(max_abs(res.coefs + (L - 1) * cfg.N, cfg.N) <= 1e6))
+        sb_puts(&out->text, "note: forward Euler is unstable for LegS while k < N (the diagonal "
+                            "of I + A/k is 1 - (n+1)/k); try --method bilinear\n");
     hippo_result_free(&res);
     rc = out->json.failed ? out->json.failed : out->text.failed;
 done:
