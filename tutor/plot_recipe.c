@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../trace/mem.h"
 #include "../trace/status.h"
 
 /* Appends v as one shell word, quoted only when it needs it, so the caption can be pasted
@@ -57,37 +58,78 @@ double plot_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *err, size_t errlen)
+{
+    topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+    *tr = trace_new(0);
+    if (!*tr) {
+        snprintf(err, errlen, "out of memory");
+        return TUTOR_ENOMEM;
+    }
+    int rc = req->topic->run(args ? args : req->args, *tr, &res);
+    if (rc)
+        snprintf(err, errlen, "%s", res.err[0] ? res.err : status_str(rc));
+    else if ((rc = trace_status(*tr)) != 0)
+        snprintf(err, errlen, "recording the trace failed: %s", status_str(rc));
+    topic_out_free(&res);
+    if (rc) {
+        trace_free(*tr);
+        *tr = NULL;
+    }
+    return rc;
+}
+
+int plot_check(const plot_request *req, char *err, size_t errlen)
+{
+    topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+    int rc = req->topic->run(req->args, NULL, &res);
+    if (rc == TUTOR_ELIMIT || rc == TUTOR_EIO)
+        rc = 0;
+    if (rc)
+        snprintf(err, errlen, "%s", res.err[0] ? res.err : status_str(rc));
+    topic_out_free(&res);
+    return rc;
+}
+
+int plot_args_without(topic_args *out, const topic_args *in, const char *const *drop)
+{
+    topic_opt *opts = mem_calloc(in->n + 1, sizeof *opts);
+    if (!opts)
+        return TUTOR_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        int keep = 1;
+        for (const char *const *d = drop; *d && keep; d++)
+            keep = strcmp(in->opts[i].name, *d) != 0;
+        if (keep)
+            opts[n++] = in->opts[i];
+    }
+    out->opts = opts;
+    out->n = n;
+    out->seed = in->seed;
+    return 0;
+}
+
 int plot_trace(const plot_request *req, int animate, strbuf *out, char *err, size_t errlen)
 {
-    const topic *t = req->topic;
     fig_ctx c;
     strbuf caption = STRBUF_INIT;
-    topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
-    trace *tr = trace_new(0);
-    int rc;
-    if (!tr || plot_ctx(&c, req, out, &caption)) {
-        snprintf(err, errlen, "out of memory");
-        rc = TUTOR_ENOMEM;
-        goto out;
-    }
-    rc = t->run(req->args, tr, &res);
+    trace *tr = NULL;
+    int rc = plot_ctx(&c, req, out, &caption);
     if (rc) {
-        snprintf(err, errlen, "%s", res.err[0] ? res.err : status_str(rc));
+        snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (trace_status(tr)) {
-        rc = trace_status(tr);
-        snprintf(err, errlen, "recording the trace failed: %s", status_str(rc));
+    rc = plot_run(req, NULL, &tr, err, errlen);
+    if (rc)
         goto out;
-    }
     if (animate)
-        fig_animate(&c, tr, "steps", t->title);
+        fig_animate(&c, tr, "steps", req->topic->title);
     else
-        fig_trace_state(&c, tr, trace_len(tr), "state", t->title);
+        fig_trace_state(&c, tr, trace_len(tr), "state", req->topic->title);
     rc = fig_result(&c, err, errlen);
 out:
     trace_free(tr);
-    topic_out_free(&res);
     sb_free(&caption);
     return rc;
 }

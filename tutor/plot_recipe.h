@@ -31,6 +31,19 @@ int plot_ctx(fig_ctx *c, const plot_request *req, strbuf *out, strbuf *caption);
 /* Milliseconds on a monotonic clock, for the running-time sweeps. */
 double plot_now_ms(void);
 
+/* Runs req's topic on args (req->args when NULL) with a new trace, returned in *tr (free
+ * with trace_free). Returns 0, or the runner's error with its line in err (*tr NULL). */
+int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *err, size_t errlen);
+
+/* Validates req's inputs by running the topic once untraced: returns 0, or the runner's
+ * input error (TUTOR_EINVAL, TUTOR_ERANGE, TUTOR_ETOOBIG, ...) or TUTOR_ENOMEM with its line
+ * in err. A cap the run hit (TUTOR_ELIMIT) is not an input error here. */
+int plot_check(const plot_request *req, char *err, size_t errlen);
+
+/* Makes *out a copy of in without the options named in drop (NULL-terminated); out->opts
+ * is new (mem_free it) and points at in's strings. Returns 0 or TUTOR_ENOMEM. */
+int plot_args_without(topic_args *out, const topic_args *in, const char *const *drop);
+
 /* The generic figure of a topic without a recipe, and the frames of --animate: runs the
  * topic on req's inputs with a trace, then draws the final state (animate 0) or every step
  * (animate 1, gif). Returns 0, TUTOR_ENOTFOUND (scripts written), a runner's input error

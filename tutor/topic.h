@@ -66,6 +66,9 @@ typedef struct topic {
 
 /* Figure recipes, bound above with `.plot = plot_ID`. */
 plot_fn plot_maxgap;
+plot_fn plot_knapsack;
+plot_fn plot_combsum;
+plot_fn plot_combsum2;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];

@@ -260,6 +260,7 @@ const topic topic_combsum = {
     .notes = "combsum.md",
     .run = run_combsum,
     .random_input = random_combsum,
+    .plot = plot_combsum,
 };
 
 const topic topic_combsum2 = {
@@ -274,4 +275,5 @@ const topic topic_combsum2 = {
     .notes = "combsum2.md",
     .run = run_combsum2,
     .random_input = random_combsum2,
+    .plot = plot_combsum2,
 };

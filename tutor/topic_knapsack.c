@@ -213,4 +213,5 @@ const topic topic_knapsack = {
     .notes = "knapsack.md",
     .run = run,
     .random_input = random_input,
+    .plot = plot_knapsack,
 };
