@@ -940,6 +940,21 @@ static void test_untraced_is_free(void)
     CU_ASSERT_EQUAL(heap_pop(&g, &y, tr), 0);
     CU_ASSERT_TRUE(trace_len(tr) > 0);
     CU_ASSERT_EQUAL(trace_latest(tr, trace_len(tr) - 1, "heap")->ints[0], TRACE_NONE);
+    /* ...in every helper too, with the same results as untraced. */
+    item w[6] = {{4, 0}, {1, 1}, {4, 2}, {0, 3}, {2, 4}, {1, 5}}, res[6];
+    size_t k;
+    CU_ASSERT_EQUAL(heap_nsmallest(res, &k, w, 6, 3, &item_type_nokey, NULL, tr), 0);
+    CU_ASSERT_TRUE(k == 3 && res[0].id == 3 && res[1].id == 1 && res[2].id == 5);
+    CU_ASSERT_EQUAL(heap_nlargest(res, &k, w, 6, 2, &item_type_nokey, NULL, tr), 0);
+    CU_ASSERT_TRUE(k == 2 && res[0].id == 0 && res[1].id == 2);
+    const void *in[] = {&w[1], &w[3]};
+    const size_t lens[] = {1, 2}; /* [1] and [0, 2] */
+    CU_ASSERT_EQUAL(heap_merge(res, in, lens, 2, 0, &item_type_nokey, NULL, tr), 0);
+    CU_ASSERT_TRUE(res[0].id == 3 && res[1].id == 1 && res[2].id == 4);
+    CU_ASSERT_EQUAL(heap_sort(w, 6, &item_type_nokey, NULL, tr), 0);
+    CU_ASSERT_TRUE(w[0].key == 0 && w[5].key == 4 && w[2].key == 1);
+    CU_ASSERT_EQUAL(trace_status(tr), 0);
+    check_trace_shape(tr);
     trace_free(tr);
     heap_free(&g);
     heap_free(&h);
