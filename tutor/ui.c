@@ -54,6 +54,8 @@ typedef struct screen {
 
 static void run_free(run *r)
 {
+    if (r->tr)
+        ui_views_forget(); /* its caches point into the trace */
     mem_free(r->input);
     trace_free(r->tr);
     topic_out_free(&r->out);

@@ -405,6 +405,20 @@ static int use_cursor(ctx *c, const trace_snap *sp)
     return 1;
 }
 
+/* The cell a 2-D view keeps in its window: the cursor's when this view has it (returns 1),
+ * else the step's current mark, else none (-1, -1). */
+static int grid_focus(ctx *c, const trace_snap *sp, long *row, long *col)
+{
+    if (use_cursor(c, sp)) {
+        *row = c->o->cur_row;
+        *col = c->o->cur_col;
+        return 1;
+    }
+    if (first_mark(c, sp->name, row, col) < 0)
+        *row = *col = -1;
+    return 0;
+}
+
 static int view_grid(ctx *c, int y, const trace_snap *sp, int avail, cell_text_fn text,
                      const char *extra)
 {
@@ -422,14 +436,8 @@ static int view_grid(ctx *c, int y, const trace_snap *sp, int avail, cell_text_f
         cw = dc;
     cw += 3;
     int rl = digits((int64_t)(sp->rows ? sp->rows - 1 : 0)) + 1;
-    int cursor = use_cursor(c, sp);
-    long fr = -1, fc = -1;
-    if (cursor) {
-        fr = c->o->cur_row;
-        fc = c->o->cur_col;
-    } else if (first_mark(c, sp->name, &fr, &fc) < 0) {
-        fr = fc = -1;
-    }
+    long fr, fc;
+    int cursor = grid_focus(c, sp, &fr, &fc);
     size_t fitc = (size_t)((c->w - rl - 1) / cw);
     size_t fitr = (size_t)(avail > 4 ? avail - 3 : 1);
     if (fitc == 0)
@@ -495,14 +503,8 @@ static int view_heat(ctx *c, int y, const trace_snap *sp, int avail)
     /* Cells as wide as the pane allows, up to 4 columns: bigger patches read better. */
     int cw = sp->cols ? (c->w - rl) / (int)sp->cols : 1;
     cw = cw > 4 ? 4 : cw < 1 ? 1 : cw;
-    int cursor = use_cursor(c, sp);
-    long fr = -1, fc = -1;
-    if (cursor) {
-        fr = c->o->cur_row;
-        fc = c->o->cur_col;
-    } else if (first_mark(c, sp->name, &fr, &fc) < 0) {
-        fr = fc = -1;
-    }
+    long fr, fc;
+    int cursor = grid_focus(c, sp, &fr, &fc);
     size_t fitc = (size_t)((c->w - rl) / cw);
     size_t fitr = (size_t)(avail > 5 ? avail - 3 : 2);
     size_t r0 = window_first(sp->rows, fitr, fr), c0 = window_first(sp->cols, fitc, fc);
@@ -580,14 +582,6 @@ static const char *plot_text(const trace_snap *sp, int w, int h)
     e->w = w;
     e->h = h;
     return e->rc ? NULL : sb_str(&e->text);
-}
-
-void ui_views_cleanup(void)
-{
-    for (int k = 0; k < PLOT_CACHE; k++)
-        sb_free(&plot_cache[k].text);
-    memset(plot_cache, 0, sizeof plot_cache);
-    gnuplot_missing = 0;
 }
 
 /* Draws the dumb plot's lines (form feed and blank lines dropped); returns rows used. */
@@ -683,10 +677,15 @@ static int view_reals(ctx *c, int y, const trace_snap *sp, int avail)
 /* ---------------------------------------------------------------------------------------
  * Views recognised by names. */
 
+static int64_t latest_scalar(const ui_index *ix, const char *name, size_t step, int64_t dflt)
+{
+    const trace_snap *sp = ui_index_get(ix, name, step);
+    return sp && sp->kind == TRACE_SCALAR ? sp->ints[0] : dflt;
+}
+
 static int64_t scalar_or(ctx *c, const char *name, int64_t dflt)
 {
-    const trace_snap *sp = ui_index_get(c->ix, name, c->step);
-    return sp && sp->kind == TRACE_SCALAR ? sp->ints[0] : dflt;
+    return latest_scalar(c->ix, name, c->step, dflt);
 }
 
 /* Max-gap buckets: one row per bucket with its range, min and max; empty buckets shown as
@@ -784,198 +783,253 @@ static int view_heap_tree(ctx *c, int y, const trace_snap *sp, int avail)
     return rows - 1;
 }
 
-/* A recursion tree rebuilt from steps 0..step of a trace that records scalars "call" (a
- * new id at each call), "parent", "remaining", the array "path", and marks PRUNED or
- * SKIPPED on "candidates" when a branch is cut, FOUND on "path" for an answer. */
+/* A recursion tree, from a trace that records scalars "call" (a new id at each call),
+ * "parent", "remaining", the array "path", and marks PRUNED or SKIPPED on "candidates" when
+ * a branch is cut, FOUND on "path" for an answer. The whole tree is built once per trace,
+ * each node stamped with the step that created it (and found it), so drawing step s only
+ * walks the nodes created by then: stepping through a long search stays instant. */
 typedef struct node {
-    long id, parent;
+    long id, parent_id;
+    size_t parent; /* index + 1 of the parent node; 0 for the root and orphans */
     int64_t value, remaining;
-    int kind;                         /* 0 call, 1 found, 2 pruned, 3 skipped */
-    size_t first_child, next_sibling; /* indices + 1; 0 = none */
+    int kind;            /* 0 call, 2 pruned, 3 skipped */
+    size_t created;      /* the step that made it */
+    size_t found;        /* the step that found it an answer, or SIZE_MAX */
+    size_t first_child;  /* index + 1; children in creation order */
+    size_t next_sibling; /* index + 1 */
     size_t last_child;
 } node;
 
-static size_t node_find(const node *v, size_t n, long id)
+static struct tree_cache {
+    const trace *tr;
+    size_t steps;
+    node *v;
+    size_t n, cap;
+    size_t *by_id; /* call id -> node index + 1 */
+    size_t nid, idcap;
+    int failed;
+} tree;
+
+static void tree_reset(void)
 {
-    /* Calls are numbered in order, so the node for id is usually at index id; scan back
-     * otherwise (pruned leaves shift the numbering). */
-    for (size_t k = n; k-- > 0;)
-        if (v[k].kind != 2 && v[k].kind != 3 && v[k].id == id)
-            return k + 1;
+    mem_free(tree.v);
+    mem_free(tree.by_id);
+    memset(&tree, 0, sizeof tree);
+}
+
+static size_t tree_call(long id)
+{
+    return id >= 0 && (size_t)id < tree.nid ? tree.by_id[id] : 0;
+}
+
+static int tree_add(node nd)
+{
+    if (tree.n == tree.cap) {
+        size_t nc = tree.cap ? 2 * tree.cap : 256;
+        node *nv = mem_realloc_array(tree.v, nc, sizeof *nv);
+        if (!nv)
+            return TUTOR_ENOMEM;
+        tree.v = nv;
+        tree.cap = nc;
+    }
+    nd.parent = tree_call(nd.parent_id);
+    tree.v[tree.n++] = nd;
+    if (nd.parent) {
+        node *pn = &tree.v[nd.parent - 1];
+        if (pn->last_child)
+            tree.v[pn->last_child - 1].next_sibling = tree.n;
+        else
+            pn->first_child = tree.n;
+        pn->last_child = tree.n;
+    }
+    if (nd.kind == 0 && nd.id >= 0) {
+        size_t id = (size_t)nd.id;
+        if (id >= tree.idcap) {
+            size_t nc = tree.idcap ? 2 * tree.idcap : 256;
+            while (nc <= id)
+                nc *= 2;
+            size_t *nb = mem_realloc_array(tree.by_id, nc, sizeof *nb);
+            if (!nb)
+                return TUTOR_ENOMEM;
+            tree.by_id = nb;
+            tree.idcap = nc;
+        }
+        while (tree.nid <= id)
+            tree.by_id[tree.nid++] = 0;
+        tree.by_id[id] = tree.n;
+    }
     return 0;
 }
 
-static int tree_add(node **v, size_t *n, size_t *cap, node nd)
+static int tree_build(const trace *tr, const ui_index *ix)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? 2 * *cap : 64;
-        node *nv = mem_realloc_array(*v, nc, sizeof *nv);
-        if (!nv)
-            return TUTOR_ENOMEM;
-        *v = nv;
-        *cap = nc;
-    }
-    (*v)[(*n)++] = nd;
-    if (nd.parent >= 0) {
-        size_t p = node_find(*v, *n - 1, nd.parent);
-        if (p) {
-            node *pn = &(*v)[p - 1];
-            if (pn->last_child)
-                (*v)[pn->last_child - 1].next_sibling = *n;
-            else
-                pn->first_child = *n;
-            pn->last_child = *n;
+    if (tree.tr == tr && tree.steps == trace_len(tr))
+        return tree.failed;
+    tree_reset();
+    tree.tr = tr;
+    tree.steps = trace_len(tr);
+    long last_call = -1;
+    for (size_t i = 0; i < tree.steps; i++) {
+        const trace_frame *f = trace_at(tr, i);
+        const trace_snap *call = trace_find(f, "call");
+        if (call && call->kind == TRACE_SCALAR && call->ints[0] > last_call) {
+            last_call = (long)call->ints[0];
+            const trace_snap *path = ui_index_get(ix, "path", i);
+            node nd = {.id = last_call,
+                       .parent_id = (long)latest_scalar(ix, "parent", i, -1),
+                       .value = path && path->cols ? path->ints[path->cols - 1] : TRACE_NONE,
+                       .remaining = latest_scalar(ix, "remaining", i, TRACE_NONE),
+                       .created = i,
+                       .found = SIZE_MAX};
+            if (tree_add(nd))
+                goto nomem;
         }
+        long cur = (long)latest_scalar(ix, "call", i, -1);
+        for (size_t k = 0; k < f->nmarks; k++) {
+            const trace_marker *m = &f->marks[k];
+            if (m->role == TRACE_FOUND && strcmp(m->target, "path") == 0) {
+                size_t at = tree_call(cur);
+                if (at && tree.v[at - 1].found == SIZE_MAX)
+                    tree.v[at - 1].found = i;
+            } else if ((m->role == TRACE_PRUNED || m->role == TRACE_SKIPPED) &&
+                       strcmp(m->target, "candidates") == 0) {
+                const trace_snap *cand = ui_index_get(ix, "candidates", i);
+                node nd = {.id = -1,
+                           .parent_id = cur,
+                           .value = cand && m->row >= 0 && (size_t)m->row < cand->cols
+                                        ? cand->ints[m->row]
+                                        : TRACE_NONE,
+                           .remaining = TRACE_NONE,
+                           .kind = m->role == TRACE_PRUNED ? 2 : 3,
+                           .created = i,
+                           .found = SIZE_MAX};
+                if (tree_add(nd))
+                    goto nomem;
+            }
+        }
+    }
+    return 0;
+nomem:
+    tree_reset();
+    tree.tr = tr;
+    tree.steps = trace_len(tr);
+    tree.failed = TUTOR_ENOMEM;
+    return TUTOR_ENOMEM;
+}
+
+/* The next sibling of node k (index + 1) that exists at step s, or 0. Children are in
+ * creation order, so the first one created after s ends the list. */
+static size_t sibling_at(size_t k, size_t s)
+{
+    size_t nx = tree.v[k - 1].next_sibling;
+    return nx && tree.v[nx - 1].created <= s ? nx : 0;
+}
+
+static size_t child_at(size_t k, size_t s)
+{
+    size_t ch = tree.v[k - 1].first_child;
+    return ch && tree.v[ch - 1].created <= s ? ch : 0;
+}
+
+/* The node after k in depth-first order at step s (0 at the end); *depth follows. */
+static size_t dfs_next(size_t k, size_t s, int *depth)
+{
+    size_t ch = child_at(k, s);
+    if (ch) {
+        ++*depth;
+        return ch;
+    }
+    for (; k; k = tree.v[k - 1].parent, --*depth) {
+        size_t nx = sibling_at(k, s);
+        if (nx)
+            return nx;
     }
     return 0;
 }
 
 static int view_rectree(ctx *c, int y, const trace *tr, int avail)
 {
-    node *v = NULL;
-    size_t n = 0, cap = 0;
-    long last_call = -1;
-    size_t current = 0;
     int rows = label(c, y, "recursion tree", "");
-    for (size_t i = 0; i <= c->step; i++) {
-        const trace_frame *f = trace_at(tr, i);
-        const trace_snap *call = trace_find(f, "call");
-        if (call && call->kind == TRACE_SCALAR && call->ints[0] > last_call) {
-            last_call = (long)call->ints[0];
-            const trace_snap *path = ui_index_get(c->ix, "path", i);
-            node nd = {last_call,
-                       (long)scalar_or(&(ctx){.ix = c->ix, .step = i}, "parent", -1),
-                       path && path->cols ? path->ints[path->cols - 1] : TRACE_NONE,
-                       scalar_or(&(ctx){.ix = c->ix, .step = i}, "remaining", TRACE_NONE),
-                       0,
-                       0,
-                       0,
-                       0};
-            if (tree_add(&v, &n, &cap, nd))
-                goto nomem;
+    if (tree_build(tr, c->ix)) {
+        ui_put(y + rows, c->x, c->w, UI_ERROR, "out of memory building the tree");
+        return rows + 1;
+    }
+    if (tree.n == 0 || tree.v[0].created > c->step)
+        return rows;
+    size_t s = c->step;
+    size_t current = tree_call((long)latest_scalar(c->ix, "call", s, -1));
+    /* First pass: the line of the current call and the number of lines. */
+    size_t cnt = 0, cur_line = 0;
+    int d = 0;
+    for (size_t k = 1; k; k = dfs_next(k, s, &d)) {
+        if (k == current)
+            cur_line = cnt;
+        cnt++;
+    }
+    size_t fit = (size_t)(avail > 2 ? avail - 1 : 1);
+    size_t first = window_first(cnt, fit, (long)cur_line);
+    size_t last = first + fit < cnt ? first + fit : cnt;
+    /* Deep searches: indent from the shallowest line shown, and by one column per level
+     * when two would push the deepest line out of the pane. */
+    int dmin = INT32_MAX, dmax = 0;
+    size_t line = 0;
+    d = 0;
+    for (size_t k = 1; k && line < last; k = dfs_next(k, s, &d), line++)
+        if (line >= first) {
+            dmin = d < dmin ? d : dmin;
+            dmax = d > dmax ? d : dmax;
         }
-        const trace_snap *cur = ui_index_get(c->ix, "call", i);
-        long cur_id = cur ? (long)cur->ints[0] : -1;
-        for (size_t k = 0; k < f->nmarks; k++) {
-            const trace_marker *m = &f->marks[k];
-            if (m->role == TRACE_FOUND && strcmp(m->target, "path") == 0) {
-                size_t at = node_find(v, n, cur_id);
-                if (at)
-                    v[at - 1].kind = 1;
+    int step_w = 2 * (dmax - dmin) + 20 <= c->w ? 2 : 1;
+    line = 0;
+    d = 0;
+    for (size_t k = 1; k && line < last; k = dfs_next(k, s, &d), line++) {
+        if (line < first)
+            continue;
+        const node *nd = &tree.v[k - 1];
+        int x = c->x + step_w * (d - dmin);
+        int on_path = 0;
+        for (size_t a = current; a; a = tree.v[a - 1].parent)
+            if (a == k) {
+                on_path = 1;
                 break;
             }
-            if ((m->role == TRACE_PRUNED || m->role == TRACE_SKIPPED) &&
-                strcmp(m->target, "candidates") == 0) {
-                const trace_snap *cand = ui_index_get(c->ix, "candidates", i);
-                node nd = {-1,
-                           cur_id,
-                           cand && m->row >= 0 && (size_t)m->row < cand->cols ? cand->ints[m->row]
-                                                                              : TRACE_NONE,
-                           TRACE_NONE,
-                           m->role == TRACE_PRUNED ? 2 : 3,
-                           0,
-                           0,
-                           0};
-                if (tree_add(&v, &n, &cap, nd))
-                    goto nomem;
-            }
-        }
-        if (i == c->step)
-            current = node_find(v, n, cur_id);
+        int found = nd->found <= s;
+        char buf[96];
+        if (!nd->parent)
+            snprintf(buf, sizeof buf, "root rem %lld", (long long)nd->remaining);
+        else if (nd->kind == 2)
+            snprintf(buf, sizeof buf, "%lld %s pruned", (long long)nd->value, ui_g->cross);
+        else if (nd->kind == 3)
+            snprintf(buf, sizeof buf, "%lld ~ skipped (duplicate)", (long long)nd->value);
+        else
+            snprintf(buf, sizeof buf, "+%lld rem %lld%s%s", (long long)nd->value,
+                     (long long)nd->remaining, found ? " " : "", found ? ui_g->check : "");
+        if (d > dmin && step_w == 2)
+            ui_put(y + rows, x - 2, 2, UI_DIM, sibling_at(k, s) ? ui_g->tee : ui_g->corner);
+        /* A rule down each ancestor's column while that ancestor has siblings below. */
+        size_t a = nd->parent;
+        for (int ad = d - 1; a && ad > dmin && step_w == 2; ad--, a = tree.v[a - 1].parent)
+            if (sibling_at(a, s))
+                ui_put(y + rows, c->x + 2 * (ad - dmin) - 2, 1, UI_DIM, ui_g->vline);
+        int st = k == current    ? UI_ROLE + TRACE_CURRENT
+                 : found         ? UI_ROLE + TRACE_FOUND
+                 : nd->kind == 2 ? UI_ROLE + TRACE_PRUNED
+                 : nd->kind == 3 ? UI_ROLE + TRACE_SKIPPED
+                 : on_path       ? UI_ROLE + TRACE_CHOSEN
+                                 : UI_NORMAL;
+        if (k == current)
+            c->roles_seen |= 1u << TRACE_CURRENT;
+        ui_put(y + rows, x, c->x + c->w - x, st, buf);
+        rows++;
     }
-    if (n == 0) {
-        mem_free(v);
-        return rows;
-    }
-    {
-        /* Depth-first order with the prefix of each line; drawn as a window of lines
-         * around the current call. Iterative, since the tree may be deep. */
-        size_t *stack = mem_calloc(n, sizeof *stack);
-        size_t *order = mem_calloc(n, sizeof *order);
-        int *depth = mem_calloc(n, sizeof *depth);
-        if (!stack || !order || !depth) {
-            mem_free(stack);
-            mem_free(order);
-            mem_free(depth);
-            goto nomem;
-        }
-        size_t sp = 0, cnt = 0, cur_line = 0;
-        stack[sp++] = 1;
-        depth[0] = 0;
-        while (sp) {
-            size_t k = stack[--sp];
-            order[cnt++] = k;
-            if (k == current)
-                cur_line = cnt - 1;
-            /* Children pushed in reverse so the first is drawn first. */
-            size_t kids[64], nk = 0;
-            for (size_t ch = v[k - 1].first_child; ch && nk < 64; ch = v[ch - 1].next_sibling)
-                kids[nk++] = ch;
-            for (size_t q = nk; q-- > 0;) {
-                depth[kids[q] - 1] = depth[k - 1] + 1;
-                stack[sp++] = kids[q];
-            }
-        }
-        size_t fit = (size_t)(avail > 2 ? avail - 1 : 1);
-        size_t first = window_first(cnt, fit, (long)cur_line);
-        size_t last = first + fit < cnt ? first + fit : cnt;
-        /* Ancestors of the current call: the current path, highlighted. */
-        for (size_t l = first; l < last; l++) {
-            const node *nd = &v[order[l] - 1];
-            int d = depth[order[l] - 1];
-            int x = c->x + 2 * d;
-            int on_path = 0;
-            for (size_t a = current; a; a = node_find(v, n, v[a - 1].parent))
-                if (a == order[l]) {
-                    on_path = 1;
-                    break;
-                } else if (v[a - 1].parent < 0) {
-                    break;
-                }
-            char buf[96];
-            if (nd->parent < 0)
-                snprintf(buf, sizeof buf, "root rem %lld", (long long)nd->remaining);
-            else if (nd->kind == 2)
-                snprintf(buf, sizeof buf, "%lld %s pruned", (long long)nd->value, ui_g->cross);
-            else if (nd->kind == 3)
-                snprintf(buf, sizeof buf, "%lld ~ skipped (duplicate)", (long long)nd->value);
-            else
-                snprintf(buf, sizeof buf, "+%lld rem %lld%s%s", (long long)nd->value,
-                         (long long)nd->remaining, nd->kind == 1 ? " " : "",
-                         nd->kind == 1 ? ui_g->check : "");
-            if (d > 0)
-                ui_put(y + rows, x - 2, 2, UI_DIM, nd->next_sibling ? ui_g->tee : ui_g->corner);
-            /* A rule down each ancestor's column while that ancestor has siblings below. */
-            size_t a = nd->parent >= 0 ? node_find(v, n, nd->parent) : 0;
-            for (int ad = d - 1; a && ad > 0; ad--) {
-                if (v[a - 1].next_sibling)
-                    ui_put(y + rows, c->x + 2 * ad - 2, 1, UI_DIM, ui_g->vline);
-                a = v[a - 1].parent >= 0 ? node_find(v, n, v[a - 1].parent) : 0;
-            }
-            int st = order[l] == current ? UI_ROLE + TRACE_CURRENT
-                     : nd->kind == 1     ? UI_ROLE + TRACE_FOUND
-                     : nd->kind == 2     ? UI_ROLE + TRACE_PRUNED
-                     : nd->kind == 3     ? UI_ROLE + TRACE_SKIPPED
-                     : on_path           ? UI_ROLE + TRACE_CHOSEN
-                                         : UI_NORMAL;
-            if (order[l] == current)
-                c->roles_seen |= 1u << TRACE_CURRENT;
-            ui_put(y + rows, x, c->x + c->w - x, st, buf);
-            rows++;
-        }
-        if (first > 0 || last < cnt)
-            ui_putf(y + rows++, c->x, c->w, UI_DIM, "(lines %zu..%zu of %zu)", first + 1, last,
-                    cnt);
-        mem_free(stack);
-        mem_free(order);
-        mem_free(depth);
-    }
-    mem_free(v);
+    if (first > 0 || last < cnt)
+        ui_putf(y + rows++, c->x, c->w, UI_DIM, "(lines %zu..%zu of %zu)", first + 1, last, cnt);
     return rows;
-nomem:
-    mem_free(v);
-    ui_put(y + rows, c->x, c->w, UI_ERROR, "out of memory drawing the tree");
-    return rows + 1;
+}
+
+void ui_views_forget(void)
+{
+    tree_reset();
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1077,4 +1131,13 @@ void ui_view_draw(ui_rect r, const topic *t, const trace *tr, const ui_index *ix
         ui_put(r.y + r.h - 1, r.x + r.w - w, w, UI_KEY, more);
     }
     ui_clip_reset();
+}
+
+void ui_views_cleanup(void)
+{
+    tree_reset();
+    for (int k = 0; k < PLOT_CACHE; k++)
+        sb_free(&plot_cache[k].text);
+    memset(plot_cache, 0, sizeof plot_cache);
+    gnuplot_missing = 0;
 }

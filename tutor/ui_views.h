@@ -54,8 +54,10 @@ typedef struct ui_view_opts {
 void ui_view_draw(ui_rect r, const topic *t, const trace *tr, const ui_index *ix, size_t step,
                   int show_marks, ui_view_opts *o);
 
-/* Frees the views' caches (the plots); call when the tutor ends. */
+/* Frees the views' caches (plots, the recursion tree); call when the tutor ends.
+ * ui_views_forget drops what belongs to a trace: call it before freeing a trace. */
 void ui_views_cleanup(void);
+void ui_views_forget(void);
 
 /* The bracket pair a role draws around a marked value ("[", "]" for current...). */
 const char *ui_role_open(trace_role role);
