@@ -69,6 +69,7 @@ plot_fn plot_maxgap;
 plot_fn plot_knapsack;
 plot_fn plot_combsum;
 plot_fn plot_combsum2;
+plot_fn plot_heap;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];

@@ -467,4 +467,5 @@ const topic topic_heap = {
     .notes = "heap.md",
     .run = run,
     .random_input = random_input,
+    .plot = plot_heap,
 };
