@@ -351,6 +351,33 @@ static void test_gau_hand(void)
     CU_ASSERT_DOUBLE_EQUAL(o[1], 2.0, 1e-15);
 }
 
+static void test_flash_and_norm_hand(void)
+{
+    /* FLASH, chunks of 1: q = (1, 2), k = (1, 1), v = (1, 10), n = 2.
+     * Quadratic: relu(1)^2 * 1 = 1 and relu(2)^2 * 10 = 40. Linear, non-causal:
+     * M = 1*1 + 1*10 = 11, adds q_i * 11 / 2: 5.5 and 11. Causal: row 0 gets nothing,
+     * row 1 gets 2 * (1*1) / 2 = 1. */
+    double q[2] = {1, 2}, k[2] = {1, 1}, v[2] = {1, 10}, o[2];
+    CU_ASSERT_EQUAL(attn_flash_core(o, q, k, v, NULL, NULL, 2, 1, 1, 1, 0, NULL), 0);
+    CU_ASSERT_DOUBLE_EQUAL(o[0], 6.5, 1e-14);
+    CU_ASSERT_DOUBLE_EQUAL(o[1], 51.0, 1e-14);
+    CU_ASSERT_EQUAL(attn_flash_core(o, q, k, v, NULL, NULL, 2, 1, 1, 1, 1, NULL), 0);
+    CU_ASSERT_DOUBLE_EQUAL(o[0], 1.0, 1e-14);
+    CU_ASSERT_DOUBLE_EQUAL(o[1], 41.0, 1e-14);
+    /* NormAttention, n = 1: phi(0) = 1, so o = RMSNorm(v) = v / (|v| / sqrt(2) + 1e-8):
+     * v = (3, 4) gives (3, 4) / 3.5355... */
+    double z[1] = {0}, v2[2] = {3, 4}, o2[2];
+    CU_ASSERT_EQUAL(attn_norm(o2, z, z, v2, 1, 1, 2, 0, NULL), 0);
+    CU_ASSERT_DOUBLE_EQUAL(o2[0], 3.0 / (5.0 / sqrt(2.0) + 1e-8), 1e-14);
+    CU_ASSERT_DOUBLE_EQUAL(o2[1], 4.0 / (5.0 / sqrt(2.0) + 1e-8), 1e-14);
+    /* DiagAttention, blocks of 2 over n = 3 with q = 0: uniform inside each block. */
+    double q3[3] = {0, 0, 0}, v3[3] = {1, 3, 7}, o3[3];
+    CU_ASSERT_EQUAL(attn_diag(o3, q3, q3, v3, 3, 1, 1, 2, 0, NULL), 0);
+    CU_ASSERT_DOUBLE_EQUAL(o3[0], 2.0, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(o3[1], 2.0, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(o3[2], 7.0, 1e-15);
+}
+
 static void test_gau_flash_fast_vs_slow(void)
 {
     rng r;
@@ -1071,6 +1098,7 @@ void tests_register(void)
         {"performer: fast = slow", test_performer_fast_vs_slow},
         {"performer: error falls as m grows", test_favor_error_falls},
         {"gau: hand-checked", test_gau_hand},
+        {"flash, transnormer, diag: hand-checked", test_flash_and_norm_hand},
         {"gau and flash cores: fast = slow", test_gau_flash_fast_vs_slow},
         {"flash with c = n, causal = gau core", test_flash_full_chunk_is_gau},
         {"gau and flash layers: fast = slow", test_layers_fast_vs_slow},
