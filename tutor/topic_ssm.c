@@ -575,6 +575,14 @@ static int run_lru(const topic_args *args, int conv, run_ctx *c, trace *tr, topi
     ssmcli_json_list(sb, c->y, L);
     sb_puts(sb, ", \"intermediates\": {");
     ssmcli_json_complex(sb, "Abar", c->lru.lambda, N);
+    /* Bbar = gamma * B: the input map the recurrence applies (H = 1: a column). */
+    c->cBbar = mem_alloc(N * sizeof *c->cBbar);
+    if (!c->cBbar)
+        return TUTOR_ENOMEM;
+    for (size_t n = 0; n < N; n++)
+        c->cBbar[n] = c->lru.gamma[n] * c->lru.B[n];
+    sb_puts(sb, ", ");
+    ssmcli_json_complex(sb, "Bbar", c->cBbar, N);
     sb_puts(sb, ", ");
     ssmcli_json_reals(sb, "gamma", c->lru.gamma, N);
     sb_puts(sb, ", ");
