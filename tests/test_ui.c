@@ -613,8 +613,9 @@ static void test_no_tty(void)
 static const char sample_md[] =
     "# Maximum gap\n"
     "\n"
-    "The idea is **simple**: put the numbers in `buckets` and look between\n"
-    "neighbouring buckets, never inside one. See [LeetCode](https://leetcode.com/problems/x).\n"
+    "The idea is **simple**: put the numbers in `buckets` and look *between*\n"
+    "neighbouring buckets, never inside one, in 2 * n steps. See "
+    "[LeetCode](https://leetcode.com/problems/x).\n"
     "\n"
     "## Pitfalls\n"
     "\n"
@@ -662,6 +663,8 @@ static void test_markdown(void)
         sb_printf(&all, "%s ", md.lines[k].text);
     CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&all), "LeetCode (https://leetcode.com/problems/x)"));
     CU_ASSERT_PTR_NULL(strstr(sb_str(&all), "]("));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&all), "look between"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&all), "2 * n"));
     sb_free(&all);
     ui_md_free(&md);
     CU_ASSERT_EQUAL(md.n, 0);

@@ -104,6 +104,19 @@ static void inline_strip(strbuf *out, const char *s, size_t n)
         }
         if (s[i] == '`')
             continue;
+        /* *emphasis*: a star opening a word, closed by a star ending one. A lone star
+         * (a * b, 2*n) stays. */
+        if (s[i] == '*' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '(') && i + 1 < n &&
+            s[i + 1] != ' ' && s[i + 1] != '*') {
+            size_t j = i + 1;
+            while (j < n && !(s[j] == '*' && s[j - 1] != ' '))
+                j++;
+            if (j < n && (j + 1 == n || !isalnum((unsigned char)s[j + 1]))) {
+                inline_strip(out, s + i + 1, j - i - 1);
+                i = j;
+                continue;
+            }
+        }
         if (s[i] == '[') {
             const char *close = memchr(s + i, ']', n - i);
             if (close && (size_t)(close - s) + 1 < n && close[1] == '(') {
