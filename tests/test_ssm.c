@@ -531,6 +531,33 @@ static int sweep_topic(void *ctx)
     return rc;
 }
 
+/* Every kind's traced run names lines of the listing it set, and the state at the last
+ * step holds the answer the JSON prints. */
+static void test_topic_traces(void)
+{
+    const topic *t = topic_find("ssm");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    for (size_t i = 0; i < sizeof sweep_cases / sizeof sweep_cases[0]; i++) {
+        const char *const *kv = sweep_cases[i];
+        topic_opt opts[4];
+        size_t n = 0;
+        for (; n < 4 && kv[2 * n]; n++)
+            opts[n] = (topic_opt){kv[2 * n], kv[2 * n + 1]};
+        topic_args args = {opts, n, 1};
+        trace *tr = trace_new(0);
+        topic_out o = {STRBUF_INIT, STRBUF_INIT, {0}};
+        CU_ASSERT_EQUAL(t->run(&args, tr, &o), 0);
+        size_t len;
+        CU_ASSERT_PTR_NOT_NULL(trace_listing(tr, &len));
+        check_lines(tr, len);
+        size_t last = trace_len(tr) - 1;
+        const char *name = strcmp(kv[1], "retention") == 0 ? "O" : "y";
+        CU_ASSERT_PTR_NOT_NULL(trace_latest(tr, last, name));
+        topic_out_free(&o);
+        trace_free(tr);
+    }
+}
+
 static void test_alloc_failures_topic(void)
 {
     CU_ASSERT_PTR_NOT_NULL_FATAL(topic_find("ssm"));
@@ -790,6 +817,7 @@ void tests_register(void)
         {"retention parallel = recurrent = triple loop", test_retention},
         {"traces", test_traces},
         {"allocation failures (library)", test_alloc_failures_library},
+        {"topic traces", test_topic_traces},
         {"allocation failures (topic)", test_alloc_failures_topic},
         {NULL, NULL},
     };
