@@ -8,6 +8,7 @@
 
 #include "../trace/mem.h"
 #include "../trace/status.h"
+#include "exercise.h"
 #include "parse.h"
 #include "plot_recipe.h"
 #include "topic.h"
@@ -20,6 +21,7 @@ static const char usage_text[] =
     "       tutor run TOPIC [inputs] [--json] [--trace] [--seed N]\n"
     "       tutor plot TOPIC [inputs] [--format png|svg|pdf|dumb|gif] [--out DIR]\n"
     "                  [--title TEXT] [--seed N] [--animate]   lecture figures (gnuplot)\n"
+    "       tutor exercise [ID] [--watch] [--hint] [--solution]   write a topic yourself\n"
     "       tutor --help | --version\n"
     "\n"
     "examples:\n"
@@ -447,6 +449,8 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
         return cmd_run(argc - 2, argv + 2, out, err);
     if (strcmp(cmd, "plot") == 0)
         return cmd_plot(argc - 2, argv + 2, out, err);
+    if (strcmp(cmd, "exercise") == 0)
+        return exercise_cli(argc - 2, argv + 2, out, err);
     fprintf(err, "tutor: unknown command '%s' (try 'tutor --help')\n", cmd);
     return 2;
 }

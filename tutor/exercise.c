@@ -1,0 +1,852 @@
+/* exercise.c: the exercise table, progress file, runner (through make) and the `tutor
+ * exercise` command. See exercise.h. */
+#include "exercise.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../trace/mem.h"
+#include "../trace/status.h"
+
+#ifndef TUTOR_SRCDIR
+#define TUTOR_SRCDIR ""
+#endif
+
+/* The sanitizer build links exercises against sanitized libraries: say so to make. */
+#if defined(__SANITIZE_ADDRESS__)
+#define EX_SANITIZE "1"
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EX_SANITIZE "1"
+#endif
+#endif
+#ifndef EX_SANITIZE
+#define EX_SANITIZE "0"
+#endif
+
+/* ---- the table (exercises/exercises.mk lists the same ids and functions) ---- */
+
+static const char *const fn_maxgap[] = {"maxgap_buckets", NULL};
+static const char *const fn_combsum[] = {"combsum", NULL};
+static const char *const fn_combsum2[] = {"combsum2", NULL};
+static const char *const fn_knapsack[] = {"knap_2d", "knap_1d", NULL};
+static const char *const fn_heap[] = {"heap_push", "heap_pop", "heap_heapify", NULL};
+static const char *const fn_softmax[] = {"attn_row_softmax", "attn_softmax", NULL};
+static const char *const fn_linear[] = {"attn_linear", NULL};
+static const char *const fn_legs[] = {"hippo_legs_matrices", "hippo_legs_step_dense", NULL};
+static const char *const fn_kernel[] = {"ssm_kernel", NULL};
+
+const exercise exercise_table[] = {
+    {.id = "maxgap",
+     .topic = "maxgap",
+     .title = "maximum gap by buckets, in O(n)",
+     .library = "algorithms/maxgap.c",
+     .functions = fn_maxgap,
+     .hints = {"n values spanning [lo, hi] have a gap of at least (hi - lo) / (n - 1) somewhere "
+               "(pigeonhole): buckets narrower than that can never hold the answer inside one.",
+               "Keep only each bucket's min and max. The answer is the largest "
+               "bucket_min[b] - (max of the previous non-empty bucket), over non-empty b.",
+               "maxgap_bucket_count(lo, hi, n, &size) gives count and size; b = (x - lo) / size "
+               "in 64 bits; an empty bucket has min > max (start with INT_MAX, INT_MIN)."}},
+    {.id = "combsum",
+     .topic = "combsum",
+     .title = "combination sum, candidates reusable",
+     .library = "algorithms/combsum.c",
+     .functions = fn_combsum,
+     .hints = {"Sort the candidates; build combinations non-decreasing, so each is found once "
+               "and in lexicographic order.",
+               "solve(start, remaining): for i from start, if cand[i] > remaining stop (sorted: "
+               "the rest are larger); else push cand[i], solve(i, remaining - cand[i]), pop.",
+               "Count every call of solve (the root too) in res->calls; append a found "
+               "combination to values and its end to offsets (offsets[0] = 0)."}},
+    {.id = "combsum2",
+     .topic = "combsum2",
+     .title = "combination sum, each element once, no duplicates",
+     .library = "algorithms/combsum.c",
+     .functions = fn_combsum2,
+     .hints = {"As combsum, but the recursion continues from i + 1: each element once.",
+               "Equal values at the same depth would start the same combinations twice: skip "
+               "cand[i] when i > start and cand[i] == cand[i - 1].",
+               "The skip is per depth: [1 1 6] is still found, because the second 1 is taken at "
+               "a deeper level (where i == start)."}},
+    {.id = "knapsack",
+     .topic = "knapsack",
+     .title = "0/1 knapsack, 2-D table and 1-D row",
+     .library = "algorithms/knapsack.c",
+     .functions = fn_knapsack,
+     .hints = {"f[i][j]: best value using the first i items within volume j. Item i-1 is either "
+               "left out (f[i-1][j]) or taken (f[i-1][j - v] + w, when j >= v).",
+               "In one row, j must run from capacity DOWN to v: f[j - v] then still holds the "
+               "previous row's value. Upwards, an item could be taken twice.",
+               "exact: start from f[0][0] = 0 and KNAP_NONE elsewhere, and never add to a "
+               "KNAP_NONE cell. Chosen items: walk back from (n, C); item i-1 is in where "
+               "f[i][j] != f[i-1][j]."}},
+    {.id = "heap",
+     .topic = "heap",
+     .title = "heapq's binary heap: push, pop, heapify",
+     .library = "algorithms/heap.c",
+     .functions = fn_heap,
+     .hints = {"Parent of i is (i - 1) / 2, children 2i + 1 and 2i + 2. Compare only with "
+               "h->cmp(a, b, h->ctx) < 0 and move elements of h->size bytes with memcpy.",
+               "push = append + _siftdown (move up while item < parent). pop = take the root, "
+               "put the last item in a hole at the root, _siftup.",
+               "heapq's _siftup moves the hole to a LEAF along the smaller child (right unless "
+               "left < right) without comparing with the item, then _siftdown's the item from "
+               "there, no higher than the start. heapify: _siftup(i) for i = n/2 - 1 down to 0."}},
+    {.id = "attn_softmax",
+     .topic = "attention",
+     .title = "stable softmax attention",
+     .library = "models/attention.c",
+     .functions = fn_softmax,
+     .hints = {"softmax(x) = softmax(x - c) for any constant c: subtract the row's max and the "
+               "largest exponent is exp(0) = 1.",
+               "attn_softmax: S = Q K^T / sqrt(d) (S[i][j] = q_i . k_j / sqrt(d)), mask j > i "
+               "with -INFINITY when causal, row softmax, then O = P V.",
+               "With causal, row i has i + 1 live entries: take the max and the sum over j <= i "
+               "only and write 0 for j > i. -inf entries give exp(-inf) = 0."}},
+    {.id = "attn_linear",
+     .topic = "attention",
+     .title = "causal linear attention, recurrent form",
+     .library = "models/attn_linear.c",
+     .functions = fn_linear,
+     .hints = {"Replace exp(q . k) by phi(q) . phi(k): then sum_j phi(q_i).phi(k_j) v_j = "
+               "phi(q_i)^T (sum_j phi(k_j) v_j^T), and the sum can be kept as a state.",
+               "Causal: S (d x dv) and z (d) start at 0; at step i add phi(k_i) v_i^T to S and "
+               "phi(k_i) to z, then o_i = phi(q_i)^T S / (phi(q_i) . z + 1e-6).",
+               "attn_phi(y, x, count, fmap) applies the feature map. Allocate phi(Q), phi(K), S "
+               "and z once (mem_alloc), free them on every path."}},
+    {.id = "hippo_legs",
+     .topic = "hippo",
+     .title = "HiPPO-LegS matrices and one online step",
+     .library = "models/hippo.c",
+     .functions = fn_legs,
+     .hints = {"A[n][k] = -sqrt(2n+1) sqrt(2k+1) below the diagonal, -(n+1) on it, 0 above; "
+               "B[n] = sqrt(2n+1). The step discretises (A/k, B/k) with step 1.",
+               "euler: c += (A c + B f) / k. backward: solve (I - A/k) x = c + B f / k. "
+               "bilinear: solve (I - A/(2k)) x = c + (A c) / (2k) + B f / k.",
+               "I - a A is lower triangular: x_n = (y_n - sum_{j<n} M[n][j] x_j) / M[n][n]. "
+               "zoh: ssm_discretize(Abar, Bbar, A, B, N, log1p(1.0 / k), SSM_ZOH) into work."}},
+    {.id = "ssm_kernel",
+     .topic = "ssm",
+     .title = "the SSM convolution kernel",
+     .library = "models/ssm.c",
+     .functions = fn_kernel,
+     .hints = {"Unroll the recurrence from x_0 = 0: y_k = sum_j C Abar^j Bbar u_{k-j} + D u_k, "
+               "so K[j] = C Abar^j Bbar.",
+               "Never form Abar^j: keep v = Abar^j Bbar and update it, v = Abar v, O(N^2) per "
+               "step.",
+               "Abar v reads every entry of v: write it to a second vector, then copy (or swap "
+               "pointers). K[j] = C . v before the update."}},
+};
+const size_t exercise_count = sizeof exercise_table / sizeof exercise_table[0];
+
+static const char *const state_names[] = {"not started", "failing", "passing"};
+/* The same words in the progress file, where a field has no spaces. */
+static const char *const state_words[] = {"not-started", "failing", "passing"};
+
+static char warning[512], warning_out[512];
+
+static void warn(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static void warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(warning, sizeof warning, fmt, ap);
+    va_end(ap);
+}
+
+const exercise *exercise_find(const char *id)
+{
+    for (size_t i = 0; i < exercise_count; i++)
+        if (strcmp(exercise_table[i].id, id) == 0)
+            return &exercise_table[i];
+    return NULL;
+}
+
+const char *exercise_state_name(exercise_state s)
+{
+    return (unsigned)s < 3 ? state_names[s] : "?";
+}
+
+const char *exercise_warning(void)
+{
+    if (!warning[0])
+        return NULL;
+    memcpy(warning_out, warning, sizeof warning);
+    warning[0] = '\0';
+    return warning_out;
+}
+
+/* ---- paths ---- */
+
+static const char *srcdir(void)
+{
+    const char *s = getenv("TUTOR_SRCDIR");
+    return s && *s ? s : TUTOR_SRCDIR;
+}
+
+static int sources_present(const char *dir)
+{
+    strbuf p = STRBUF_INIT;
+    sb_printf(&p, "%s/exercises/exercises.mk", dir);
+    int ok = *dir && !p.failed && access(sb_str(&p), R_OK) == 0;
+    sb_free(&p);
+    return ok;
+}
+
+/* The student's file for ex into sb. */
+static void work_file(strbuf *sb, const exercise *ex)
+{
+    const char *dir = getenv("TUTOR_EXERCISE_DIR");
+    if (dir && *dir)
+        sb_printf(sb, "%s/%s.c", dir, ex->id);
+    else
+        sb_printf(sb, "%s/exercises/work/%s.c", srcdir(), ex->id);
+}
+
+/* The progress file's directory into sb; 0, or TUTOR_ENOTFOUND when neither XDG_STATE_HOME
+ * nor HOME says where it is. */
+static int state_dir(strbuf *sb)
+{
+    const char *x = getenv("XDG_STATE_HOME");
+    /* The XDG spec: a relative path is invalid and must be ignored. */
+    if (x && x[0] == '/')
+        return sb_printf(sb, "%s/tutor", x) ? TUTOR_ENOMEM : 0;
+    const char *home = getenv("HOME");
+    if (!home || !*home)
+        return TUTOR_ENOTFOUND;
+    return sb_printf(sb, "%s/.local/state/tutor", home) ? TUTOR_ENOMEM : 0;
+}
+
+/* The build folder make should use: TUTOR_BUILD, else the folder of this binary below the
+ * sources (build-san/tutor, build-san/tests/test_x both give build-san), else "build". */
+static void build_dir(strbuf *sb, const char *src)
+{
+    const char *b = getenv("TUTOR_BUILD");
+    if (b && *b) {
+        sb_puts(sb, b);
+        return;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    size_t len = strlen(src);
+    if (n > 0) {
+        exe[n] = '\0';
+        if (len && strncmp(exe, src, len) == 0 && exe[len] == '/') {
+            const char *first = exe + len + 1, *slash = strchr(first, '/');
+            if (slash) {
+                sb_putn(sb, first, (size_t)(slash - first));
+                return;
+            }
+        }
+    }
+    sb_puts(sb, "build");
+}
+
+/* ---- progress ---- */
+
+typedef struct progress {
+    exercise_state state[sizeof exercise_table / sizeof exercise_table[0]];
+    int hints[sizeof exercise_table / sizeof exercise_table[0]];
+} progress;
+
+static size_t index_of(const exercise *ex)
+{
+    return (size_t)(ex - exercise_table);
+}
+
+/* Renames a corrupt progress file to path.corrupt-N, the first N free. */
+static void set_aside(const char *path, size_t line)
+{
+    strbuf to = STRBUF_INIT;
+    for (int n = 1; n < 1000; n++) {
+        sb_clear(&to);
+        sb_printf(&to, "%s.corrupt-%d", path, n);
+        if (to.failed || access(sb_str(&to), F_OK) != 0)
+            break;
+    }
+    char where[32];
+    snprintf(where, sizeof where, "line %zu", line);
+    if (!to.failed && rename(path, sb_str(&to)) == 0) {
+        warn("tutor: the progress file %s did not parse (%s); it was set aside as %s and "
+             "progress starts afresh",
+             path, where, sb_str(&to));
+    } else {
+        warn("tutor: the progress file %s did not parse (%s) and could not be set aside", path,
+             where);
+    }
+    sb_free(&to);
+}
+
+/* Parses one "id state hints" line into p; 0 or TUTOR_EFORMAT. Unknown ids are skipped, so
+ * a newer tutor's file still loads. */
+static int parse_line(char *line, progress *p)
+{
+    char id[64], word[32], extra[2];
+    int hints;
+    if (sscanf(line, "%63s %31s %d %1s", id, word, &hints, extra) != 3 || hints < 0 || hints > 3)
+        return TUTOR_EFORMAT;
+    int s = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(word, state_words[i]) == 0)
+            s = i;
+    if (s < 0)
+        return TUTOR_EFORMAT;
+    const exercise *ex = exercise_find(id);
+    if (ex) {
+        p->state[index_of(ex)] = (exercise_state)s;
+        p->hints[index_of(ex)] = hints;
+    }
+    return 0;
+}
+
+/* Loads the progress into p (all "not started" when there is none). Returns 0, or an error
+ * when the file cannot be read (p is then empty). A corrupt file is set aside and gives an
+ * empty p and 0. */
+static int load(progress *p)
+{
+    memset(p, 0, sizeof *p);
+    strbuf path = STRBUF_INIT;
+    int rc = state_dir(&path);
+    if (!rc && sb_puts(&path, "/progress"))
+        rc = TUTOR_ENOMEM;
+    FILE *f = rc ? NULL : fopen(sb_str(&path), "r");
+    if (!f) {
+        if (!rc && errno != ENOENT) {
+            warn("tutor: cannot read the progress file %s: %s", sb_str(&path), strerror(errno));
+            rc = TUTOR_EIO;
+        }
+        sb_free(&path);
+        return rc == TUTOR_ENOTFOUND ? 0 : rc;
+    }
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t len;
+    int bad = 0;
+    while (!bad && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if ((size_t)len != strlen(line)) {
+            bad = 1; /* a NUL byte inside: not text */
+            break;
+        }
+        const char *s = line + strspn(line, " \t\r\n");
+        if (*s == '#' || *s == '\0')
+            continue;
+        bad = parse_line(line, p) != 0;
+    }
+    free(line);
+    fclose(f);
+    if (bad) {
+        memset(p, 0, sizeof *p);
+        set_aside(sb_str(&path), lineno);
+    }
+    sb_free(&path);
+    return 0;
+}
+
+/* mkdir -p for the state folder. */
+static int make_dirs(char *path)
+{
+    for (char *s = path + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        int rc = mkdir(path, 0700) != 0 && errno != EEXIST;
+        *s = '/';
+        if (rc)
+            return -1;
+    }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Writes p: a temporary file next to the progress file, flushed to disk, then renamed over
+ * it, so a crash at any point leaves the old file or the new one, never half of one. */
+static int save(const progress *p)
+{
+    strbuf dir = STRBUF_INIT, path = STRBUF_INIT, tmp = STRBUF_INIT;
+    int rc = state_dir(&dir);
+    if (rc) {
+        if (rc == TUTOR_ENOTFOUND)
+            warn("tutor: neither XDG_STATE_HOME nor HOME is set: progress is not saved");
+        sb_free(&dir);
+        return rc;
+    }
+    sb_printf(&path, "%s/progress", sb_str(&dir));
+    sb_printf(&tmp, "%s/progress.tmp-%ld", sb_str(&dir), (long)getpid());
+    if (dir.failed || path.failed || tmp.failed) {
+        rc = TUTOR_ENOMEM;
+        goto out;
+    }
+    if (make_dirs(dir.s) != 0) {
+        warn("tutor: cannot create %s: %s; progress is not saved", sb_str(&dir), strerror(errno));
+        rc = TUTOR_EIO;
+        goto out;
+    }
+    FILE *f = fopen(sb_str(&tmp), "w");
+    if (!f) {
+        warn("tutor: cannot write %s: %s; progress is not saved", sb_str(&tmp), strerror(errno));
+        rc = TUTOR_EIO;
+        goto out;
+    }
+    fputs("# tutor exercise progress: exercise, last result, hints shown (of 3)\n", f);
+    for (size_t i = 0; i < exercise_count; i++)
+        if (p->state[i] != EXERCISE_NOT_STARTED || p->hints[i])
+            fprintf(f, "%s %s %d\n", exercise_table[i].id, state_words[p->state[i]], p->hints[i]);
+    int failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    failed |= fclose(f) != 0;
+    if (failed || rename(sb_str(&tmp), sb_str(&path)) != 0) {
+        warn("tutor: cannot write %s: %s; progress is not saved", sb_str(&path), strerror(errno));
+        unlink(sb_str(&tmp));
+        rc = TUTOR_EIO;
+    }
+out:
+    sb_free(&dir);
+    sb_free(&path);
+    sb_free(&tmp);
+    return rc;
+}
+
+exercise_state exercise_status(const char *id)
+{
+    progress p;
+    load(&p);
+    const exercise *ex = exercise_find(id);
+    if (ex)
+        return p.state[index_of(ex)];
+    int any = 0, started = 0, all_pass = 1;
+    for (size_t i = 0; i < exercise_count; i++) {
+        if (strcmp(exercise_table[i].topic, id) != 0)
+            continue;
+        any = 1;
+        started |= p.state[i] != EXERCISE_NOT_STARTED;
+        all_pass &= p.state[i] == EXERCISE_PASSING;
+    }
+    if (!any || !started)
+        return EXERCISE_NOT_STARTED;
+    return all_pass ? EXERCISE_PASSING : EXERCISE_FAILING;
+}
+
+/* ---- running ---- */
+
+/* Appends s to sb in single quotes for sh. */
+static void sh_quote(strbuf *sb, const char *s)
+{
+    sb_putc(sb, '\'');
+    for (; *s; s++)
+        if (*s == '\'')
+            sb_puts(sb, "'\\''");
+        else
+            sb_putc(sb, *s);
+    sb_putc(sb, '\'');
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Keeps the suite's own lines and drops CUnit's banner, its repeat of each failure and its
+ * summary table (the suite prints the same things more readably). */
+static void filter_output(FILE *f, const exercise *ex, strbuf *report)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    int in_summary = 0, blank = 1;
+    while (getline(&line, &cap, f) >= 0) {
+        const char *s = line + strspn(line, " ");
+        unsigned passed, failed;
+        if (strstr(line, "CUnit - A unit testing framework") ||
+            strstr(line, "http://cunit.sourceforge.net/") ||
+            (starts_with(line, "Suite ") && strstr(line, " had failures:")) ||
+            (line[0] == ' ' && strstr(s, ". exercise:")) || starts_with(line, "make: ***"))
+            continue;
+        if (starts_with(line, "Run Summary:"))
+            in_summary = 1;
+        if (in_summary) {
+            if (starts_with(line, "Elapsed time"))
+                in_summary = 0;
+            continue;
+        }
+        if (sscanf(line, "student: %u passed, %u failed", &passed, &failed) == 2) {
+            sb_printf(report, "exercise %s: %u passed, %u failed\n", ex->id, passed, failed);
+            blank = 0;
+            continue;
+        }
+        int is_blank = *s == '\n' || *s == '\0';
+        if (is_blank && blank)
+            continue;
+        blank = is_blank;
+        sb_puts(report, line);
+    }
+    free(line);
+}
+
+/* Runs one exercise; 0 passed, 1 failed, or a negative code (line in report). */
+static int run_one(const exercise *ex, strbuf *report)
+{
+    const char *src = srcdir();
+    if (!sources_present(src)) {
+        sb_printf(report,
+                  "tutor exercise: the sources are not at '%s' (an installed tutor cannot build "
+                  "exercises): set TUTOR_SRCDIR to a checkout of tutor\n",
+                  src);
+        return TUTOR_ENOTFOUND;
+    }
+    strbuf file = STRBUF_INIT, build = STRBUF_INIT, cmd = STRBUF_INIT;
+    work_file(&file, ex);
+    build_dir(&build, src);
+    int existed = access(sb_str(&file), F_OK) == 0;
+    sb_puts(&cmd, "cd ");
+    sh_quote(&cmd, src);
+    sb_printf(&cmd,
+              " && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory "
+              "exercise TOPIC=%s SANITIZE=" EX_SANITIZE " BUILD=",
+              ex->id);
+    sh_quote(&cmd, sb_str(&build));
+#if defined(__clang__)
+    sb_puts(&cmd, " CC=clang");
+#endif
+    sb_puts(&cmd, " EXERCISE_FILE=");
+    sh_quote(&cmd, sb_str(&file));
+    sb_puts(&cmd, " 2>&1");
+    int rc = 1;
+    if (file.failed || build.failed || cmd.failed) {
+        rc = TUTOR_ENOMEM;
+        goto out;
+    }
+    sb_printf(report, "exercise %s: %s\nyour file: %s%s\n", ex->id, ex->title, sb_str(&file),
+              existed ? "" : " (a copy of the stub, made now)");
+    fflush(NULL);
+    FILE *f = popen(sb_str(&cmd), "r");
+    if (!f) {
+        sb_printf(report, "tutor exercise: cannot run make: %s\n", strerror(errno));
+        rc = TUTOR_ENOTFOUND;
+        goto out;
+    }
+    filter_output(f, ex, report);
+    int status = pclose(f);
+    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        sb_puts(report, "tutor exercise: make was not found (install build-essential)\n");
+        rc = TUTOR_ENOTFOUND;
+        goto out;
+    }
+    rc = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    progress p;
+    load(&p);
+    p.state[index_of(ex)] = rc == 0 ? EXERCISE_PASSING : EXERCISE_FAILING;
+    save(&p);
+out:
+    sb_free(&file);
+    sb_free(&build);
+    sb_free(&cmd);
+    return rc;
+}
+
+int exercise_run(const char *id, strbuf *report)
+{
+    const exercise *ex = exercise_find(id);
+    if (ex)
+        return run_one(ex, report);
+    int any = 0, worst = 0;
+    for (size_t i = 0; i < exercise_count; i++) {
+        if (strcmp(exercise_table[i].topic, id) != 0)
+            continue;
+        if (any)
+            sb_putc(report, '\n');
+        any = 1;
+        int rc = run_one(&exercise_table[i], report);
+        if (rc < 0)
+            return rc;
+        worst |= rc;
+    }
+    if (!any) {
+        sb_printf(report, "tutor exercise: no exercise '%s' (try 'tutor exercise')\n", id);
+        return TUTOR_EINVAL;
+    }
+    return report->failed ? TUTOR_ENOMEM : worst;
+}
+
+/* ---- the command ---- */
+
+static int emit(FILE *out, FILE *err, const strbuf *sb)
+{
+    if (sb->failed) {
+        fputs("tutor: out of memory while formatting the output\n", err);
+        return 1;
+    }
+    if (fwrite(sb_str(sb), 1, sb->len, out) != sb->len || fflush(out) != 0) {
+        fputs("tutor: could not write the output\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static void report_warning(FILE *err)
+{
+    const char *w = exercise_warning();
+    if (w)
+        fprintf(err, "%s\n", w);
+}
+
+static int cmd_list(FILE *out, FILE *err)
+{
+    progress p;
+    load(&p);
+    strbuf sb = STRBUF_INIT, file = STRBUF_INIT;
+    sb_printf(&sb, "%-13s %-10s %-12s %-6s %s\n", "exercise", "topic", "status", "hints",
+              "what you write");
+    for (size_t i = 0; i < exercise_count; i++) {
+        const exercise *ex = &exercise_table[i];
+        sb_printf(&sb, "%-13s %-10s %-12s %d/3    %s\n", ex->id, ex->topic, state_names[p.state[i]],
+                  p.hints[i], ex->title);
+    }
+    work_file(&file, &exercise_table[0]);
+    const char *slash = strrchr(sb_str(&file), '/');
+    sb_printf(&sb, "\nyour files: %.*s/ID.c (copied from exercises/ID.c on first run)\n",
+              slash ? (int)(slash - sb_str(&file)) : 0, sb_str(&file));
+    sb_puts(&sb, "run one:    tutor exercise ID [--watch] [--hint] [--solution]\n");
+    sb_free(&file);
+    report_warning(err);
+    int rc = emit(out, err, &sb);
+    sb_free(&sb);
+    return rc;
+}
+
+static int cmd_hint(const exercise *ex, FILE *out, FILE *err)
+{
+    progress p;
+    load(&p);
+    size_t i = index_of(ex);
+    int shown = p.hints[i] < 3 ? ++p.hints[i] : 3;
+    save(&p);
+    report_warning(err);
+    fprintf(out, "hint %d of 3 for %s: %s\n", shown, ex->id, ex->hints[shown - 1]);
+    if (shown == 3)
+        fprintf(out,
+                "(that was the last hint; 'tutor exercise %s --solution' shows the "
+                "reference)\n",
+                ex->id);
+    return fflush(out) == 0 ? 0 : 1;
+}
+
+/* Appends to sb the definition of function fn found in the text src: from the line where it
+ * starts (at column 0, not a prototype) to the first "}" at column 0. 0 or TUTOR_ENOTFOUND. */
+static int extract(strbuf *sb, const char *src, const char *fn)
+{
+    size_t len = strlen(fn);
+    for (const char *line = src; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        const char *hit = NULL;
+        for (const char *p = line; p + len < line + n; p++)
+            if (strncmp(p, fn, len) == 0 && p[len] == '(' &&
+                (p == line || p[-1] == ' ' || p[-1] == '*')) {
+                hit = p;
+                break;
+            }
+        int top = n > 0 && line[0] != ' ' && line[0] != '\t' && line[0] != '#' && line[0] != '/';
+        if (hit && top) {
+            /* A definition: the header runs to a line "{" with no ';' before it. */
+            const char *body = strstr(line, "\n{\n");
+            const char *semi = strchr(line, ';');
+            if (body && (!semi || semi > body)) {
+                const char *close = strstr(body, "\n}\n");
+                if (close) {
+                    sb_putn(sb, line, (size_t)(close + 3 - line));
+                    return 0;
+                }
+            }
+        }
+        line = end ? end + 1 : line + n;
+    }
+    return TUTOR_ENOTFOUND;
+}
+
+static int cmd_solution(const exercise *ex, FILE *out, FILE *err)
+{
+    const char *src = srcdir();
+    strbuf path = STRBUF_INIT, text = STRBUF_INIT, sb = STRBUF_INIT;
+    sb_printf(&path, "%s/%s", src, ex->library);
+    FILE *f = fopen(sb_str(&path), "r");
+    int rc = 0;
+    if (!f) {
+        fprintf(err, "tutor exercise: cannot read the reference %s: %s (set TUTOR_SRCDIR)\n",
+                sb_str(&path), strerror(errno));
+        rc = 1;
+        goto out;
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_putn(&text, buf, n);
+    fclose(f);
+    sb_printf(&sb,
+              "The reference for %s is the library's own code, %s (its static helpers are "
+              "there too):\n\n",
+              ex->id, sb_str(&path));
+    for (const char *const *fn = ex->functions; *fn; fn++) {
+        if (extract(&sb, sb_str(&text), *fn)) {
+            fprintf(err, "tutor exercise: %s is not defined in %s\n", *fn, sb_str(&path));
+            rc = 1;
+            goto out;
+        }
+        sb_putc(&sb, '\n');
+    }
+    rc = emit(out, err, &sb);
+out:
+    sb_free(&path);
+    sb_free(&text);
+    sb_free(&sb);
+    return rc;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static int run_and_print(const char *id, FILE *out, FILE *err)
+{
+    strbuf report = STRBUF_INIT;
+    int rc = exercise_run(id, &report);
+    int status;
+    if (rc < 0 && rc != TUTOR_ENOMEM) {
+        /* The report holds one line saying what is missing: it belongs on stderr. */
+        fputs(sb_str(&report), err);
+        status = rc == TUTOR_EINVAL ? 2 : 1;
+    } else {
+        status = emit(out, err, &report) ? 1 : rc != 0;
+    }
+    report_warning(err);
+    sb_free(&report);
+    return status;
+}
+
+static int mtime_of(const char *path, struct timespec *t)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    *t = st.st_mtim;
+    return 0;
+}
+
+/* Runs, then runs again each time the student's file is saved, until Ctrl-C. */
+static int cmd_watch(const exercise *ex, FILE *out, FILE *err)
+{
+    strbuf file = STRBUF_INIT;
+    work_file(&file, ex);
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    sigaction(SIGINT, &sa, &old);
+    int status = 0;
+    while (!interrupted) {
+        status = run_and_print(ex->id, out, err);
+        if (status > 1 || interrupted)
+            break;
+        struct timespec seen = {0, 0}, now;
+        mtime_of(sb_str(&file), &seen);
+        fprintf(out, "\nwatching %s: save it to run the tests again (Ctrl-C stops)\n",
+                sb_str(&file));
+        fflush(out);
+        for (;;) {
+            struct timespec nap = {0, 250 * 1000 * 1000};
+            nanosleep(&nap, NULL);
+            if (interrupted)
+                break;
+            if (mtime_of(sb_str(&file), &now) == 0 &&
+                (now.tv_sec != seen.tv_sec || now.tv_nsec != seen.tv_nsec))
+                break;
+        }
+        if (!interrupted)
+            fputs("\n", out);
+    }
+    sigaction(SIGINT, &old, NULL);
+    if (interrupted)
+        fputs("\nstopped watching\n", out);
+    sb_free(&file);
+    return status > 1 ? status : 0;
+}
+
+int exercise_cli(int argc, char **argv, FILE *out, FILE *err)
+{
+    const char *id = NULL;
+    int watch = 0, hint = 0, solution = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--watch") == 0) {
+            watch = 1;
+        } else if (strcmp(a, "--hint") == 0) {
+            hint = 1;
+        } else if (strcmp(a, "--solution") == 0) {
+            solution = 1;
+        } else if (a[0] == '-') {
+            fprintf(err,
+                    "tutor exercise: unknown option '%s' (expected --watch, --hint or "
+                    "--solution)\n",
+                    a);
+            return 2;
+        } else if (id) {
+            fprintf(err, "tutor exercise: expected one exercise, got '%s' and '%s'\n", id, a);
+            return 2;
+        } else {
+            id = a;
+        }
+    }
+    if (watch + hint + solution > 1) {
+        fputs("tutor exercise: --watch, --hint and --solution are used one at a time\n", err);
+        return 2;
+    }
+    if (!id) {
+        if (watch || hint || solution) {
+            fputs("tutor exercise: --watch, --hint and --solution need an exercise (try "
+                  "'tutor exercise')\n",
+                  err);
+            return 2;
+        }
+        return cmd_list(out, err);
+    }
+    const exercise *ex = exercise_find(id);
+    if (!ex) {
+        int topic = 0;
+        for (size_t i = 0; i < exercise_count; i++)
+            topic |= strcmp(exercise_table[i].topic, id) == 0;
+        if (!topic) {
+            fprintf(err, "tutor exercise: unknown exercise '%s' (try 'tutor exercise')\n", id);
+            return 2;
+        }
+        if (watch || hint || solution) {
+            fprintf(err,
+                    "tutor exercise: topic '%s' has several exercises: name one (try "
+                    "'tutor exercise')\n",
+                    id);
+            return 2;
+        }
+        return run_and_print(id, out, err);
+    }
+    if (hint)
+        return cmd_hint(ex, out, err);
+    if (solution)
+        return cmd_solution(ex, out, err);
+    if (watch)
+        return cmd_watch(ex, out, err);
+    return run_and_print(id, out, err);
+}
