@@ -101,7 +101,7 @@ run: $(B)/tutor
 # summary; tests/run.sh adds the total and fails when anything failed or crashed.
 ifdef TOPIC
 RUN_TESTS := $(B)/tests/test_$(TOPIC)
-$(if $(wildcard tests/test_$(TOPIC).c),,$(error no test suite for topic '$(TOPIC)' (tests/test_$(TOPIC).c)))
+$(if $(filter exercise,$(MAKECMDGOALS))$(wildcard tests/test_$(TOPIC).c),,$(error no test suite for topic '$(TOPIC)' (tests/test_$(TOPIC).c)))
 else
 RUN_TESTS := $(TEST_BINS)
 endif
@@ -123,6 +123,9 @@ install: $(B)/tutor
 	    install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/tutor/docs/; done
 	if [ -f docs/tutor.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	    install -m 644 docs/tutor.1 $(DESTDIR)$(PREFIX)/share/man/man1/tutor.1; fi
+
+# `make exercise TOPIC=ID` and the exercise binaries `make test` checks (docs/exercises.md).
+include exercises/exercises.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
