@@ -674,6 +674,60 @@ static int view_reals(ctx *c, int y, const trace_snap *sp, int avail)
     return rows;
 }
 
+/* A vector recorded at many steps (HiPPO's coefficients, an SSM's state) over time: one
+ * heatmap row per component, one column per recording up to this step, the newest on the
+ * right. Only when every recording shown has the current length; returns 0 rows when there
+ * is no history to show (fewer than three recordings). */
+static int view_history(ctx *c, int y, const ui_series *s, int avail)
+{
+    size_t m = 0; /* recordings at or before this step */
+    while (m < s->n && s->at[m] <= c->step)
+        m++;
+    if (m < 3 || avail < 4)
+        return 0;
+    const trace_snap *now = s->snap[m - 1];
+    size_t n = now->cols;
+    int rl = digits((int64_t)(n ? n - 1 : 0)) + 1;
+    size_t cols = (size_t)(c->w - rl) < m ? (size_t)(c->w - rl) : m;
+    size_t first = m - cols;
+    for (size_t k = first; k < m; k++)
+        if (s->snap[k]->kind != TRACE_REALS || s->snap[k]->cols != n)
+            return 0;
+    size_t rows = n < (size_t)(avail - 2) ? n : (size_t)(avail - 2);
+    if (rows > 16)
+        rows = 16;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t k = first; k < m; k++)
+        for (size_t i = 0; i < rows; i++) {
+            double v = s->snap[k]->reals[i];
+            if (isfinite(v)) {
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+    char info[128], slo[32], shi[32];
+    fmt_real(slo, sizeof slo, lo);
+    fmt_real(shi, sizeof shi, hi);
+    snprintf(info, sizeof info, "over %zu steps%s, %s .. %s", m, cols < m ? " (latest)" : "", slo,
+             shi);
+    char name[96];
+    snprintf(name, sizeof name, "%s", s->name);
+    int used = label(c, y, name, info);
+    double range = hi > lo ? hi - lo : 1;
+    for (size_t i = 0; i < rows; i++) {
+        ui_putf(y + used, c->x, rl, UI_DIM, "%*zu", rl - 1, i);
+        for (size_t k = first; k < m; k++) {
+            double v = s->snap[k]->reals[i];
+            ui_put_ramp(y + used, c->x + rl + (int)(k - first), 1,
+                        isfinite(v) ? (v - lo) / range : -1);
+        }
+        used++;
+    }
+    if (rows < n)
+        ui_putf(y + used++, c->x, c->w, UI_DIM, "(components 0..%zu of %zu)", rows - 1, n);
+    return used;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Views recognised by names. */
 
@@ -1111,8 +1165,11 @@ void ui_view_draw(ui_rect r, const topic *t, const trace *tr, const ui_index *ix
                 y += view_grid(&c, y, sp, AVAIL, table_text, NULL) + 1;
             else if (sp->kind == TRACE_MATRIX)
                 y += view_heat(&c, y, sp, AVAIL) + 1;
-            else if (sp->kind == TRACE_REALS)
+            else if (sp->kind == TRACE_REALS) {
                 y += view_reals(&c, y, sp, AVAIL) + 1;
+                int h = view_history(&c, y, &ix->v[k], AVAIL);
+                y += h ? h + 1 : 0;
+            }
         }
 #undef AVAIL
     if (y == r.y - o->scroll)
