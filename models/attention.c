@@ -18,6 +18,14 @@ int attn_snap(trace *tr, const char *name, const double *a, size_t rows, size_t 
     return trace_matrix(tr, name, a, rows, cols);
 }
 
+void attn_snap_inputs(trace *tr, const double *q, const double *k, const double *v, size_t n,
+                      size_t d, size_t dv)
+{
+    attn_snap(tr, "Q", q, n, d);
+    attn_snap(tr, "K", k, n, d);
+    attn_snap(tr, "V", v, n, dv);
+}
+
 void attn_phi(double *y, const double *x, size_t count, attn_fmap fmap)
 {
     for (size_t i = 0; i < count; i++) {
@@ -74,13 +82,13 @@ static int sizes_ok(size_t n, size_t d, size_t dv)
 /* ---- softmax ---- */
 
 const char *const attn_softmax_listing[] = {
-    "S = Q K^T / sqrt(d)                (n x n scores)",
+    "S = Q K^T / sqrt(d)",
     "if causal: S[i][j] = -inf for j > i",
     "for each row i:",
-    "    m = max_j S[i][j]              (so exp cannot overflow)",
+    "    m = max_j S[i][j]",
     "    P[i][j] = exp(S[i][j] - m)",
     "    P[i][j] = P[i][j] / sum_j P[i][j]",
-    "O = P V                            (n x dv)",
+    "O = P V",
 };
 const size_t attn_softmax_listing_len =
     sizeof attn_softmax_listing / sizeof attn_softmax_listing[0];
@@ -150,10 +158,8 @@ int attn_softmax(double *o, const double *q, const double *k, const double *v, s
     mat_gemm(p, q, k, n, n, d, 0, 1, 1.0 / sqrt((double)d), 0.0);
     if (tr) {
         trace_step(tr, 1, "S = Q K^T / sqrt(%zu): %zu x %zu scores", d, n, n);
-        attn_snap(tr, "Q", q, n, d);
-        attn_snap(tr, "K", k, n, d);
-        attn_snap(tr, "V", v, n, dv);
         attn_snap(tr, "S", p, n, n);
+        attn_snap_inputs(tr, q, k, v, n, d, dv);
     }
     /* Pass 2: the causal mask; exp(-inf) = 0 removes future keys from the sum. */
     if (causal) {
@@ -251,9 +257,9 @@ int attn_softmax_slow(double *o, const double *q, const double *k, const double 
 
 const char *const attn_sparse_listing[] = {
     "for each query i:",
-    "    J = the keys j <= i the pattern allows",
-    "    s_j = q_i . k_j / sqrt(d) for j in J   (|J| dots)",
-    "    p = softmax(s) over J          (max subtracted)",
+    "    J = allowed keys j <= i (pattern)",
+    "    s_j = q_i . k_j / sqrt(d), j in J",
+    "    p = softmax(s) over J",
     "    o_i = sum_{j in J} p_j v_j",
 };
 const size_t attn_sparse_listing_len = sizeof attn_sparse_listing / sizeof attn_sparse_listing[0];
@@ -328,9 +334,7 @@ int attn_sparse(double *o, const double *q, const double *k, const double *v, si
         goto out;
     if (shown) {
         trace_sparse_start(tr, pattern, n, l, c, shown);
-        attn_snap(tr, "Q", q, n, d);
-        attn_snap(tr, "K", k, n, d);
-        attn_snap(tr, "V", v, n, dv);
+        attn_snap_inputs(tr, q, k, v, n, d, dv);
         memset(shown, 0, n * n * sizeof *shown); /* from here on it shows P */
     } else if (tr) {
         trace_step(tr, 1, "sparse attention over %zu queries (too large to record)", n);
@@ -410,8 +414,8 @@ int attn_sparse_slow(double *o, const double *q, const double *k, const double *
 
 const char *const attn_diag_listing[] = {
     "for each block g of b rows:",
-    "    S_g = Q_g K_g^T / sqrt(d)      (b x b; causal: mask)",
-    "    P_g = softmax(S_g) by rows     (max subtracted)",
+    "    S_g = Q_g K_g^T / sqrt(d)  (+ mask)",
+    "    P_g = softmax(S_g) by rows",
     "    O_g = P_g V_g",
 };
 const size_t attn_diag_listing_len = sizeof attn_diag_listing / sizeof attn_diag_listing[0];
@@ -433,9 +437,7 @@ int attn_diag(double *o, const double *q, const double *k, const double *v, size
     }
     if (tr) {
         trace_step(tr, 1, "%zu blocks of %zu rows", (n + b - 1) / b, b);
-        attn_snap(tr, "Q", q, n, d);
-        attn_snap(tr, "K", k, n, d);
-        attn_snap(tr, "V", v, n, dv);
+        attn_snap_inputs(tr, q, k, v, n, d, dv);
     }
     for (size_t g = 0, block = 0; g < n; g += b, block++) {
         size_t len = n - g < b ? n - g : b;

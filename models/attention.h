@@ -45,6 +45,10 @@ int attn_small(size_t rows, size_t cols);
  * ATTN_TRACE_MAX_CELLS values; else records nothing. Returns trace_matrix's code or 0. */
 int attn_snap(trace *tr, const char *name, const double *a, size_t rows, size_t cols);
 
+/* Records the inputs q, k (n, d) and v (n, dv) as Q, K, V (when small) in the current step. */
+void attn_snap_inputs(trace *tr, const double *q, const double *k, const double *v, size_t n,
+                      size_t d, size_t dv);
+
 /* y = phi(x) elementwise over count values (y may equal x). */
 void attn_phi(double *y, const double *x, size_t count, attn_fmap fmap);
 

@@ -64,9 +64,9 @@ static double relu2(double x)
 /* ---- GAU core ---- */
 
 const char *const attn_gau_listing[] = {
-    "S = Q K^T / n                      (n x n)",
-    "A = relu(S)^2                      (causal: lower triangle)",
-    "O = A V                            (rows of A need not sum to 1)",
+    "S = Q K^T / n",
+    "A = relu(S)^2   (causal: lower triangle)",
+    "O = A V",
 };
 const size_t attn_gau_listing_len = sizeof attn_gau_listing / sizeof attn_gau_listing[0];
 
@@ -112,10 +112,8 @@ int attn_gau_core(double *o, const double *q, const double *k, const double *v, 
             return TUTOR_ENOMEM;
         }
         trace_step(tr, 1, "S = Q K^T / %zu", n);
-        attn_snap(tr, "Q", q, n, s);
-        attn_snap(tr, "K", k, n, s);
-        attn_snap(tr, "V", v, n, e);
         attn_snap(tr, "S", a, n, n);
+        attn_snap_inputs(tr, q, k, v, n, s, e);
     }
     /* Pass 2: squared relu and the causal mask. */
     for (size_t i = 0; i < n; i++)
@@ -161,13 +159,10 @@ int attn_gau_core_slow(double *o, const double *q, const double *k, const double
 /* ---- FLASH core ---- */
 
 const char *const attn_flash_listing[] = {
-    "split the n rows into chunks of c rows",
-    "for each chunk g:",
-    "    A_g = relu(Q_g K_g^T / c)^2    (causal: lower triangle)",
-    "    O_g = A_g V_g                  (quadratic, inside the chunk)",
-    "    O_g += Q'_g M / n, M = sum over all chunks of K'_h^T V_h",
-    "    causal: O_g += Q'_g M / n; M += K'_g^T V_g  (h < g)",
-    "A = the implied n x n matrix      (display only)",
+    "split the rows into chunks of c",        "for each chunk g:",
+    "    A_g = relu(Q_g K_g^T / c)^2",        "    O_g = A_g V_g",
+    "    O_g += Q'_g (sum_h K'_h^T V_h) / n", "    causal: O_g += Q'_g M/n; M += K'_g^T V_g",
+    "A = implied n x n matrix (display)",
 };
 const size_t attn_flash_listing_len = sizeof attn_flash_listing / sizeof attn_flash_listing[0];
 
@@ -236,9 +231,7 @@ int attn_flash_core(double *o, const double *q, const double *k, const double *v
     memset(o, 0, n * e * sizeof *o);
     if (tr) {
         trace_step(tr, 1, "%zu chunks of %zu rows", (n + c - 1) / c, c);
-        attn_snap(tr, "Q", q, n, s);
-        attn_snap(tr, "K", k, n, s);
-        attn_snap(tr, "V", v, n, e);
+        attn_snap_inputs(tr, q, k, v, n, s, e);
     }
     /* Pass 1 (non-causal): M = sum over all chunks of K'_h^T V_h = K'^T V, once. */
     if (!causal)
@@ -311,21 +304,21 @@ int attn_flash_core_slow(double *o, const double *q, const double *k, const doub
 /* ---- the layers ---- */
 
 const char *const attn_gau_layer_listing[] = {
-    "U = silu(X W_u), V = silu(X W_v)   (n x e)",
-    "Z = silu(X W_z)                    (n x s, shared)",
-    "Q = Z * gamma_q + beta_q; K = Z * gamma_k + beta_k",
-    "AV = relu(Q K^T / n)^2 V           (causal: lower triangle)",
-    "O = (U * AV) W_o                   (n x d_model)",
+    "U = silu(X W_u), V = silu(X W_v)",
+    "Z = silu(X W_z)",
+    "Q, K = Z * gamma + beta (per dimension)",
+    "AV = relu(Q K^T / n)^2 V",
+    "O = (U * AV) W_o",
 };
 const size_t attn_gau_layer_listing_len =
     sizeof attn_gau_layer_listing / sizeof attn_gau_layer_listing[0];
 
 const char *const attn_flash_layer_listing[] = {
-    "U = silu(X W_u), V = silu(X W_v)   (n x e)",
-    "Z = silu(X W_z)                    (n x s, shared)",
-    "Q, K, Q', K' = Z * gamma + beta    (four scale-offsets)",
-    "AV = mixed chunk attention(Q, K, Q', K', V; c)",
-    "O = (U * AV) W_o                   (n x d_model)",
+    "U = silu(X W_u), V = silu(X W_v)",
+    "Z = silu(X W_z)",
+    "Q, K, Q', K' = Z * gamma + beta (four)",
+    "AV = mixed chunk attention, chunk c",
+    "O = (U * AV) W_o",
 };
 const size_t attn_flash_layer_listing_len =
     sizeof attn_flash_layer_listing / sizeof attn_flash_layer_listing[0];

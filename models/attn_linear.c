@@ -23,28 +23,28 @@ enum {
 };
 
 const char *const attn_linear_listing[] = {
-    "phiQ = phi(Q)                      (elu + 1, or relu)",
+    "phiQ = phi(Q)   (elu + 1 or relu)",
     "phiK = phi(K)",
-    "S = phiK^T V (d x dv); z = phiK^T 1 (d)",
-    "O = (phiQ S) / (phiQ z + 1e-6)     (row by row)",
+    "S = phiK^T V;  z = phiK^T 1",
+    "O = phiQ S / (phiQ z + 1e-6)",
     "causal: S = 0 (d x dv), z = 0 (d)",
-    "for i = 1..n:",
-    "    S += phi(k_i) v_i^T;  z += phi(k_i)",
-    "    o_i = phi(q_i)^T S / (phi(q_i) . z + 1e-6)",
-    "A = phiQ phiK^T / normaliser       (display only)",
+    "for i = 0..n-1:",
+    "    S += phi(k_i) v_i^T; z += phi(k_i)",
+    "    o_i = phi(q_i)^T S / (phi(q_i).z + eps)",
+    "A = phiQ phiK^T / normaliser (display)",
 };
 const size_t attn_linear_listing_len = sizeof attn_linear_listing / sizeof attn_linear_listing[0];
 
 const char *const attn_performer_listing[] = {
-    "x' = x / d^(1/4); W: m random feature rows (m x d)",
-    "phi(x) = exp(W x' - |x'|^2 / 2 - max) / sqrt(m)",
-    "S = phiK^T V (m x dv); z = phiK^T 1 (m)",
-    "O = (phiQ S) / (phiQ z)",
+    "x' = x / d^(1/4); W is m x d",
+    "phi(x) = exp(W x' - |x'|^2/2) / sqrt(m)",
+    "S = phiK^T V;  z = phiK^T 1",
+    "O = phiQ S / (phiQ z)",
     "causal: S = 0 (m x dv), z = 0 (m)",
-    "for i = 1..n:",
-    "    S += phi(k_i) v_i^T;  z += phi(k_i)",
+    "for i = 0..n-1:",
+    "    S += phi(k_i) v_i^T; z += phi(k_i)",
     "    o_i = phi(q_i)^T S / (phi(q_i) . z)",
-    "A = approximation; error = A - softmax(Q K^T/sqrt(d))",
+    "error = A - softmax(Q K^T / sqrt(d))",
 };
 const size_t attn_performer_listing_len =
     sizeof attn_performer_listing / sizeof attn_performer_listing[0];
@@ -52,13 +52,13 @@ const size_t attn_performer_listing_len =
 const char *const attn_norm_listing[] = {
     "phiQ = 1 + elu(Q)",
     "phiK = 1 + elu(K)",
-    "S = phiK^T V (d x dv)              (no z: no denominator)",
-    "O = RMSNorm(phiQ S)                (x / (|x|/sqrt(dv) + 1e-8))",
+    "S = phiK^T V   (no denominator)",
+    "O = RMSNorm(phiQ S)",
     "causal: S = 0 (d x dv)",
-    "for i = 1..n:",
+    "for i = 0..n-1:",
     "    S += phi(k_i) v_i^T",
     "    o_i = RMSNorm(phi(q_i)^T S)",
-    "A = phiQ phiK^T                    (display only)",
+    "A = phiQ phiK^T (display only)",
 };
 const size_t attn_norm_listing_len = sizeof attn_norm_listing / sizeof attn_norm_listing[0];
 
@@ -219,10 +219,8 @@ int attn_linear(double *o, const double *q, const double *k, const double *v, si
     features(fq, fk, q, k, n, d, fmap);
     if (tr) {
         trace_step(tr, L_PHIQ, "phiQ = phi(Q), phi = %s", fmap == ATTN_RELU ? "relu" : "elu + 1");
-        attn_snap(tr, "Q", q, n, d);
-        attn_snap(tr, "K", k, n, d);
-        attn_snap(tr, "V", v, n, dv);
         attn_snap(tr, "phiQ", fq, n, d);
+        attn_snap_inputs(tr, q, k, v, n, d, dv);
         trace_step(tr, L_PHIK, "phiK = phi(K)");
         attn_snap(tr, "phiK", fk, n, d);
     }
@@ -382,10 +380,8 @@ int attn_performer(double *o, const double *q, const double *k, const double *v,
         goto out;
     if (tr) {
         trace_step(tr, L_PHIQ, "%zu random features of dimension %zu", m, d);
-        attn_snap(tr, "Q", q, n, d);
-        attn_snap(tr, "K", k, n, d);
-        attn_snap(tr, "V", v, n, dv);
         attn_snap(tr, "W", w, m, d);
+        attn_snap_inputs(tr, q, k, v, n, d, dv);
         trace_step(tr, L_PHIK, "phiQ (%zu x %zu) and phiK: positive features", n, m);
         attn_snap(tr, "phiQ", fq, n, m);
         attn_snap(tr, "phiK", fk, n, m);
@@ -506,10 +502,8 @@ int attn_norm(double *o, const double *q, const double *k, const double *v, size
     features(fq, fk, q, k, n, d, ATTN_ELU1);
     if (tr) {
         trace_step(tr, L_PHIQ, "phiQ = 1 + elu(Q)");
-        attn_snap(tr, "Q", q, n, d);
-        attn_snap(tr, "K", k, n, d);
-        attn_snap(tr, "V", v, n, dv);
         attn_snap(tr, "phiQ", fq, n, d);
+        attn_snap_inputs(tr, q, k, v, n, d, dv);
         trace_step(tr, L_PHIK, "phiK = 1 + elu(K)");
         attn_snap(tr, "phiK", fk, n, d);
     }
