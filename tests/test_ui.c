@@ -16,6 +16,7 @@
 #include "../trace/status.h"
 #include "../trace/trace.h"
 #include "../tutor/cli.h"
+#include "../tutor/exercise.h"
 #include "../tutor/parse.h"
 #include "../tutor/topic.h"
 #include "../tutor/ui_draw.h"
@@ -154,7 +155,9 @@ static int start(const char *env)
 {
     tmux(NULL, "kill-server", NULL);
     strbuf cmd = STRBUF_INIT;
-    sb_puts(&cmd, "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TUTOR_DOCS=");
+    /* A state directory that does not exist: no progress, every exercise "to do". */
+    sb_puts(&cmd, "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=/nonexistent-tutor-state "
+                  "TUTOR_DOCS=");
     strbuf docs = STRBUF_INIT;
     sb_printf(&docs, "%s/docs", srcdir);
     sh_quote(&cmd, sb_str(&docs));
@@ -296,6 +299,14 @@ static void test_steps_and_resize(void)
         CU_FAIL("the home screen did not show");
         goto out;
     }
+    /* Topics with an exercise show its status. */
+    for (size_t e = 0; e < exercise_count; e++)
+        if (exercise_table[e].topic && strcmp(exercise_table[e].topic, t->id) == 0) {
+            char row[512];
+            row_with(capture(), t->id, row, sizeof row);
+            CU_ASSERT_PTR_NOT_NULL(strstr(row, "exercise: to do"));
+            break;
+        }
     keys("Enter");
     char want[128];
     snprintf(want, sizeof want, "step 1 / %zu", trace_len(tr));

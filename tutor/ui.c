@@ -9,6 +9,7 @@
 #include "../trace/mem.h"
 #include "../trace/status.h"
 #include "cli.h"
+#include "exercise.h"
 #include "parse.h"
 #include "topic.h"
 #include "ui_draw.h"
@@ -894,17 +895,39 @@ static const char *const home_keys[] = {"↑/↓",    "move", "Enter", "open", "
                                         "filter", "Esc",  "clear", "t",    "notes",
                                         "?",      "help", "q",     "quit", NULL};
 
+/* Each topic's exercise status (an exercise_state), or -1 when it has no exercise. Read
+ * again whenever the home screen comes back, so a run in another terminal shows. */
+static void read_exercises(int *ex, char *status, size_t n)
+{
+    for (size_t i = 0; i < topic_count && i < 256; i++) {
+        ex[i] = -1;
+        for (size_t e = 0; e < exercise_count; e++)
+            if (exercise_table[e].topic &&
+                strcmp(exercise_table[e].topic, topic_registry[i]->id) == 0) {
+                ex[i] = (int)exercise_status(topic_registry[i]->id);
+                break;
+            }
+    }
+    const char *w = exercise_warning();
+    if (w)
+        snprintf(status, n, "%s", w);
+}
+
 static int home_screen(void)
 {
     char filter[64] = "";
     size_t flen = 0, sel = 0;
     char status[200] = "";
     const topic *shown[256];
+    int ex[256], shown_ex[256];
+    read_exercises(ex, status, sizeof status);
     for (;;) {
         size_t ns = 0;
         for (size_t i = 0; i < topic_count && ns < 256; i++)
-            if (matches(topic_registry[i], filter))
+            if (matches(topic_registry[i], filter)) {
+                shown_ex[ns] = ex[i];
                 shown[ns++] = topic_registry[i];
+            }
         if (sel >= ns)
             sel = ns ? ns - 1 : 0;
         if (ui_big_enough()) {
@@ -948,12 +971,23 @@ static int home_screen(void)
                 if (i == sel)
                     ui_fill(y, 0, COLS, UI_SELECT);
                 ui_put(y, 1, 1, st, i == sel ? ui_g->arrow : " ");
+                /* The exercise status sits at the right; title and summary fill the rest. */
+                static const char *const ex_word[] = {"exercise: to do", "exercise: failing",
+                                                      "exercise: passing"};
+                static const int ex_style[] = {UI_DIM, UI_ERROR, UI_OK};
+                int right = COLS - 1;
+                if (shown_ex[i] >= 0 && shown_ex[i] <= 2) {
+                    int w = ui_width(ex_word[shown_ex[i]]);
+                    right = COLS - w - 2;
+                    ui_put(y, right + 1, w, i == sel ? UI_SELECT : ex_style[shown_ex[i]],
+                           ex_word[shown_ex[i]]);
+                }
                 ui_put(y, 3, 12, st, shown[i]->id);
-                int tx = 16 + ui_put(y, 16, COLS - 17, st, shown[i]->title);
-                if (shown[i]->summary && tx + 4 < COLS) {
+                int tx = 16 + ui_put_ell(y, 16, right - 17, st, shown[i]->title);
+                if (shown[i]->summary && tx + 6 < right) {
                     ui_put(y, tx, 3, st, "  ");
-                    ui_put(y, tx + 2, COLS - tx - 3, i == sel ? UI_SELECT : UI_DIM,
-                           shown[i]->summary);
+                    ui_put_ell(y, tx + 2, right - tx - 3, i == sel ? UI_SELECT : UI_DIM,
+                               shown[i]->summary);
                 }
                 row++;
             }
@@ -1032,6 +1066,7 @@ static int home_screen(void)
         }
         if (rc == UI_KEY_SIGNAL)
             return rc;
+        read_exercises(ex, status, sizeof status);
         if (rc == TUTOR_ENOMEM)
             snprintf(status, sizeof status, "out of memory opening the topic");
     }
