@@ -449,10 +449,15 @@ int attn_diag(double *o, const double *q, const double *k, const double *v, size
             for (size_t i = 0; i < len; i++)
                 memcpy(shown + (g + i) * n + g, p + i * len, len * sizeof *p);
             if (block < ATTN_TRACE_ROWS) {
-                trace_step(tr, 3, "block %zu (rows %zu..%zu): softmax inside the block", block, g,
-                           g + len - 1);
+                trace_step(
+                    tr, 3,
+                    "block %zu (rows %zu..%zu): softmax inside the block; row %zu's top key is %zu",
+                    block, g, g + len - 1, g, g + argmax_row(p, len));
                 attn_snap(tr, "P", shown, n, n);
-                trace_mark(tr, "P", (long)g, (long)g, TRACE_CURRENT);
+                size_t best = g + argmax_row(p, len);
+                trace_mark(tr, "P", (long)g, (long)best, TRACE_WINNER);
+                trace_quiz(tr, "Which key (column) gets the block's first row's largest weight?",
+                           (int64_t)best);
             }
         }
     }

@@ -70,6 +70,22 @@ static void rms_norm_row(double *x, size_t dv)
         x[t] *= scale;
 }
 
+/* Returns the j <= last maximising fq_i . fk_j: the key S weighs most for this query, which
+ * the recurrence never computes itself (it only sees the sums). O(last r), traced runs only. */
+static size_t strongest_key(const double *fqi, const double *fk, size_t last, size_t r)
+{
+    size_t best = 0;
+    double top = mat_dot(fqi, fk, r);
+    for (size_t j = 1; j <= last; j++) {
+        double w = mat_dot(fqi, fk + j * r, r);
+        if (w > top) {
+            top = w;
+            best = j;
+        }
+    }
+    return best;
+}
+
 /* The shared core. o (n, dv), den (n: fq_i . z, unused when rms), fq (n, r), fk (n, r),
  * v (n, dv). rms: NormAttention's RMSNorm instead of the division by den + eps. */
 static int kernel_attn(double *o, double *den, const double *fq, const double *fk, const double *v,
@@ -138,13 +154,19 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
                 attn_snap(tr, "S", s, r, dv);
                 if (!rms)
                     trace_reals(tr, "z", z, r);
+                size_t best = strongest_key(fq + i * r, fk, i, r);
                 if (rms)
-                    trace_step(tr, L_ROW, "step %zu: o_%zu = RMSNorm(phi(q_%zu)^T S)", i, i, i);
+                    trace_step(tr, L_ROW,
+                               "step %zu: o_%zu = RMSNorm(phi(q_%zu)^T S); key %zu weighs most", i,
+                               i, i, best);
                 else
-                    trace_step(tr, L_ROW, "step %zu: o_%zu = phi(q_%zu)^T S / %.4g", i, i, i,
-                               den[i] + eps);
+                    trace_step(tr, L_ROW,
+                               "step %zu: o_%zu = phi(q_%zu)^T S / %.4g; key %zu weighs most", i, i,
+                               i, den[i] + eps, best);
                 attn_snap(tr, "O", o, n, dv);
                 trace_mark(tr, "O", (long)i, 0, TRACE_MOVE);
+                trace_quiz(tr, "Which key j <= i has the largest weight phi(q_i) . phi(k_j)?",
+                           (int64_t)best);
             }
         }
         if (tr) {

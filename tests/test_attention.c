@@ -636,6 +636,20 @@ static void test_trace_linear_steps(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(den);
         CU_ASSERT_EQUAL(den->cols, n);
         CU_ASSERT_EQUAL(a->reals[1], 0.0); /* causal */
+        /* Each recorded step's quiz: the key with the largest weight in A's row. */
+        size_t row = 0;
+        for (size_t i = 0; i < trace_len(tr); i++) {
+            const trace_frame *st = trace_at(tr, i);
+            if (!st->quiz)
+                continue;
+            size_t best = 0;
+            for (size_t j = 1; j <= row; j++)
+                if (a->reals[row * n + j] > a->reals[row * n + best])
+                    best = j;
+            CU_ASSERT_EQUAL(st->quiz_answer, (int64_t)best);
+            row++;
+        }
+        CU_ASSERT_EQUAL(row, steps);
         trace_free(tr);
         mat_free(q);
         mat_free(k);
@@ -718,7 +732,18 @@ static void test_trace_names(void)
     trace_free(tr);
     tr = trace_new(0);
     CU_ASSERT_EQUAL(attn_diag(o, q, k, v, n, d, dv, 3, 0, tr), 0);
-    CU_ASSERT_EQUAL(final_snap(tr, "P")->reals[3], 0.0); /* (0, 3): another block */
+    const trace_snap *dp = final_snap(tr, "P");
+    CU_ASSERT_EQUAL(dp->reals[3], 0.0); /* (0, 3): another block */
+    for (size_t i = 0, block = 0; i < trace_len(tr); i++) {
+        const trace_frame *st = trace_at(tr, i);
+        if (!st->quiz)
+            continue;
+        size_t g = 3 * block++, best = g;
+        for (size_t j = g; j < g + 3 && j < n; j++)
+            if (dp->reals[g * n + j] > dp->reals[g * n + best])
+                best = j;
+        CU_ASSERT_EQUAL(st->quiz_answer, (int64_t)best);
+    }
     check_lines(tr, attn_diag_listing_len);
     trace_free(tr);
     tr = trace_new(0);
