@@ -1,6 +1,7 @@
 #include "topic_ssm_common.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -61,9 +62,15 @@ int ssmcli_size(const topic_args *args, const char *name, size_t def, size_t lo,
     char what[40];
     snprintf(what, sizeof what, "--%s", name);
     long long v;
-    int rc = parse_int(s, what, (long long)lo, (long long)1 << 62, &v, err, errlen);
+    int rc = parse_int(s, what, LLONG_MIN, LLONG_MAX, &v, err, errlen);
+    if (rc == TUTOR_ERANGE) /* beyond 64 bits: say what the option accepts instead */
+        snprintf(err, errlen, "--%s: %.40s is outside [%zu, %zu]", name, s, lo, hi);
     if (rc)
         return rc;
+    if (v < 0 || (unsigned long long)v < lo) {
+        snprintf(err, errlen, "--%s: %lld is outside [%zu, %zu]", name, v, lo, hi);
+        return TUTOR_ERANGE;
+    }
     if ((unsigned long long)v > hi) {
         snprintf(err, errlen, "--%s: %lld is too big (at most %zu)", name, v, hi);
         return TUTOR_ETOOBIG;
