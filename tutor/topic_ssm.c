@@ -56,7 +56,7 @@ static const topic_optspec ssm_opts[] = {
 
 /* Everything a run allocates, freed in one place. */
 typedef struct run_ctx {
-    double *A, *B, *C, *Dv, *u, *delta, *z, *Abar, *Bbar, *K, *y, *Q, *Kq, *V;
+    double *A, *B, *C, *Dv, *u, *delta, *z, *Abar, *Bbar, *K, *y, *Q, *Kq, *V, *Delta;
     double complex *cA, *cB, *cC, *cAbar, *cBbar, *dtA;
     mamba_demo demo;
     lru_params lru;
@@ -64,8 +64,8 @@ typedef struct run_ctx {
 
 static void ctx_free(run_ctx *c)
 {
-    double *reals[] = {c->A,    c->B,    c->C, c->Dv, c->u, c->delta, c->z,
-                       c->Abar, c->Bbar, c->K, c->y,  c->Q, c->Kq,    c->V};
+    double *reals[] = {c->A,    c->B, c->C, c->Dv, c->u,  c->delta, c->z,    c->Abar,
+                       c->Bbar, c->K, c->y, c->Q,  c->Kq, c->V,     c->Delta};
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
         mem_free(reals[i]);
     double complex *cs[] = {c->cA, c->cB, c->cC, c->cAbar, c->cBbar, c->dtA};
@@ -500,12 +500,12 @@ static int run_mamba(const topic_args *args, int conv, run_ctx *c, trace *tr, to
                         .z = c->z};
     }
     c->y = mem_alloc(in.L * in.D * sizeof *c->y);
-    c->K = mem_alloc(in.L * in.D * sizeof *c->K); /* Delta */
-    if (!c->y || !c->K)
+    c->Delta = mem_alloc(in.L * in.D * sizeof *c->Delta);
+    if (!c->y || !c->Delta)
         return TUTOR_ENOMEM;
     trace_set_listing(tr, mamba_listing, mamba_listing_len);
     for (size_t i = 0; i < in.L * in.D; i++)
-        c->K[i] = mamba_softplus(in.delta_raw[i]);
+        c->Delta[i] = mamba_softplus(in.delta_raw[i]);
     rc = conv ? mamba_scan_parallel(c->y, &in, tr) : mamba_scan(c->y, NULL, &in, tr);
     if (rc)
         return rc;
@@ -514,7 +514,7 @@ static int run_mamba(const topic_args *args, int conv, run_ctx *c, trace *tr, to
               "\"kind\": \"mamba\", \"mode\": \"%s\", \"result\": ", conv ? "scan" : "recurrent");
     mat_json(sb, c->y, in.L, in.D);
     sb_puts(sb, ", \"intermediates\": {");
-    json_mat(sb, "Delta", c->K, in.L, in.D);
+    json_mat(sb, "Delta", c->Delta, in.L, in.D);
     if (demo) {
         sb_puts(sb, ", ");
         ssmcli_json_reals(sb, "u", in.u, in.L);
