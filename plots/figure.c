@@ -239,6 +239,10 @@ int fig_lines(fig_ctx *c, const char *name, const char *title, const char *xlabe
         gp_raw(&g, "set logscale x 2\nset format x \"2^{%%L}\"\n");
     if (flags & FIG_LOGY)
         gp_raw(&g, "set logscale y 10\nset format y \"10^{%%L}\"\n");
+    if (flags & FIG_KEY_BOTTOM)
+        gp_raw(&g, "set key left bottom opaque\n");
+    if (flags & FIG_KEY_CENTER)
+        gp_raw(&g, "set key right center opaque\n");
     fig_axes(&g, xlabel, ylabel);
     fig_plot_series(&g, s, ns, NULL);
     return fig_end(c, &g, name);

@@ -83,8 +83,10 @@ typedef struct fig_series {
     int dashed;
 } fig_series;
 
-#define FIG_LOGX 1u
-#define FIG_LOGY 2u
+#define FIG_LOGX       1u
+#define FIG_LOGY       2u
+#define FIG_KEY_BOTTOM 4u /* the legend bottom left, for falling curves */
+#define FIG_KEY_CENTER 8u /* the legend at the right, half-way up */
 
 /* A whole line-chart figure: ns series, a legend when ns > 1, axes with the given labels.
  * Returns as fig_end. */

@@ -70,6 +70,7 @@ plot_fn plot_knapsack;
 plot_fn plot_combsum;
 plot_fn plot_combsum2;
 plot_fn plot_heap;
+plot_fn plot_attention;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];

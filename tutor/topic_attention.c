@@ -416,6 +416,10 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         rc = attn_diag(st.o, q, k, vv, n, d, dv, len, causal, tr);
         break;
     }
+    if (rc == TUTOR_ERANGE)
+        say(out, rc,
+            "performer: a query's normaliser underflowed to 0 (scores far too large for the "
+            "random-feature estimate); scale Q and K down");
     if (rc)
         goto out;
 
@@ -493,4 +497,5 @@ const topic topic_attention = {
     .notes = "attention.md",
     .run = run,
     .random_input = random_input,
+    .plot = plot_attention,
 };
