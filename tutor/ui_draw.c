@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <term.h>
+#include <termios.h>
+#include <unistd.h>
 #include <wchar.h>
 
 /* Colour pairs: 1..UI_STYLE_COUNT for the styles, RAMP_PAIR0.. for the heatmap ramp. */
@@ -339,6 +342,43 @@ static volatile sig_atomic_t stop_signal;
 static struct sigaction old_int, old_term;
 static int handlers_set;
 
+/* For a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT): the terminal's modes from before
+ * curses and the escape sequences that leave curses' screen, captured at open time, so
+ * the handler can restore the terminal with async-signal-safe calls only (write,
+ * tcsetattr) before dying of the same signal. */
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define NCRASH ((int)(sizeof crash_signals / sizeof crash_signals[0]))
+static struct sigaction old_crash[NCRASH];
+static struct termios saved_tty;
+static int have_tty;
+static char leave_seq[256];
+static size_t leave_len;
+
+static void on_crash(int sig)
+{
+    if (leave_len) {
+        ssize_t k = write(STDOUT_FILENO, leave_seq, leave_len);
+        (void)k;
+    }
+    if (have_tty)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Appends terminfo capability cap (when the terminal has it) to the leave sequence. */
+static void leave_add(const char *cap)
+{
+    char *seq = tigetstr((char *)cap);
+    if (!seq || seq == (char *)-1)
+        return;
+    size_t n = strlen(seq);
+    if (leave_len + n < sizeof leave_seq) {
+        memcpy(leave_seq + leave_len, seq, n);
+        leave_len += n;
+    }
+}
+
 /* Only a flag: curses is not async-signal-safe, so the input loop notices and unwinds. */
 static void on_signal(int sig)
 {
@@ -352,18 +392,27 @@ int ui_term_open(char *err, size_t errlen)
         snprintf(err, errlen, "TERM is not set, so the terminal type is unknown");
         return -1;
     }
+    have_tty = tcgetattr(STDIN_FILENO, &saved_tty) == 0;
     screen = newterm(NULL, stdout, stdin);
     if (!screen) {
         snprintf(err, errlen, "cannot use the terminal type '%s' (TERM)", term);
         return -1;
     }
     set_term(screen);
+    leave_len = 0;
+    leave_add("sgr0");
+    leave_add("cnorm");
+    leave_add("rmkx");
+    leave_add("rmcup");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sa.sa_handler = on_crash;
+    for (int k = 0; k < NCRASH; k++)
+        sigaction(crash_signals[k], &sa, &old_crash[k]);
     handlers_set = 1;
     cbreak();
     noecho();
@@ -385,8 +434,11 @@ void ui_term_close(void)
     if (handlers_set) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
+        for (int k = 0; k < NCRASH; k++)
+            sigaction(crash_signals[k], &old_crash[k], NULL);
         handlers_set = 0;
     }
+    leave_len = 0;
 }
 
 int ui_key(int timeout_ms)
