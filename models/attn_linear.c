@@ -92,6 +92,9 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
                        size_t n, size_t r, size_t dv, int causal, int rms, double eps, trace *tr)
 {
     double *s = mat_new(r, dv), *z = mat_new(r, 1);
+    /* TUTOR_ERANGE: a normaliser underflowed to 0 (only possible without eps, i.e. FAVOR+
+     * on huge scores); the output row is then NaN and the caller must not use it. */
+    int rc = 0;
     if (!s || !z) {
         mat_free(s);
         mat_free(z);
@@ -112,9 +115,12 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
         mat_gemm(o, fq, s, n, dv, r, 0, 0, 1.0, 0.0);
         if (!rms) {
             mat_gemv(den, fq, z, n, r, 0, 1.0, 0.0);
-            for (size_t i = 0; i < n; i++)
+            for (size_t i = 0; i < n; i++) {
+                if (!(den[i] + eps > 0.0))
+                    rc = TUTOR_ERANGE;
                 for (size_t t = 0; t < dv; t++)
                     o[i * dv + t] /= den[i] + eps;
+            }
         } else {
             for (size_t i = 0; i < n; i++)
                 rms_norm_row(o + i * dv, dv);
@@ -144,6 +150,8 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
             mat_gemv(o + i * dv, s, fq + i * r, r, dv, 1, 1.0, 0.0);
             if (!rms) {
                 den[i] = mat_dot(fq + i * r, z, r);
+                if (!(den[i] + eps > 0.0))
+                    rc = TUTOR_ERANGE;
                 for (size_t t = 0; t < dv; t++)
                     o[i * dv + t] /= den[i] + eps;
             } else {
@@ -185,7 +193,7 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
     }
     mat_free(s);
     mat_free(z);
-    return 0;
+    return rc;
 }
 
 /* a (n, n) = fq fk^T, masked when causal; divided row-wise by den + eps when den is given. */
@@ -357,16 +365,18 @@ int attn_favor_features(double *phi, const double *x, const double *w, size_t n,
 {
     if (!n || !d || !m)
         return TUTOR_EINVAL;
-    double *half = mat_new(n, 1);
-    if (!half)
-        return TUTOR_ENOMEM;
     double scale = pow((double)d, -0.25);
     /* Pass 1: phi = (x' W^T), with x' = x d^(-1/4) folded into the product's alpha. */
     mat_gemm(phi, x, w, n, m, d, 0, 1, scale, 0.0);
-    /* Pass 2: |x'|^2 / 2 per row. */
-    for (size_t i = 0; i < n; i++)
-        half[i] = 0.5 * scale * scale * mat_dot(x + i * d, x + i * d, d);
-    /* Pass 3: the stabiliser; the largest exponent becomes 0 so exp cannot overflow. */
+    /* Pass 2: the exponents w . x' - |x'|^2 / 2. */
+    for (size_t i = 0; i < n; i++) {
+        double half = 0.5 * scale * scale * mat_dot(x + i * d, x + i * d, d);
+        for (size_t t = 0; t < m; t++)
+            phi[i * m + t] -= half;
+    }
+    /* Pass 3: the stabiliser, taken over the whole exponent (|x'|^2 / 2 included, which for
+     * a query is itself a per-row constant): the largest feature becomes exactly 1/sqrt(m),
+     * so exp neither overflows nor underflows to an all-zero row for large inputs. */
     double global = -INFINITY;
     if (!per_row)
         for (size_t i = 0; i < n * m; i++)
@@ -380,9 +390,8 @@ int attn_favor_features(double *phi, const double *x, const double *w, size_t n,
                 c = phi[i * m + t] > c ? phi[i * m + t] : c;
         }
         for (size_t t = 0; t < m; t++)
-            phi[i * m + t] = norm * exp(phi[i * m + t] - half[i] - c);
+            phi[i * m + t] = norm * exp(phi[i * m + t] - c);
     }
-    mat_free(half);
     return 0;
 }
 

@@ -62,16 +62,18 @@ int attn_orf(double *w, size_t m, size_t d, rng *r);
 
 /* Positive random features: phi (n, m), x (n, d), w (m, d).
  * phi_i = exp(w x'_i - |x'_i|^2 / 2 - c) / sqrt(m) with x' = x / d^(1/4). The stabiliser c
- * is each row's own maximum of w x'_i when per_row (queries: it cancels in row i's ratio),
- * else the maximum over all rows (keys: one constant for every key, so it cancels too).
- * Returns 0, TUTOR_EINVAL or TUTOR_ENOMEM. O(n m d). */
+ * is the largest exponent of the row itself when per_row (queries: a per-row constant
+ * cancels in row i's ratio), else the largest over all rows (keys: one constant for every
+ * key, so it cancels too); the largest feature is then exactly 1/sqrt(m).
+ * Returns 0 or TUTOR_EINVAL (a zero size). O(n m d). */
 int attn_favor_features(double *phi, const double *x, const double *w, size_t n, size_t d, size_t m,
                         int per_row);
 
 /* FAVOR+ attention with features w (m, d): o = phiQ (phiK^T v) / phiQ (phiK^T 1), causal by
  * prefix sums (the recurrence). O(n m (d + dv)) time. Records also W, the approximated
  * attention matrix A, the exact softmax matrix P_exact, error = A - P_exact and max_error
- * (the matrices only when n is small). */
+ * (the matrices only when n is small). Returns TUTOR_ERANGE when a query's normaliser
+ * underflows to 0 (scores far too large for the estimator; o is then unusable). */
 int attn_performer(double *o, const double *q, const double *k, const double *v, const double *w,
                    size_t n, size_t d, size_t dv, size_t m, int causal, trace *tr);
 

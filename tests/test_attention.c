@@ -296,6 +296,27 @@ static void test_performer_fast_vs_slow(void)
     }
 }
 
+static void test_performer_extremes(void)
+{
+    /* Large inputs: |x'|^2 / 2 = 1800 alone would make exp underflow to 0; stabilising the
+     * whole exponent keeps every row finite, and o stays a mean of the values. */
+    size_t n = 3, d = 1, m = 8;
+    double q[3] = {60, -60, 60}, k[3] = {60, -60, 60}, v[3] = {1, 2, 3}, o[3], w[8];
+    rng r;
+    rng_seed(&r, 77);
+    CU_ASSERT_EQUAL(attn_orf(w, m, d, &r), 0);
+    for (int causal = 0; causal < 2; causal++) {
+        CU_ASSERT_EQUAL(attn_performer(o, q, k, v, w, n, d, 1, m, causal, NULL), 0);
+        for (size_t i = 0; i < n; i++) {
+            CU_ASSERT(isfinite(o[i]) && o[i] >= 1.0 - 1e-12 && o[i] <= 3.0 + 1e-12);
+        }
+    }
+    /* Opposite query and key, far apart: every product underflows: TUTOR_ERANGE. */
+    double q1[1] = {800}, k1[1] = {-800}, v1[1] = {5}, o1[1];
+    double w2[2] = {1.0, -1.0};
+    CU_ASSERT_EQUAL(attn_performer(o1, q1, k1, v1, w2, 1, 1, 1, 2, 1, NULL), TUTOR_ERANGE);
+}
+
 /* Mean over seeds of max |A_favor - P_softmax| for m features. */
 static double favor_error(size_t m, int causal)
 {
@@ -1047,6 +1068,16 @@ static void test_cli_bad_input(void)
     expect_bad("--features and --m exclude each other", "--variant", "performer", "--n", "2", "--d",
                "2", "--m", "3", "--features", good, NULL);
     expect_bad("unknown option '--bogus'", "--bogus", "1", NULL);
+    /* FAVOR+ on scores far too large: the normaliser underflows. */
+    char q800[64], k800[64], w2[64];
+    write_temp(q800, "800\n");
+    write_temp(k800, "-800\n");
+    write_temp(w2, "1\n-1\n");
+    expect_bad("performer: a query's normaliser underflowed", "--variant", "performer", "--Q", q800,
+               "--K", k800, "--V", q800, "--features", w2, NULL);
+    unlink(q800);
+    unlink(k800);
+    unlink(w2);
     unlink(good);
     unlink(bad);
     unlink(nanf);
@@ -1122,6 +1153,7 @@ void tests_register(void)
         {"performer: orthogonal random features", test_orf},
         {"performer: fast = slow", test_performer_fast_vs_slow},
         {"performer: error falls as m grows", test_favor_error_falls},
+        {"performer: large scores", test_performer_extremes},
         {"gau: hand-checked", test_gau_hand},
         {"flash, transnormer, diag: hand-checked", test_flash_and_norm_hand},
         {"gau and flash cores: fast = slow", test_gau_flash_fast_vs_slow},
