@@ -71,6 +71,7 @@ plot_fn plot_combsum;
 plot_fn plot_combsum2;
 plot_fn plot_heap;
 plot_fn plot_attention;
+plot_fn plot_hippo;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];

@@ -280,4 +280,5 @@ const topic topic_hippo = {
     .notes = "hippo.md",
     .run = run,
     .random_input = random_input,
+    .plot = plot_hippo,
 };
