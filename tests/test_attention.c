@@ -1068,6 +1068,14 @@ static void test_cli_bad_input(void)
     expect_bad("--features and --m exclude each other", "--variant", "performer", "--n", "2", "--d",
                "2", "--m", "3", "--features", good, NULL);
     expect_bad("unknown option '--bogus'", "--bogus", "1", NULL);
+    /* Finite inputs whose products overflow. */
+    char huge[64];
+    write_temp(huge, "1e200 1e200\n-1e200 1e200\n");
+    expect_bad("--variant gau: the result overflowed", "--variant", "gau", "--Q", huge, "--K", huge,
+               "--V", huge, NULL);
+    expect_bad("--variant softmax: the result overflowed", "--Q", huge, "--K", huge, "--V", huge,
+               NULL);
+    unlink(huge);
     /* FAVOR+ on scores far too large: the normaliser underflows. */
     char q800[64], k800[64], w2[64];
     write_temp(q800, "800\n");

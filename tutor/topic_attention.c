@@ -422,6 +422,14 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
             "random-feature estimate); scale Q and K down");
     if (rc)
         goto out;
+    /* Finite inputs can still overflow a product (1e200 * 1e200): say so, not NaN. */
+    for (size_t i = 0; i < n * ocols; i++)
+        if (!isfinite(st.o[i])) {
+            rc = say(out, TUTOR_ERANGE,
+                     "--variant %s: the result overflowed (inputs too large); scale them down",
+                     variant_names[v]);
+            goto out;
+        }
 
     /* Pass 4: the answer. */
     sb_puts(&out->json, "\"variant\": ");
