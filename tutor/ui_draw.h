@@ -54,6 +54,7 @@ enum ui_style {
     UI_CODE,    /* code blocks in notes */
     UI_KEY,     /* key names in the footer */
     UI_SELECT,  /* the selected row of a menu */
+    UI_PATH,    /* a path through a structure (a heap's sift) */
     UI_ROLE,    /* UI_ROLE + trace_role */
     UI_STYLE_COUNT = UI_ROLE + TRACE_ROLE_COUNT
 };

@@ -798,9 +798,48 @@ static int view_buckets(ctx *c, int y, const trace_snap *mn, const trace_snap *m
 
 /* A binary heap as a tree: level d holds indices 2^d - 1 .. 2^(d+1) - 2, each node centred
  * in its share of the width, as deep as the width allows. */
-static int view_heap_tree(ctx *c, int y, const trace_snap *sp, int avail)
+/* 1 when heap index a is b or one of b's ancestors. */
+static int heap_ancestor(size_t a, size_t b)
+{
+    while (b > a)
+        b = (b - 1) / 2;
+    return a == b;
+}
+
+/* The sifting path up to this step: the indices (below 64, the ones a tree can show) that
+ * this step and the steps just before it moved or worked on, for as long as they all lie on
+ * one root-to-leaf chain and the heap keeps its length. Steps that only compare (two
+ * siblings) neither add nor stop. A bit per index. */
+static uint64_t sift_path(const ctx *c, const trace *tr, const trace_snap *sp)
+{
+    uint64_t path = 0;
+    size_t lo = c->step > 64 ? c->step - 64 : 0;
+    for (size_t s = c->step + 1; s-- > lo;) {
+        const trace_snap *h = ui_index_get(c->ix, sp->name, s);
+        if (!h || h->cols != sp->cols)
+            break;
+        const trace_frame *f = trace_at(tr, s);
+        uint64_t add = 0;
+        for (size_t k = 0; k < f->nmarks; k++) {
+            const trace_marker *m = &f->marks[k];
+            if ((m->role == TRACE_MOVE || m->role == TRACE_CURRENT) && m->row >= 0 && m->row < 64 &&
+                strcmp(m->target, sp->name) == 0)
+                add |= (uint64_t)1 << m->row;
+        }
+        uint64_t all = path | add;
+        for (size_t a = 0; a < 64; a++)
+            for (size_t b = a + 1; b < 64; b++)
+                if ((all >> a & 1) && (all >> b & 1) && !heap_ancestor(a, b))
+                    return path;
+        path = all;
+    }
+    return path;
+}
+
+static int view_heap_tree(ctx *c, int y, const trace *tr, const trace_snap *sp, int avail)
 {
     size_t n = sp->cols;
+    uint64_t path = c->marks ? sift_path(c, tr, sp) : 0;
     int cw = 4;
     for (size_t k = 0; k < n; k++) {
         int d = digits(sp->ints[k]) + 3;
@@ -819,12 +858,22 @@ static int view_heap_tree(ctx *c, int y, const trace_snap *sp, int avail)
             int x = c->x + (int)k * slot + (slot - cw) / 2;
             char buf[32];
             fmt_int(buf, sizeof buf, sp->ints[i]);
-            cell(c, y + rows, x, cw, role_at(c, sp->name, (long)i, -1), buf);
+            int role = role_at(c, sp->name, (long)i, -1);
+            int on_path = i < 64 && (path >> i & 1);
+            if (role < 0 && on_path) {
+                char b2[48];
+                snprintf(b2, sizeof b2, "%*s", cw - 1, buf);
+                ui_put(y + rows, x, cw - 1, UI_PATH, b2);
+            } else {
+                cell(c, y + rows, x, cw, role, buf);
+            }
             if (depth > 0) {
-                /* A slash towards the parent, on the row above, between the two. */
+                /* A slash towards the parent, on the row above, between the two; bold
+                 * where the sifting path runs. */
                 int px = c->x + (int)(k / 2) * (slot * 2) + slot;
                 int mid = (x + cw / 2 + px) / 2;
-                ui_put(y + rows - 1, mid, 1, UI_DIM, k % 2 ? "\\" : "/");
+                int edge = on_path && (path >> ((i - 1) / 2) & 1);
+                ui_put(y + rows - 1, mid, 1, edge ? UI_PATH : UI_DIM, k % 2 ? "\\" : "/");
             }
         }
         level_start += width;
@@ -1134,7 +1183,7 @@ void ui_view_draw(ui_rect r, const topic *t, const trace *tr, const ui_index *ix
     const trace_snap *heap = ui_index_get(ix, "heap", step);
     int rectree = ui_index_get(ix, "call", step) && ui_index_get(ix, "parent", step);
     if (heap && heap->kind == TRACE_INTS)
-        y += view_heap_tree(&c, y, heap, AVAIL) + 1;
+        y += view_heap_tree(&c, y, tr, heap, AVAIL) + 1;
     for (size_t k = 0; k < ix->n; k++) {
         const ui_series *s = &ix->v[k];
         const trace_snap *sp = series_at(s, step);
