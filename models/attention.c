@@ -477,6 +477,8 @@ int attn_diag_probs(double *p, const double *q, const double *k, size_t n, size_
 {
     if (!n || !d || !b)
         return TUTOR_EINVAL;
+    if (b > n)
+        b = n;
     memset(p, 0, n * n * sizeof *p);
     double *blk = mat_new(b, b);
     if (!blk)
