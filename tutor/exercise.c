@@ -357,19 +357,19 @@ static int load(progress *p)
     return 0;
 }
 
-/* mkdir -p for the state folder. */
-static int make_dirs(char *path)
+/* mkdir -p path, new folders with mode (before the umask). */
+static int make_dirs(char *path, mode_t mode)
 {
     for (char *s = path + 1; *s; s++) {
         if (*s != '/')
             continue;
         *s = '\0';
-        int rc = mkdir(path, 0700) != 0 && errno != EEXIST;
+        int rc = mkdir(path, mode) != 0 && errno != EEXIST;
         *s = '/';
         if (rc)
             return -1;
     }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+    return mkdir(path, mode) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Writes p: a temporary file next to the progress file, flushed to disk, then renamed over
@@ -390,7 +390,7 @@ static int save(const progress *p)
         rc = TUTOR_ENOMEM;
         goto out;
     }
-    if (make_dirs(dir.s) != 0) {
+    if (make_dirs(dir.s, 0700) != 0) {
         warn("tutor: cannot create %s: %s; progress is not saved", sb_str(&dir), strerror(errno));
         rc = TUTOR_EIO;
         goto out;
@@ -494,6 +494,51 @@ static void filter_output(FILE *f, const exercise *ex, strbuf *report)
     free(line);
 }
 
+/* Copies the stub exercises/ID.c to the student's file `to` (never over an existing file),
+ * creating its folder. 0, or 1 with a line in report. */
+static int copy_stub(const char *src, const exercise *ex, const char *to, strbuf *report)
+{
+    strbuf stub = STRBUF_INIT, dir = STRBUF_INIT;
+    sb_printf(&stub, "%s/exercises/%s.c", src, ex->id);
+    const char *slash = strrchr(to, '/');
+    sb_putn(&dir, to, slash ? (size_t)(slash - to) : 0);
+    FILE *in = fopen(sb_str(&stub), "r"), *out = NULL;
+    int rc = 1;
+    if (!in) {
+        sb_printf(report, "tutor exercise: cannot read the stub %s: %s\n", sb_str(&stub),
+                  strerror(errno));
+        goto done;
+    }
+    if (dir.len && make_dirs(dir.s, 0777) != 0) {
+        sb_printf(report, "tutor exercise: cannot create %s: %s\n", sb_str(&dir), strerror(errno));
+        goto done;
+    }
+    /* "x": exclusive, so a file made meanwhile is never overwritten. */
+    if (!(out = fopen(to, "wx"))) {
+        sb_printf(report, "tutor exercise: cannot create %s: %s\n", to, strerror(errno));
+        goto done;
+    }
+    char buf[4096];
+    size_t n;
+    int bad = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        bad |= fwrite(buf, 1, n, out) != n;
+    bad |= ferror(in) != 0;
+    bad |= fclose(out) != 0;
+    if (bad) {
+        sb_printf(report, "tutor exercise: could not copy %s to %s\n", sb_str(&stub), to);
+        unlink(to);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (in)
+        fclose(in);
+    sb_free(&stub);
+    sb_free(&dir);
+    return rc;
+}
+
 /* Runs one exercise; 0 passed, 1 failed, or a negative code (line in report). */
 static int run_one(const exercise *ex, strbuf *report)
 {
@@ -506,9 +551,14 @@ static int run_one(const exercise *ex, strbuf *report)
         return TUTOR_ENOTFOUND;
     }
     strbuf file = STRBUF_INIT, build = STRBUF_INIT, cmd = STRBUF_INIT;
+    int rc = 1;
     work_file(&file, ex);
     build_dir(&build, src);
     int existed = access(sb_str(&file), F_OK) == 0;
+    if (!existed && copy_stub(src, ex, sb_str(&file), report)) {
+        rc = 1;
+        goto out;
+    }
     sb_puts(&cmd, "cd ");
     sh_quote(&cmd, src);
     sb_printf(&cmd,
@@ -522,7 +572,6 @@ static int run_one(const exercise *ex, strbuf *report)
     sb_puts(&cmd, " EXERCISE_FILE=");
     sh_quote(&cmd, sb_str(&file));
     sb_puts(&cmd, " 2>&1");
-    int rc = 1;
     if (file.failed || build.failed || cmd.failed) {
         rc = TUTOR_ENOMEM;
         goto out;
@@ -721,11 +770,13 @@ static void on_interrupt(int sig)
     interrupted = 1;
 }
 
-static int run_and_print(const char *id, FILE *out, FILE *err)
+/* Runs and prints the report; returns the exit status, and the run's code through *code. */
+static int run_and_print(const char *id, FILE *out, FILE *err, int *code)
 {
     strbuf report = STRBUF_INIT;
     int rc = exercise_run(id, &report);
     int status;
+    *code = rc;
     if (rc < 0 && rc != TUTOR_ENOMEM) {
         /* The report holds one line saying what is missing: it belongs on stderr. */
         fputs(sb_str(&report), err);
@@ -759,8 +810,9 @@ static int cmd_watch(const exercise *ex, FILE *out, FILE *err)
     sigaction(SIGINT, &sa, &old);
     int status = 0;
     while (!interrupted) {
-        status = run_and_print(ex->id, out, err);
-        if (status > 1 || interrupted)
+        int code;
+        status = run_and_print(ex->id, out, err, &code);
+        if (code < 0 || interrupted)
             break;
         struct timespec seen = {0, 0}, now;
         mtime_of(sb_str(&file), &seen);
@@ -783,7 +835,8 @@ static int cmd_watch(const exercise *ex, FILE *out, FILE *err)
     if (interrupted)
         fputs("\nstopped watching\n", out);
     sb_free(&file);
-    return status > 1 ? status : 0;
+    /* Ctrl-C is the normal way out: 0, unless the exercise could not run at all. */
+    return interrupted ? 0 : status;
 }
 
 int exercise_cli(int argc, char **argv, FILE *out, FILE *err)
@@ -840,7 +893,8 @@ int exercise_cli(int argc, char **argv, FILE *out, FILE *err)
                     id);
             return 2;
         }
-        return run_and_print(id, out, err);
+        int code;
+        return run_and_print(id, out, err, &code);
     }
     if (hint)
         return cmd_hint(ex, out, err);
@@ -848,5 +902,6 @@ int exercise_cli(int argc, char **argv, FILE *out, FILE *err)
         return cmd_solution(ex, out, err);
     if (watch)
         return cmd_watch(ex, out, err);
-    return run_and_print(id, out, err);
+    int code;
+    return run_and_print(id, out, err, &code);
 }

@@ -83,6 +83,29 @@ static void print_indented(const char *text, const char *indent)
     }
 }
 
+/* Prints text word-wrapped to `width` columns, the first line starting at column `col`,
+ * the others after `indent`; ends with a newline. */
+static void print_wrapped(const char *text, const char *indent, size_t col, size_t width)
+{
+    const char *p = text;
+    while (*p) {
+        size_t word = strcspn(p, " ");
+        if (col > strlen(indent) && col + 1 + word > width) {
+            printf("\n%s", indent);
+            col = strlen(indent);
+        } else if (p != text) {
+            putchar(' ');
+            col++;
+        }
+        printf("%.*s", (int)word, p);
+        col += word;
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    putchar('\n');
+}
+
 /* The one CUnit test function: behaviours run in registration order, one call each. */
 static void run_next(void)
 {
@@ -108,8 +131,7 @@ static void run_next(void)
     print_indented(sb_str(&details), "        ");
     if (b->hint) {
         fputs("        hint:     ", stdout);
-        print_indented(b->hint, "                  ");
-        putchar('\n');
+        print_wrapped(b->hint, "                  ", 18, 96);
     }
     fflush(stdout);
     /* CUnit lists it again after the test as "N. exercise:K  - name"; K is its number. */
