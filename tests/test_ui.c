@@ -21,6 +21,7 @@
 #include "../tutor/topic.h"
 #include "../tutor/ui_draw.h"
 #include "../tutor/ui_notes.h"
+#include "../tutor/ui_plot.h"
 #include "../tutor/ui_predict.h"
 #include "../tutor/ui_views.h"
 #include "harness.h"
@@ -769,6 +770,38 @@ static void test_notes_find(void)
     unsetenv("TUTOR_DOCS");
 }
 
+/* gnuplot's dumb plot comes back as text of the asked size; a missing gnuplot is
+ * ENOTFOUND, never a crash or output on our terminal. */
+static void test_plot_dumb(void)
+{
+    double v[32];
+    for (int k = 0; k < 32; k++)
+        v[k] = (k - 16) * (k - 16);
+    strbuf out = STRBUF_INIT;
+    char *argv[] = {"gnuplot", "--version", NULL};
+    if (run_cmd(argv, NULL) == 0) {
+        CU_ASSERT_EQUAL(ui_plot_dumb(v, 32, 40, 10, &out), 0);
+        CU_ASSERT(th_count_lines(sb_str(&out)) >= 8);
+        CU_ASSERT_PTR_NOT_NULL(strchr(sb_str(&out), '*'));
+        const char *p = sb_str(&out);
+        size_t longest = 0;
+        while (*p) {
+            size_t len = strcspn(p, "\n");
+            longest = len > longest ? len : longest;
+            p += len + (p[len] == '\n');
+        }
+        CU_ASSERT(longest <= 41); /* the form feed may lead the first line */
+    } else {
+        fprintf(stderr, "\n  gnuplot not installed: only the missing case is tested\n");
+    }
+    setenv("TUTOR_GNUPLOT", "/nonexistent/gnuplot", 1);
+    sb_clear(&out);
+    CU_ASSERT_EQUAL(ui_plot_dumb(v, 32, 40, 10, &out), TUTOR_ENOTFOUND);
+    CU_ASSERT_EQUAL(out.len, 0);
+    unsetenv("TUTOR_GNUPLOT");
+    sb_free(&out);
+}
+
 static void test_predict_grading(void)
 {
     int64_t v;
@@ -871,6 +904,7 @@ void tests_register(void)
         {"markdown rendering survives failed allocations", test_markdown_alloc},
         {"notes are found via TUTOR_DOCS, else a clear message", test_notes_find},
         {"predict answers are parsed, graded and scored once", test_predict_grading},
+        {"series plot through gnuplot's dumb terminal", test_plot_dumb},
         {"the snapshot index agrees with trace_latest", test_index_matches_trace_latest},
         {"the snapshot index survives failed allocations", test_index_alloc},
         {NULL, NULL},

@@ -854,7 +854,16 @@ static int topic_screen(const topic *t)
                 goto out;
             break;
         case 'v': s.view.alt = !s.view.alt; break;
-        case 'c': s.view.cursor = 1; break;
+        case 'c': {
+            /* Only where there is a grid to move on: else the arrows would be taken. */
+            int grid = 0;
+            for (size_t k = 0; k < s.r.ix.n; k++)
+                grid |= s.r.ix.v[k].kind == TRACE_TABLE || s.r.ix.v[k].kind == TRACE_MATRIX;
+            s.view.cursor = grid;
+            if (!grid)
+                set_status(&s, UI_NORMAL, "c: a cell cursor needs a table or a matrix");
+            break;
+        }
         case KEY_NPAGE: s.view.scroll += LINES / 2; break;
         case KEY_PPAGE: s.view.scroll -= LINES / 2; break;
         default: break;
