@@ -109,7 +109,7 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
             trace_step(tr, L_SUMS, "S sums all %zu keys' outer products: %zu x %zu", n, r, dv);
             attn_snap(tr, "S", s, r, dv);
             if (!rms)
-                trace_reals(tr, "z", z, r);
+                attn_snap(tr, "z", z, 1, r);
         }
         /* Pass 3: every query reads S (and z): O(n r dv), no n x n matrix. */
         mat_gemm(o, fq, s, n, dv, r, 0, 0, 1.0, 0.0);
@@ -130,7 +130,7 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
                        rms ? "O = RMSNorm(phiQ S), row by row"
                            : "O = phiQ S, each row divided by its normaliser");
             if (!rms)
-                trace_reals(tr, "normaliser", den, n);
+                attn_snap(tr, "normaliser", den, n, 1);
             attn_snap(tr, "O", o, n, dv);
         }
     } else {
@@ -139,7 +139,7 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
             trace_step(tr, L_INIT, "causal: the state is %zu x %zu, whatever n is", r, dv);
             attn_snap(tr, "S", s, r, dv);
             if (!rms)
-                trace_reals(tr, "z", z, r);
+                attn_snap(tr, "z", z, 1, r);
         }
         for (size_t i = 0; i < n; i++) {
             /* Pass 2 (step i): fold key i into the running sums. */
@@ -161,7 +161,7 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
                 trace_step(tr, L_UPDATE, "step %zu: add phi(k_%zu) v_%zu^T to S", i, i, i);
                 attn_snap(tr, "S", s, r, dv);
                 if (!rms)
-                    trace_reals(tr, "z", z, r);
+                    attn_snap(tr, "z", z, 1, r);
                 size_t best = strongest_key(fq + i * r, fk, i, r);
                 if (rms)
                     trace_step(tr, L_ROW,
@@ -185,8 +185,8 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
                 trace_step(tr, L_LOOP, "all %zu steps done", n);
             attn_snap(tr, "S", s, r, dv);
             if (!rms) {
-                trace_reals(tr, "z", z, r);
-                trace_reals(tr, "normaliser", den, n);
+                attn_snap(tr, "z", z, 1, r);
+                attn_snap(tr, "normaliser", den, n, 1);
             }
             attn_snap(tr, "O", o, n, dv);
         }

@@ -9,8 +9,8 @@
  * O(n^2) for the masked quadratic form. NormAttention drops the denominator and applies
  * RMSNorm to fq_i^T S instead.
  *
- * Shapes: q, k are (n, d), v is (n, dv), o is (n, dv). Trace names: phiQ, phiK, S, z,
- * normaliser (n values, fq_i . z), A (the implied n x n attention matrix, recorded only when
+ * Shapes: q, k are (n, d), v is (n, dv), o is (n, dv). Trace names: phiQ, phiK, S, z (1, r),
+ * normaliser (n, 1: fq_i . z), A (the implied n x n attention matrix, recorded only when
  * small), O; Performer adds W, P_exact, error, max_error. Per-time-step steps for the first
  * ATTN_TRACE_ROWS steps of a causal run (S's evolution), then one summary step.
  * Errors: TUTOR_EINVAL (zero size), TUTOR_ENOMEM (nothing leaks). */

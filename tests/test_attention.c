@@ -655,7 +655,7 @@ static void test_trace_linear_steps(void)
         const trace_snap *a = final_snap(tr, "A"), *den = final_snap(tr, "normaliser");
         CU_ASSERT_PTR_NOT_NULL_FATAL(a);
         CU_ASSERT_PTR_NOT_NULL_FATAL(den);
-        CU_ASSERT_EQUAL(den->cols, n);
+        CU_ASSERT_EQUAL(den->rows, n);     /* one per query, a column beside O */
         CU_ASSERT_EQUAL(a->reals[1], 0.0); /* causal */
         /* Each recorded step's quiz: the key with the largest weight in A's row. */
         size_t row = 0;

@@ -499,7 +499,8 @@ const topic topic_attention = {
              "only up to n = 256); --trace shows each pass and time step.\n"
              "\n"
              "json: {\"topic\": \"attention\", \"variant\": NAME, \"result\": [[O row]...],\n"
-             "       \"intermediates\": {NAME: [[row]...] or [vector] or number}}\n",
+             "       \"intermediates\": {NAME: [[row]...], or a number for density and\n"
+             "       max_error}}\n",
     .opts = attention_opts,
     .example = "--variant softmax --n 6 --d 4 --seed 1",
     .notes = "attention.md",
