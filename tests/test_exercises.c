@@ -309,6 +309,20 @@ static void test_no_sources(void)
     free(copy);
 }
 
+/* Replaces text with the contents of path (empty when it cannot be read). */
+static void read_file(const char *path, strbuf *text)
+{
+    sb_clear(text);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_putn(text, buf, n);
+    fclose(f);
+}
+
 /* --watch runs again when the file is saved and ends cleanly on Ctrl-C (SIGINT). */
 static void test_watch(void)
 {
@@ -333,15 +347,7 @@ static void test_watch(void)
     for (int tries = 0; tries < 1200 && seen < 2; tries++) {
         struct timespec nap = {0, 50 * 1000 * 1000};
         nanosleep(&nap, NULL);
-        sb_clear(&text);
-        FILE *f = fopen(log, "r");
-        if (f) {
-            char buf[4096];
-            size_t n;
-            while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-                sb_putn(&text, buf, n);
-            fclose(f);
-        }
+        read_file(log, &text);
         seen = 0;
         for (const char *p = strstr(sb_str(&text), "\nwatching "); p;
              p = strstr(p + 1, "\nwatching "))
@@ -358,15 +364,7 @@ static void test_watch(void)
     int status = 0;
     CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    sb_clear(&text);
-    FILE *f = fopen(log, "r");
-    if (f) {
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            sb_putn(&text, buf, n);
-        fclose(f);
-    }
+    read_file(log, &text);
     CU_ASSERT(strstr(sb_str(&text), "stopped watching") != NULL);
     CU_ASSERT(strstr(sb_str(&text), "6 passed, 0 failed") != NULL);
     sb_free(&text);

@@ -121,29 +121,16 @@ static int sweep_body(void *ctx)
 
 static void alloc(void)
 {
-    double *q, *k, *v;
-    if (qkv(&q, &k, &v, 4, 3, 3, 5, 1.0)) {
-        ex_fail("out of memory for the inputs");
-        return;
-    }
-    ex_input("n = 4, d = dv = 3, causal, every allocation failing in turn");
-    ex_alloc_sweep(sweep_body, q);
-    mem_free(q);
+    alloc_sweep_qkv(sweep_body);
 }
 
 static void traced(void)
 {
     for (int causal = 0; causal < 2 && !ex_failed(); causal++) {
         double *q, *k, *v, o1[5 * 3], o2[5 * 3];
-        trace *ref = trace_new(0), *got = trace_new(0);
-        if (!ref || !got || qkv(&q, &k, &v, 5, 4, 3, 2, 1.0)) {
-            ex_fail("out of memory for the traces");
-            trace_free(ref);
-            trace_free(got);
+        trace *ref, *got;
+        if (!traced_setup(&q, &k, &v, &ref, &got, attn_softmax_listing, attn_softmax_listing_len))
             return;
-        }
-        trace_set_listing(ref, attn_softmax_listing, attn_softmax_listing_len);
-        trace_set_listing(got, attn_softmax_listing, attn_softmax_listing_len);
         ex_input("n = 5, d = 4, dv = 3, %s, seed 2", causal ? "causal" : "not causal");
         exref_attn_softmax(o1, q, k, v, 5, 4, 3, causal, ref);
         int rc = attn_softmax(o2, q, k, v, 5, 4, 3, causal, got);

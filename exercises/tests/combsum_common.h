@@ -89,19 +89,15 @@ static void alloc(void)
 
 static void traced_one(const int *cand, size_t n, int target)
 {
-    trace *ref = trace_new(0), *got = trace_new(0);
+    trace *ref, *got;
     combsum_result want = {0}, res = {0};
-    if (!ref || !got) {
-        ex_fail("out of memory for the traces");
-    } else {
-        trace_set_listing(ref, LISTING, LISTING_LEN);
-        trace_set_listing(got, LISTING, LISTING_LEN);
-        describe(cand, n, target, 0);
-        REF(&want, cand, n, target, NULL, ref);
-        int rc = FN(&res, cand, n, target, NULL, got);
-        if (ex_status("return value", 0, rc))
-            ex_trace(ref, got, 0);
-    }
+    if (!ex_trace_pair(&ref, &got, LISTING, LISTING_LEN))
+        return;
+    describe(cand, n, target, 0);
+    REF(&want, cand, n, target, NULL, ref);
+    int rc = FN(&res, cand, n, target, NULL, got);
+    if (ex_status("return value", 0, rc))
+        ex_trace(ref, got, 0);
     combsum_result_free(&want);
     combsum_result_free(&res);
     trace_free(ref);

@@ -381,6 +381,22 @@ static const char *state_differs(const trace *ref, const trace *got, size_t i, d
     return NULL;
 }
 
+int ex_trace_pair(trace **ref, trace **got, const char *const *listing, size_t len)
+{
+    *ref = trace_new(0);
+    *got = trace_new(0);
+    if (!*ref || !*got) {
+        trace_free(*ref);
+        trace_free(*got);
+        *ref = *got = NULL;
+        ex_fail("out of memory for the traces");
+        return 0;
+    }
+    trace_set_listing(*ref, listing, len);
+    trace_set_listing(*got, listing, len);
+    return 1;
+}
+
 int ex_trace(const trace *ref, const trace *got, double tol)
 {
     size_t nr = trace_len(ref), ng = trace_len(got);

@@ -61,6 +61,10 @@ int ex_ints(const char *what, const int *expected, size_t ne, const int *actual,
  * NaN. */
 int ex_reals(const char *what, const double *expected, const double *actual, size_t n, double tol);
 
+/* Two new traces carrying the same listing: *ref for the reference, *got for the student.
+ * Returns 1, or records a failure and returns 0 with nothing to free. */
+int ex_trace_pair(trace **ref, trace **got, const char *const *listing, size_t len);
+
 /* Compares a student's trace with the reference's: step counts, each step's listing line and
  * the state it shows (every snapshot either step records, compared as inherited state; reals
  * with tolerance tol). Messages, marks and quizzes are not compared. On the first departure,

@@ -216,32 +216,27 @@ static void alloc(void)
 
 static void traced(void)
 {
-    trace *ref = trace_new(0), *got = trace_new(0);
+    trace *ref, *got;
+    if (!ex_trace_pair(&ref, &got, heap_listing, heap_listing_len))
+        return;
     heap want, mine;
     heap_init_int(&want);
     heap_init_int(&mine);
-    if (!ref || !got) {
-        ex_fail("out of memory for the traces");
-    } else {
-        trace_set_listing(ref, heap_listing, heap_listing_len);
-        trace_set_listing(got, heap_listing, heap_listing_len);
-        int items[] = {9, 4, 7, 1, 8, 2};
-        int xs[] = {3, 0}, out;
-        ex_input("heapify [9 4 7 1 8 2], push 3, push 0, pop, pop");
-        int rc = 0;
-        exref_heap_heapify(&want, items, 6, ref);
-        rc = heap_heapify(&mine, items, 6, got);
-        for (int i = 0; i < 2 && !rc; i++) {
-            exref_heap_push(&want, &xs[i], ref);
-            rc = heap_push(&mine, &xs[i], got);
-        }
-        for (int i = 0; i < 2 && !rc; i++) {
-            exref_heap_pop(&want, &out, ref);
-            rc = heap_pop(&mine, &out, got);
-        }
-        if (ex_status("return value", 0, rc))
-            ex_trace(ref, got, 0);
+    int items[] = {9, 4, 7, 1, 8, 2};
+    int xs[] = {3, 0}, out;
+    ex_input("heapify [9 4 7 1 8 2], push 3, push 0, pop, pop");
+    exref_heap_heapify(&want, items, 6, ref);
+    int rc = heap_heapify(&mine, items, 6, got);
+    for (int i = 0; i < 2 && !rc; i++) {
+        exref_heap_push(&want, &xs[i], ref);
+        rc = heap_push(&mine, &xs[i], got);
     }
+    for (int i = 0; i < 2 && !rc; i++) {
+        exref_heap_pop(&want, &out, ref);
+        rc = heap_pop(&mine, &out, got);
+    }
+    if (ex_status("return value", 0, rc))
+        ex_trace(ref, got, 0);
     heap_free(&want);
     heap_free(&mine);
     trace_free(ref);

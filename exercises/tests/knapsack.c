@@ -140,28 +140,23 @@ static void alloc(void)
 
 static void traced_one(int two_d, const int *vol, const int *val, size_t n, int capacity, int exact)
 {
-    trace *ref = trace_new(0), *got = trace_new(0);
-    if (!ref || !got) {
-        ex_fail("out of memory for the traces");
+    trace *ref, *got;
+    if (!ex_trace_pair(&ref, &got, two_d ? knap_2d_listing : knap_1d_listing,
+                       two_d ? knap_2d_listing_len : knap_1d_listing_len))
+        return;
+    describe(vol, val, n, capacity, exact);
+    int64_t b1, b2;
+    size_t c1[8], c2[8], n1, n2;
+    int rc;
+    if (two_d) {
+        exref_knap_2d(&b1, c1, &n1, vol, val, n, capacity, exact, ref);
+        rc = knap_2d(&b2, c2, &n2, vol, val, n, capacity, exact, got);
     } else {
-        const char *const *listing = two_d ? knap_2d_listing : knap_1d_listing;
-        size_t len = two_d ? knap_2d_listing_len : knap_1d_listing_len;
-        trace_set_listing(ref, listing, len);
-        trace_set_listing(got, listing, len);
-        describe(vol, val, n, capacity, exact);
-        int64_t b1, b2;
-        size_t c1[8], c2[8], n1, n2;
-        int rc;
-        if (two_d) {
-            exref_knap_2d(&b1, c1, &n1, vol, val, n, capacity, exact, ref);
-            rc = knap_2d(&b2, c2, &n2, vol, val, n, capacity, exact, got);
-        } else {
-            exref_knap_1d(&b1, vol, val, n, capacity, exact, ref);
-            rc = knap_1d(&b2, vol, val, n, capacity, exact, got);
-        }
-        if (ex_status("return value", 0, rc))
-            ex_trace(ref, got, 0);
+        exref_knap_1d(&b1, vol, val, n, capacity, exact, ref);
+        rc = knap_1d(&b2, vol, val, n, capacity, exact, got);
     }
+    if (ex_status("return value", 0, rc))
+        ex_trace(ref, got, 0);
     trace_free(ref);
     trace_free(got);
 }

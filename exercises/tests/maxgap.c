@@ -101,19 +101,15 @@ static void traced(void)
     const int *inputs[] = {a, b, c};
     size_t lens[] = {4, 6, 2};
     for (size_t t = 0; t < 3 && !ex_failed(); t++) {
-        trace *ref = trace_new(0), *got = trace_new(0);
-        if (!ref || !got) {
-            ex_fail("out of memory for the traces");
-        } else {
-            trace_set_listing(ref, maxgap_listing, maxgap_listing_len);
-            trace_set_listing(got, maxgap_listing, maxgap_listing_len);
-            int64_t g1, g2;
-            describe(inputs[t], lens[t]);
-            exref_maxgap_buckets(&g1, inputs[t], lens[t], ref);
-            int rc = maxgap_buckets(&g2, inputs[t], lens[t], got);
-            if (ex_status("return value", 0, rc))
-                ex_trace(ref, got, 0);
-        }
+        trace *ref, *got;
+        if (!ex_trace_pair(&ref, &got, maxgap_listing, maxgap_listing_len))
+            return;
+        int64_t g1, g2;
+        describe(inputs[t], lens[t]);
+        exref_maxgap_buckets(&g1, inputs[t], lens[t], ref);
+        int rc = maxgap_buckets(&g2, inputs[t], lens[t], got);
+        if (ex_status("return value", 0, rc))
+            ex_trace(ref, got, 0);
         trace_free(ref);
         trace_free(got);
     }
