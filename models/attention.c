@@ -463,7 +463,7 @@ int attn_diag(double *o, const double *q, const double *k, const double *v, size
     }
     if (tr) {
         trace_step(tr, 4, "O = blockwise P V");
-        if (show)
+        if (show && (n + b - 1) / b > ATTN_TRACE_ROWS) /* blocks were left unrecorded */
             attn_snap(tr, "P", shown, n, n);
         attn_snap(tr, "O", o, n, dv);
     }

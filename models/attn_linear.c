@@ -183,12 +183,16 @@ static int kernel_attn(double *o, double *den, const double *fq, const double *f
                            ATTN_TRACE_ROWS, n - 1);
             else
                 trace_step(tr, L_LOOP, "all %zu steps done", n);
-            attn_snap(tr, "S", s, r, dv);
-            if (!rms) {
-                attn_snap(tr, "z", z, 1, r);
-                attn_snap(tr, "normaliser", den, n, 1);
+            /* State is inherited: S, z and O changed since they were last recorded only when
+             * steps went unrecorded. */
+            if (n > ATTN_TRACE_ROWS) {
+                attn_snap(tr, "S", s, r, dv);
+                if (!rms)
+                    attn_snap(tr, "z", z, 1, r);
+                attn_snap(tr, "O", o, n, dv);
             }
-            attn_snap(tr, "O", o, n, dv);
+            if (!rms)
+                attn_snap(tr, "normaliser", den, n, 1);
         }
     }
     mat_free(s);
