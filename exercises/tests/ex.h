@@ -3,8 +3,9 @@
  * An exercise suite is a CUnit suite whose tests are behaviours: "n < 2 gives 0", "the trace
  * follows the reference". Each behaviour prints one line (ok or FAIL); a failing one also
  * prints the input of its first failing case, expected against actual, and the hint written
- * for it, then counts as one CUnit failure. A crash or a hang in the student's code is turned
- * into a FAIL line for the behaviour that was running (then the program exits).
+ * for it, then counts as one CUnit failure. Each behaviour runs in a child process, so a
+ * crash, a hang (10 s) or a sanitizer's complaint in the student's code fails that behaviour
+ * only, and the others still run.
  *
  * The reference: the suite is linked with the library's source compiled so that each function
  * the student writes is renamed exref_NAME (exercises/exercises.mk). EX_REF(name) declares it
