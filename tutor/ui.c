@@ -208,25 +208,24 @@ static void draw_topic(screen *s, int hide_step)
     const trace_frame *f = s->n ? trace_at(s->r.tr, s->step) : NULL;
     /* Row 0: the title and where we are. */
     ui_fill(0, 0, COLS, UI_TITLE);
-    char right[160];
-    int rl = 0;
+    char right[160] = "";
+    size_t len = 0;
+    if (s->playing)
+        len +=
+            (size_t)snprintf(right, sizeof right, "%s %d ms  ", ui_g->arrow, play_delay[s->speed]);
     if (s->n)
-        rl = snprintf(right, sizeof right, "%s%sstep %zu / %zu%s ", s->playing ? "playing " : "",
-                      s->playing ? (ui_g == NULL ? "" : "") : "", s->step + 1, s->n,
-                      trace_truncated(s->r.tr) ? " (truncated)" : "");
+        snprintf(right + len, sizeof right - len, "step %zu / %zu%s ", s->step + 1, s->n,
+                 trace_truncated(s->r.tr) ? " (truncated)" : "");
     else
-        rl = snprintf(right, sizeof right, "no steps ");
+        snprintf(right + len, sizeof right - len, "no steps ");
     if (s->predict) {
-        char sc[64];
-        snprintf(sc, sizeof sc, " predict %u/%u ", s->score.right, s->score.asked);
-        size_t len = strlen(right);
-        snprintf(right + len, sizeof right - len, "%s", sc);
-        rl = (int)strlen(right);
+        len = strlen(right);
+        snprintf(right + len, sizeof right - len, " predict %u/%u ", s->score.right,
+                 s->score.asked);
     }
     int rw = ui_width(right);
     ui_put(0, COLS - rw, rw, UI_TITLE, right);
     ui_putf(0, 1, COLS - rw - 2, UI_TITLE, "%s %s %s", s->t->id, ui_g->hline, s->t->title);
-    (void)rl;
     /* Row 1: the input and the answer. */
     int x = ui_put(1, 1, -1, UI_DIM, "input: ");
     /* The input first; the answer gets the rest of the row, cut with an ellipsis. */
@@ -288,9 +287,6 @@ static void draw_topic(screen *s, int hide_step)
     } else if (f && !hide_step) {
         int mx = ui_putf(my, 1, COLS - 2, UI_KEY, "%s ", ui_g->arrow);
         ui_put_ell(my, 1 + mx, COLS - 2 - mx, UI_NORMAL, f->msg);
-        if (f->quiz && !s->predict) {
-            /* A hint that this step has a question, for students to try k. */
-        }
     }
     /* The footer. */
     if (s->view.cursor) {
