@@ -199,10 +199,12 @@ int cli_parse_args(const topic *t, int argc, char **argv, topic_args *args, int 
     return 0;
 }
 
-/* Exit status for a runner's error code: bad input is the user's (2), the rest ours (1). */
+/* Exit status for a runner's error code. Running out of memory is ours (1); everything else
+ * a runner reports, an unreadable input file included, is about the user's input (2).
+ * Failing to write our own output is handled by emit(). */
 static int exit_status(int code)
 {
-    return code == TUTOR_ENOMEM || code == TUTOR_EIO ? 1 : 2;
+    return code == TUTOR_ENOMEM ? 1 : 2;
 }
 
 static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
