@@ -19,7 +19,7 @@ B := $(BUILD)
 
 # Debian packages (DESIGN.md) and the pkg-config names that tell whether they are present.
 DEB_PKGS := build-essential pkg-config libncurses-dev libcunit1-dev gnuplot-nox \
-            libopenblas-dev liblapacke-dev libfftw3-dev tmux
+            libopenblas-dev liblapacke-dev libfftw3-dev tmux python3-numpy
 PC_PKGS  := ncursesw cunit openblas lapacke fftw3
 HAVE_DEPS := $(shell pkg-config --exists $(PC_PKGS) 2>/dev/null && command -v tmux >/dev/null \
                && command -v gnuplot >/dev/null && echo yes)
@@ -32,7 +32,7 @@ ifneq ($(HAVE_DEPS),yes)
 # Something is missing: install it, then run the same goal again in a fresh make, whose
 # pkg-config queries now succeed.
 .DEFAULT_GOAL := all
-all run test install tutor:
+all run test install tutor bench:
 ifeq ($(TUTOR_DEPS_TRIED),1)
 	@echo "make: the packages are still not found by pkg-config after 'make deps'; see above" >&2
 	@exit 1
@@ -126,6 +126,23 @@ install: $(B)/tutor
 
 # `make exercise TOPIC=ID` and the exercise binaries `make test` checks (docs/exercises.md).
 include exercises/exercises.mk
+
+# `make bench` runs every benchmark, `make bench BENCH=heap` one (bench/, docs/bench.md): built
+# at -O2 in build-bench/, with the C++ peer compiled by g++; numpy peers need python3-numpy.
+.PHONY: bench
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+bench:
+	@$(MAKE) --no-print-directory BUILD=build-bench SANITIZE=0 OPT=-O2 build-bench/bench/bench
+	./build-bench/bench/bench $(BENCH)
+
+$(B)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -std=c++17 -Wall -Wextra -Wpedantic $(OPT) -MMD -MP -c $< -o $@
+
+$(B)/bench/bench: $(call obj,$(BENCH_SRC)) $(B)/obj/bench/peer_pq.o $(B)/libmodels.a \
+                  $(B)/libalgorithms.a $(B)/libtrace.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

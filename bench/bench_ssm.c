@@ -1,0 +1,266 @@
+/* bench_ssm.c: state-space models: S4D's kernel and FFT convolution, Mamba's selective scan,
+ * and HiPPO-LegS's structured step against the dense one.
+ *
+ * S4D: N = 64 (M = 32 kept modes, S4D-Lin, dt = 0.01), L = 65536 samples: ours builds the
+ * kernel by the Vandermonde product and convolves through FFTW; numpy does the same algebra
+ * with np.exp on the (M, L) powers and np.fft's rfft. Mamba: L = 4096, D = 256, N = 16,
+ * A[d][n] = -(n + 1) (S4D-real), gate and skip on: ours is the sequential scan, numpy a loop
+ * over time vectorised over the (D, N) state. LegS: N = 1024, 16 consecutive steps from a
+ * zero state, the O(N) structured step against the O(N^2) dense one (both ours). */
+#include <complex.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../models/hippo.h"
+#include "../models/mamba.h"
+#include "../models/s4d.h"
+#include "../trace/mem.h"
+#include "../trace/rng.h"
+#include "bench.h"
+
+#define S4D_M     32
+#define S4D_L     65536
+#define MAMBA_L   4096
+#define MAMBA_D   256
+#define MAMBA_N   16
+#define LEGS_N    1024
+#define LEGS_STEP 16
+
+typedef struct s4d_run {
+    double *y;
+    const double complex *dtA, *Bbar, *C;
+    double D;
+    const double *u;
+} s4d_run;
+
+static int ours_s4d(void *vctx)
+{
+    s4d_run *r = vctx;
+    return s4d_convolution(r->y, NULL, r->dtA, r->Bbar, r->C, r->D, r->u, S4D_M, S4D_L, NULL);
+}
+
+typedef struct mamba_run {
+    double *y;
+    mamba_in in;
+} mamba_run;
+
+static int ours_mamba(void *vctx)
+{
+    mamba_run *r = vctx;
+    return mamba_scan(r->y, NULL, &r->in, NULL);
+}
+
+static int ours_mamba_parallel(void *vctx)
+{
+    mamba_run *r = vctx;
+    return mamba_scan_parallel(r->y, &r->in, NULL);
+}
+
+typedef struct legs_run {
+    double *c;
+    const double *A, *B;
+    double *work;
+    ssm_method method;
+} legs_run;
+
+static double legs_input(size_t k)
+{
+    return sin(0.1 * (double)k);
+}
+
+static int legs_dense(void *vctx)
+{
+    legs_run *r = vctx;
+    memset(r->c, 0, LEGS_N * sizeof *r->c);
+    for (size_t k = 1; k <= LEGS_STEP; k++) {
+        int rc =
+            hippo_legs_step_dense(r->c, r->A, r->B, legs_input(k), k, LEGS_N, r->method, r->work);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int legs_fast(void *vctx)
+{
+    legs_run *r = vctx;
+    memset(r->c, 0, LEGS_N * sizeof *r->c);
+    for (size_t k = 1; k <= LEGS_STEP; k++) {
+        int rc = hippo_legs_step_fast(r->c, legs_input(k), k, LEGS_N, r->method);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Runs a numpy peer whose output is `count` doubles and checks it against ours (y) with a
+ * relative tolerance. Fills row->peer_t and row->note. */
+static void numpy_row(bench_row *row, const char *pycase, const void *const *parts,
+                      const size_t *bytes, size_t nparts, const char *const *args, size_t nargs,
+                      const double *y, size_t count, double tol)
+{
+    static char note[176];
+    char *in = bench_tmp_write(parts, bytes, nparts);
+    char *out = bench_tmp_new();
+    double *check = mem_alloc(count * sizeof *check);
+    bench_py py;
+    bench_python(&py, pycase, in, out, 3, args, nargs);
+    row->peer_t = py.t;
+    row->note = NULL;
+    if (!py.t.n) {
+        snprintf(note, sizeof note, "%.160s", py.note);
+        row->note = note;
+    } else if (!check || !out || bench_read_doubles(check, count, out) != 0) {
+        row->note = "no output to check";
+    } else {
+        double diff = bench_rel_diff(y, check, count);
+        if (!(diff < tol)) {
+            snprintf(note, sizeof note, "ANSWERS DIFFER (relative %.1e)", diff);
+            row->note = note;
+        }
+    }
+    mem_free(check);
+    bench_tmp_drop(in);
+    bench_tmp_drop(out);
+}
+
+static void case_s4d(void)
+{
+    double complex A[S4D_M], B[S4D_M], C[S4D_M], Abar[S4D_M], Bbar[S4D_M], dtA[S4D_M];
+    double D, dt = 0.01;
+    rng r;
+    rng_seed(&r, 4);
+    s4d_init(A, B, C, &D, S4D_M, S4D_LIN, &r);
+    if (s4d_discretize(Abar, Bbar, A, B, S4D_M, dt))
+        return;
+    for (size_t n = 0; n < S4D_M; n++)
+        dtA[n] = dt * A[n];
+    double *u = mem_alloc(S4D_L * sizeof *u), *y = mem_alloc(S4D_L * sizeof *y);
+    if (!u || !y)
+        goto out;
+    for (size_t t = 0; t < S4D_L; t++)
+        u[t] = rng_gauss(&r);
+    s4d_run ctx = {y, dtA, Bbar, C, D, u};
+    bench_row row = {.size = "L=65536 N=64", .n = S4D_L, .ours = "s4d_convolution"};
+    row.peer = "numpy exp + rfft";
+    row.need = 1;
+    row.target = ">= 1 (no slower)";
+    if (bench_time(&row.ours_t, ours_s4d, &ctx, 5) == 0) {
+        /* double complex is laid out as two doubles (C11 6.2.5), as numpy reads it. */
+        const void *parts[] = {dtA, Bbar, C, &D, u};
+        size_t bytes[] = {sizeof dtA, sizeof Bbar, sizeof C, sizeof D, S4D_L * sizeof *u};
+        const char *args[] = {"32", "65536"};
+        numpy_row(&row, "s4d", parts, bytes, 5, args, 2, y, S4D_L, 1e-8);
+        bench_report(&row);
+    }
+out:
+    mem_free(u);
+    mem_free(y);
+}
+
+static void case_mamba(void)
+{
+    size_t ld = (size_t)MAMBA_L * MAMBA_D, ln = (size_t)MAMBA_L * MAMBA_N;
+    size_t dn = (size_t)MAMBA_D * MAMBA_N;
+    double *u = mem_alloc(ld * sizeof *u), *draw = mem_alloc(ld * sizeof *draw);
+    double *z = mem_alloc(ld * sizeof *z), *y = mem_alloc(ld * sizeof *y);
+    double *A = mem_alloc(dn * sizeof *A), *B = mem_alloc(ln * sizeof *B);
+    double *C = mem_alloc(ln * sizeof *C), *Dskip = mem_alloc(MAMBA_D * sizeof *Dskip);
+    if (!u || !draw || !z || !y || !A || !B || !C || !Dskip)
+        goto out;
+    rng r;
+    rng_seed(&r, 2023);
+    for (size_t i = 0; i < ld; i++) {
+        u[i] = rng_gauss(&r);
+        draw[i] = rng_gauss(&r) - 1;
+        z[i] = rng_gauss(&r);
+    }
+    for (size_t d = 0; d < MAMBA_D; d++) {
+        Dskip[d] = rng_gauss(&r);
+        for (size_t n = 0; n < MAMBA_N; n++)
+            A[d * MAMBA_N + n] = -(double)(n + 1);
+    }
+    for (size_t i = 0; i < ln; i++) {
+        B[i] = rng_gauss(&r);
+        C[i] = rng_gauss(&r);
+    }
+    mamba_run ctx = {y, {MAMBA_L, MAMBA_D, MAMBA_N, u, draw, A, B, C, Dskip, z}};
+    bench_row row = {.size = "L=4096 D=256", .n = MAMBA_L, .ours = "mamba_scan"};
+    row.peer = "numpy loop over t";
+    row.need = 20;
+    row.target = ">= 20 (20x faster)";
+    if (bench_time(&row.ours_t, ours_mamba, &ctx, 5) == 0) {
+        const void *parts[] = {u, draw, A, B, C, Dskip, z};
+        size_t bytes[] = {ld * 8, ld * 8, dn * 8, ln * 8, ln * 8, MAMBA_D * 8, ld * 8};
+        const char *args[] = {"4096", "256", "16"};
+        numpy_row(&row, "mamba", parts, bytes, 7, args, 3, y, ld, 1e-9);
+        bench_report(&row);
+        /* The parallel scan does more work (the tree's sweeps) for its O(log L) depth; on
+         * one core it is the slower of the two, shown for that reason. */
+        bench_row par = row;
+        par.ours = "mamba_scan_par";
+        par.need = 0;
+        par.target = NULL;
+        if (bench_time(&par.ours_t, ours_mamba_parallel, &ctx, 3) == 0)
+            bench_report(&par);
+    }
+out:
+    mem_free(u);
+    mem_free(draw);
+    mem_free(z);
+    mem_free(y);
+    mem_free(A);
+    mem_free(B);
+    mem_free(C);
+    mem_free(Dskip);
+}
+
+static void case_legs(void)
+{
+    size_t nn = (size_t)LEGS_N * LEGS_N;
+    double *A = mem_alloc(nn * sizeof *A), *B = mem_alloc(LEGS_N * sizeof *B);
+    double *work = mem_alloc(((LEGS_N + 1) * (LEGS_N + 1) + LEGS_N) * sizeof *work);
+    double *c_dense = mem_alloc(LEGS_N * sizeof *c_dense);
+    double *c_fast = mem_alloc(LEGS_N * sizeof *c_fast);
+    if (!A || !B || !work || !c_dense || !c_fast)
+        goto out;
+    hippo_legs_matrices(A, B, LEGS_N);
+    static const ssm_method methods[] = {SSM_BILINEAR, SSM_BACKWARD, SSM_EULER};
+    static const char *const ours_name[] = {"fast bilinear", "fast backward", "fast euler"};
+    static const char *const dense_name[] = {"dense bilinear", "dense backward", "dense euler"};
+    for (size_t i = 0; i < 3; i++) {
+        legs_run dense = {c_dense, A, B, work, methods[i]};
+        legs_run fast = {c_fast, A, B, work, methods[i]};
+        bench_row row = {.size = "N=1024 16 steps", .n = LEGS_N, .ours = ours_name[i]};
+        row.peer = dense_name[i];
+        row.need = 50;
+        row.target = ">= 50 (50x faster)";
+        if (bench_time_pair(&row.ours_t, legs_fast, &fast, &row.peer_t, legs_dense, &dense, 5))
+            continue;
+        double diff = bench_rel_diff(c_dense, c_fast, LEGS_N);
+        char note[64];
+        if (!(diff < 1e-9)) {
+            snprintf(note, sizeof note, "ANSWERS DIFFER (relative %.1e)", diff);
+            row.note = note;
+        }
+        bench_report(&row);
+    }
+out:
+    mem_free(A);
+    mem_free(B);
+    mem_free(work);
+    mem_free(c_dense);
+    mem_free(c_fast);
+}
+
+int bench_case_ssm(void)
+{
+    if (bench_skip_case("ssm"))
+        return 0;
+    bench_begin("ssm", "S4D kernel + FFT convolution, Mamba's selective scan, LegS step");
+    case_s4d();
+    case_mamba();
+    case_legs();
+    return bench_end();
+}
