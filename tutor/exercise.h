@@ -64,6 +64,12 @@ int exercise_run(const char *id, strbuf *report);
  * clears it. */
 const char *exercise_warning(void);
 
+/* The interactive tutor's exercise screen (`x` on a topic): runs exercise `id` (or the
+ * topic's exercises) through exercise_run and pages through the report until the user goes
+ * back; 'r' runs again. Returns 0, UI_KEY_SIGNAL (-2, ui_draw.h) when a signal asked the
+ * tutor to stop, or TUTOR_ENOMEM. Needs the terminal the UI opened (exercise_ui.c). */
+int exercise_screen(const char *id);
+
 /* `tutor exercise [ID] [--watch] [--hint] [--solution]`: the CLI command. Returns the exit
  * status: 0 passed (or listed), 1 failed, 2 bad usage (one line on err). */
 int exercise_cli(int argc, char **argv, FILE *out, FILE *err);
