@@ -109,6 +109,19 @@ int fig_multiplot(fig_ctx *c, gp *g, int rows, int cols, const char *title)
     return gp_raw(g, "\n");
 }
 
+int fig_stack(fig_ctx *c, gp *g, int rows, const char *title)
+{
+    const char *t = c->title ? c->title : title;
+    gp_raw(g, "unset title\nset multiplot layout %d,1 margins 0.1,0.97,0.19,0.88 spacing 0,0.08",
+           rows);
+    if (t) {
+        gp_raw(g, " title ");
+        gp_text(g, t);
+        gp_raw(g, " noenhanced");
+    }
+    return gp_raw(g, "\nset title offset 0,-0.6\n");
+}
+
 int fig_axes(gp *g, const char *xlabel, const char *ylabel)
 {
     gp_raw(g, "set xlabel ");
@@ -235,6 +248,7 @@ int fig_lines(fig_ctx *c, const char *name, const char *title, const char *xlabe
     gp g;
     if (fig_begin(c, &g, title))
         return c->status;
+    gp_raw(&g, "set autoscale xfix\n"); /* the x axis ends where the data does */
     if (flags & FIG_LOGX)
         gp_raw(&g, "set logscale x 2\nset format x \"2^{%%L}\"\n");
     if (flags & FIG_LOGY)
@@ -243,6 +257,8 @@ int fig_lines(fig_ctx *c, const char *name, const char *title, const char *xlabe
         gp_raw(&g, "set key left bottom opaque\n");
     if (flags & FIG_KEY_CENTER)
         gp_raw(&g, "set key right center opaque\n");
+    if (flags & FIG_KEY_ROOM)
+        gp_raw(&g, "set offsets 0, 0, graph 0.5, 0\n");
     fig_axes(&g, xlabel, ylabel);
     fig_plot_series(&g, s, ns, NULL);
     return fig_end(c, &g, name);

@@ -53,6 +53,11 @@ int fig_begin(fig_ctx *c, gp *g, const char *title);
  * Close it with `unset multiplot` (gp_raw). Returns 0 or g's sticky error. */
 int fig_multiplot(fig_ctx *c, gp *g, int rows, int cols, const char *title);
 
+/* Starts rows panels stacked over one shared x axis, of equal heights (the page's margins
+ * are fixed, so only the bottom panel needs tick labels and an x label), under one title as
+ * fig_multiplot. Close with `unset multiplot`. Returns 0 or g's sticky error. */
+int fig_stack(fig_ctx *c, gp *g, int rows, const char *title);
+
 /* Sets the axis labels (include the units: "n (elements)", "time (ms)"). Text is quoted. */
 int fig_axes(gp *g, const char *xlabel, const char *ylabel);
 
@@ -85,8 +90,9 @@ typedef struct fig_series {
 
 #define FIG_LOGX       1u
 #define FIG_LOGY       2u
-#define FIG_KEY_BOTTOM 4u /* the legend bottom left, for falling curves */
-#define FIG_KEY_CENTER 8u /* the legend at the right, half-way up */
+#define FIG_KEY_BOTTOM 4u  /* the legend bottom left, for falling curves */
+#define FIG_KEY_CENTER 8u  /* the legend at the right, half-way up */
+#define FIG_KEY_ROOM   16u /* headroom above the data for the legend, for curves everywhere */
 
 /* A whole line-chart figure: ns series, a legend when ns > 1, axes with the given labels.
  * Returns as fig_end. */

@@ -72,6 +72,7 @@ plot_fn plot_combsum2;
 plot_fn plot_heap;
 plot_fn plot_attention;
 plot_fn plot_hippo;
+plot_fn plot_ssm;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];

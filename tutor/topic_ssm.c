@@ -738,4 +738,5 @@ const topic topic_ssm = {
     .notes = "ssm.md",
     .run = run,
     .random_input = random_input,
+    .plot = plot_ssm,
 };
