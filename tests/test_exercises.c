@@ -232,6 +232,14 @@ static void test_corrupt_progress(void)
     CU_ASSERT_EQUAL(exercise_status("maxgap"), EXERCISE_NOT_STARTED);
     CU_ASSERT_PTR_NOT_NULL(exercise_warning());
     reset_state();
+    /* Unreadable (here a folder in its place) is not corrupt: reported, never rewritten. */
+    CU_ASSERT_EQUAL(mkdir(path, 0700), 0);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "maxgap", "--hint", NULL), 0);
+    CU_ASSERT(strstr(sb_str(&out), "hint 1 of 3") != NULL);
+    CU_ASSERT(strstr(sb_str(&err), "cannot read") != NULL);
+    struct stat st;
+    CU_ASSERT(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+    CU_ASSERT_EQUAL(rmdir(path), 0);
 }
 
 static const char kernel_solution[] =

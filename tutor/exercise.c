@@ -348,6 +348,14 @@ static int load(progress *p)
         bad = parse_line(line, p) != 0;
     }
     free(line);
+    if (!bad && ferror(f)) {
+        /* Unreadable is not corrupt: leave the file alone and keep it from being rewritten. */
+        warn("tutor: cannot read the progress file %s: %s", sb_str(&path), strerror(errno));
+        fclose(f);
+        memset(p, 0, sizeof *p);
+        sb_free(&path);
+        return TUTOR_EIO;
+    }
     fclose(f);
     if (bad) {
         memset(p, 0, sizeof *p);
@@ -594,9 +602,11 @@ static int run_one(const exercise *ex, strbuf *report)
     }
     rc = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
     progress p;
-    load(&p);
-    p.state[index_of(ex)] = rc == 0 ? EXERCISE_PASSING : EXERCISE_FAILING;
-    save(&p);
+    /* A file that could not be read is never overwritten with what little we know. */
+    if (load(&p) == 0) {
+        p.state[index_of(ex)] = rc == 0 ? EXERCISE_PASSING : EXERCISE_FAILING;
+        save(&p);
+    }
 out:
     sb_free(&file);
     sb_free(&build);
@@ -677,10 +687,11 @@ static int cmd_list(FILE *out, FILE *err)
 static int cmd_hint(const exercise *ex, FILE *out, FILE *err)
 {
     progress p;
-    load(&p);
+    int loaded = load(&p) == 0;
     size_t i = index_of(ex);
     int shown = p.hints[i] < 3 ? ++p.hints[i] : 3;
-    save(&p);
+    if (loaded)
+        save(&p);
     report_warning(err);
     fprintf(out, "hint %d of 3 for %s: %s\n", shown, ex->id, ex->hints[shown - 1]);
     if (shown == 3)
