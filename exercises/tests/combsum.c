@@ -9,6 +9,9 @@
 
 EX_REF(combsum);
 
+static const int CLASSIC[] = {2, 3, 6, 7};
+#define CLASSIC_N      4
+#define CLASSIC_TARGET 7
 #include "combsum_common.h"
 
 static void classic(void)
@@ -94,6 +97,12 @@ static const ex_behaviour behaviours[] = {
      "Finding one more combination than lim->max_results: stop, set res->cap = "
      "COMBSUM_CAP_RESULTS and return TUTOR_ELIMIT, keeping the first max_results.",
      cap},
+    {"res->calls counts the search's calls; the calls cap stops it",
+     "One call per node of the search tree, the root included: count a call when you recurse, "
+     "before it runs. When one more call would exceed lim->max_calls: res->cap = "
+     "COMBSUM_CAP_CALLS, return TUTOR_ELIMIT, keep what was found. Break out of the candidate "
+     "loop at the first candidate larger than what remains (no call for it).",
+     calls},
     {"agrees with the reference on 200 random inputs",
      "Prune: once candidate i is larger than what remains, every later (sorted) one is too: "
      "break out of the loop.",

@@ -9,6 +9,9 @@
 
 EX_REF(combsum2);
 
+static const int CLASSIC[] = {10, 1, 2, 7, 6, 1, 5};
+#define CLASSIC_N      7
+#define CLASSIC_TARGET 8
 #include "combsum_common.h"
 
 static void classic(void)
@@ -87,6 +90,13 @@ static const ex_behaviour behaviours[] = {
      "Finding one more combination than lim->max_results: stop, set res->cap = "
      "COMBSUM_CAP_RESULTS and return TUTOR_ELIMIT, keeping the first max_results.",
      cap},
+    {"res->calls counts the search's calls; the calls cap stops it",
+     "One call per node of the search tree, the root included: count a call when you recurse, "
+     "before it runs. When one more call would exceed lim->max_calls: res->cap = "
+     "COMBSUM_CAP_CALLS, return TUTOR_ELIMIT, keep what was found. Break out of the candidate "
+     "loop at the first candidate larger than what remains (no call for it); a skipped duplicate "
+     "makes no call either.",
+     calls},
     {"agrees with the reference on 200 random inputs",
      "Skip duplicates only at the same depth (i > start), never the first copy: [1 1 6] needs "
      "both ones.",

@@ -53,20 +53,35 @@ static int same_results(const combsum_result *want, const combsum_result *got)
     return 0;
 }
 
-/* Runs both; checks status, combinations and the cap. */
-static int same(const int *cand, size_t n, int target, size_t max_results)
+/* Runs both; checks status, combinations and the cap (and res->calls when check_calls). */
+static int same_with(const int *cand, size_t n, int target, size_t max_results, uint64_t max_calls,
+                     int check_calls)
 {
-    combsum_limits lim = {max_results, 0};
+    combsum_limits lim = {max_results, max_calls};
     combsum_result want = {0}, got = {0};
     describe(cand, n, target, max_results);
     int rc_want = REF(&want, cand, n, target, &lim, NULL);
     int rc = FN(&got, cand, n, target, &lim, NULL);
     int ok = ex_status("return value", rc_want, rc);
     if (ok && (rc == 0 || rc == TUTOR_ELIMIT))
-        ok = same_results(&want, &got) && ex_i64("res->cap", want.cap, got.cap);
+        ok = same_results(&want, &got) && ex_i64("res->cap", want.cap, got.cap) &&
+             (!check_calls || ex_i64("res->calls", (int64_t)want.calls, (int64_t)got.calls));
     combsum_result_free(&want);
     combsum_result_free(&got);
     return ok;
+}
+
+static int same(const int *cand, size_t n, int target, size_t max_results)
+{
+    return same_with(cand, n, target, max_results, 0, 0);
+}
+
+/* res->calls, then the calls cap, on the first classic example. */
+static void calls(void)
+{
+    if (same_with(CLASSIC, CLASSIC_N, CLASSIC_TARGET, 0, 0, 1) &&
+        same_with(CLASSIC, CLASSIC_N, CLASSIC_TARGET, 0, 4, 1))
+        same_with(CLASSIC, CLASSIC_N, CLASSIC_TARGET, 0, 1, 1);
 }
 
 static int sweep_body(void *ctx)
