@@ -172,7 +172,7 @@ void bench_begin(const char *name, const char *title)
     cur.name = name;
     cur.met = cur.missed = cur.skipped = 0;
     printf("\n== %s: %s\n", name, title);
-    printf("%-14s %-16s %-22s %10s %10s %10s %10s %9s  %-16s %s\n", "size", "ours", "peer",
+    printf("%-15s %-18s %-20s %10s %10s %10s %10s %9s  %-18s %s\n", "size", "ours", "peer",
            "ours med", "ours min", "peer med", "peer min", "peer/ours", "target", "verdict");
     cur.csv = bench_csv_open(name, "case,size,n,ours,peer,ours_median_s,ours_min_s,"
                                    "peer_median_s,peer_min_s,ratio,need,verdict,note");
@@ -226,7 +226,7 @@ int bench_report(const bench_row *row)
         snprintf(r, sizeof r, "%.2f", ratio);
     else
         snprintf(r, sizeof r, "-");
-    printf("%-14s %-16s %-22s %10s %10s %10s %10s %9s  %-16s %s%s%s\n", row->size, row->ours,
+    printf("%-15s %-18s %-20s %10s %10s %10s %10s %9s  %-18s %s%s%s\n", row->size, row->ours,
            row->peer, bench_fmt_time(a, row->ours_t.median), bench_fmt_time(b, row->ours_t.min),
            bench_fmt_time(c, row->peer_t.median), bench_fmt_time(d, row->peer_t.min), r,
            row->target ? row->target : "-", verdict, row->note ? ": " : "",
