@@ -109,14 +109,21 @@ static int time_row(bench_row *row, run *ro, run *rp, bench_fn peer, int reps)
     return 0;
 }
 
-/* The smallest swept n from which ours stays ahead (ratio > 1 there and above), as text. */
+/* The smallest swept n from which ours stays ahead (ratio > 1 there and above), as text;
+ * when there is none, the small sizes where ours is still ahead. */
 static void crossover(char *buf, size_t len, const size_t *sizes, const double *ratio, size_t k)
 {
     size_t from = k;
     while (from > 0 && ratio[from - 1] > 1)
         from--;
-    if (from == k)
-        snprintf(buf, len, "never up to n = %zu", sizes[k - 1]);
+    size_t lead = 0;
+    while (lead < k && ratio[lead] > 1)
+        lead++;
+    if (from == k && lead > 0)
+        snprintf(buf, len, "only at small n (up to %zu), not from any n on up to %zu",
+                 sizes[lead - 1], sizes[k - 1]);
+    else if (from == k)
+        snprintf(buf, len, "at no n up to %zu", sizes[k - 1]);
     else if (from == 0)
         snprintf(buf, len, "from the smallest n tried (%zu) on", sizes[0]);
     else
@@ -175,7 +182,7 @@ int bench_case_maxgap(void)
             bench_report(&sr);
         rr[i] = sr.peer_t.median / sr.ours_t.median;
     }
-    char buf[96];
+    char buf[128];
     crossover(buf, sizeof buf, sizes, rq, k);
     bench_note("crossover against qsort + scan: buckets faster %s", buf);
     crossover(buf, sizeof buf, sizes, rr, k);
