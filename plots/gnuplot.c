@@ -225,9 +225,8 @@ static int is_executable(const char *path)
 }
 
 /* 1 when program is a path to an executable or a name found on PATH, as the shell would
- * find it; 0 otherwise (or when out of memory, which then shows as "not found"). Checking
- * first spares the user the shell's own "not found" line and tells a missing gnuplot apart
- * from one that failed. */
+ * find it; 0 otherwise; TUTOR_ENOMEM when out of memory. Checking first spares the user the
+ * shell's own "not found" line and tells a missing gnuplot apart from one that failed. */
 static int find_program(const char *program)
 {
     if (!*program)
@@ -249,11 +248,15 @@ static int find_program(const char *program)
             sb_putc(&cand, '.');
         sb_putc(&cand, '/');
         sb_puts(&cand, program);
-        found = !cand.failed && is_executable(sb_str(&cand));
+        if (cand.failed)
+            break;
+        found = is_executable(sb_str(&cand));
         if (!colon)
             break;
         p = colon + 1;
     }
+    if (cand.failed)
+        found = TUTOR_ENOMEM;
     sb_free(&cand);
     return found;
 }
@@ -344,8 +347,8 @@ static int write_fallback(const gp *g, const char *path, strbuf *script_path, ch
     size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
     sb_putn(&name, path, stem);
     sb_puts(&name, ".gp");
-    sb_puts(&text, "# A tutor figure, written because gnuplot was not found.\n"
-                   "# Render it from this same directory with: gnuplot ");
+    sb_puts(&text, "# A tutor figure, written as a script because gnuplot was not found.\n"
+                   "# Render it from the directory tutor plot ran in with: gnuplot ");
     /* A comment line must stay one line: the name is printed quoted. */
     gp_quote(&text, sb_str(&name));
     sb_putc(&text, '\n');
@@ -403,7 +406,12 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
         if (!program || !*program)
             program = "gnuplot";
     }
-    if (!find_program(program))
+    int found = find_program(program);
+    if (found < 0) {
+        snprintf(err, errlen, "out of memory while looking for gnuplot");
+        return found;
+    }
+    if (!found)
         return write_fallback(g, path, script_path, err, errlen);
 
     int dumb = g->format == GP_DUMB;
@@ -455,7 +463,6 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old);
-    fflush(NULL); /* nothing buffered of ours may be written twice by the child */
     FILE *pipe = popen(sb_str(&cmd), "w");
     if (!pipe) {
         sigaction(SIGPIPE, &old, NULL);
