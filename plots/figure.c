@@ -82,6 +82,14 @@ int fig_begin(fig_ctx *c, gp *g, const char *title)
               "set bmargin 6\nset rmargin 5\n"
               "set palette defined (0 \"#440154\", 1 \"#3B528B\", 2 \"#21908C\", "
               "3 \"#5DC863\", 4 \"#FDE725\")\n");
+    if (c->format == GP_DUMB) {
+        /* Grid lines in characters hide the curves; heatmaps become character ramps. */
+        gp_raw(g, "unset grid\n"
+                  "shade_k(k) = k < 1 ? 1 : (k > 10 ? 10 : k)\n"
+                  "shade_i(v, lo, hi) = shade_k(1 + int(9.0 * (v - lo) / (hi - lo) + 0.5))\n"
+                  "shade(v, lo, hi) = v != v ? \"\" : "
+                  "substr(\" .:-=+*#%%&\", shade_i(v, lo, hi), shade_i(v, lo, hi))\n");
+    }
     const char *t = c->title ? c->title : title;
     if (t) {
         gp_raw(g, "set title ");
@@ -142,6 +150,16 @@ int fig_palette(gp *g, int signed_map, double absmax)
                   "set palette defined (-1 \"#0072B2\", 0 \"#FFFFFF\", 1 \"#D55E00\")\n"
                   "set cbrange [%.10g:%.10g]\n",
                   -absmax, absmax);
+}
+
+int fig_image(gp *g, const char *block, double lo, double hi)
+{
+    if (g->format != GP_DUMB)
+        return gp_raw(g, "$%s matrix with image notitle", block);
+    if (!(hi > lo))
+        hi = lo + 1;
+    return gp_raw(g, "$%s matrix using 1:2:(shade($3, %.10g, %.10g)) with labels notitle", block,
+                  lo, hi);
 }
 
 static int valid_fig_name(const char *name)
@@ -250,9 +268,11 @@ int fig_lines(fig_ctx *c, const char *name, const char *title, const char *xlabe
         return c->status;
     gp_raw(&g, "set autoscale xfix\n"); /* the x axis ends where the data does */
     if (flags & FIG_LOGX)
-        gp_raw(&g, "set logscale x 2\nset format x \"2^{%%L}\"\n");
+        gp_raw(&g, c->format == GP_DUMB ? "set logscale x 2\nset format x \"2^%%L\"\n"
+                                        : "set logscale x 2\nset format x \"2^{%%L}\"\n");
     if (flags & FIG_LOGY)
-        gp_raw(&g, "set logscale y 10\nset format y \"10^{%%L}\"\n");
+        gp_raw(&g, c->format == GP_DUMB ? "set logscale y 10\nset format y \"1e%%L\"\n"
+                                        : "set logscale y 10\nset format y \"10^{%%L}\"\n");
     if (flags & FIG_KEY_BOTTOM)
         gp_raw(&g, "set key left bottom opaque\n");
     if (flags & FIG_KEY_CENTER)
@@ -433,8 +453,9 @@ static void put_panel(gp *g, const trace *tr, size_t step, const char *name, dou
            "set style textbox opaque noborder\n",
            s->cols - 1, s->rows - 1, lo, hi);
     fig_axes(g, "column", "row");
-    gp_raw(g, "plot $P matrix with image notitle");
-    if (s->rows * s->cols <= LABEL_CELLS)
+    gp_raw(g, "plot ");
+    fig_image(g, "P", lo, hi);
+    if (s->rows * s->cols <= LABEL_CELLS && g->format != GP_DUMB)
         gp_raw(g, ", $P matrix using 1:2:(sprintf(\"%%.3g\",$3)) with labels boxed notitle");
     put_role_series(g, roles, 0);
     gp_raw(g, "\n");

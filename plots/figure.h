@@ -65,6 +65,11 @@ int fig_axes(gp *g, const char *xlabel, const char *ylabel);
  * zero with cbrange [-absmax, absmax]. */
 int fig_palette(gp *g, int signed_map, double absmax);
 
+/* Appends the plot clause drawing datablock $block (a gp_data_matrix) as a heatmap whose
+ * colours span [lo, hi]: an image, or on the dumb terminal, which has no images, one
+ * character per cell from a ramp " .:-=+*#%&" (blank for NaN). No "plot" and no newline. */
+int fig_image(gp *g, const char *block, double lo, double hi);
+
 /* Renders g as OUT_DIR/PREFIX-NAME.EXT, records the path (or the script's when gnuplot is
  * missing, or the text for dumb) in c->out, and frees g. Returns 0, TUTOR_ENOTFOUND (the
  * script was written; not sticky) or the sticky hard error. name: [a-z0-9-] only. */

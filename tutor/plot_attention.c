@@ -103,10 +103,19 @@ static int matrices_figure(fig_ctx *c, const plot_request *req, char *err, size_
         char block[8];
         snprintf(block, sizeof block, "M%d", v);
         gp_data_matrix(&g, block, m->reals, m->rows, m->cols);
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < m->rows * m->cols; i++)
+            if (isfinite(m->reals[i])) {
+                lo = m->reals[i] < lo ? m->reals[i] : lo;
+                hi = m->reals[i] > hi ? m->reals[i] : hi;
+            }
+        if (!isfinite(lo))
+            lo = 0, hi = 1;
         gp_raw(&g,
-               "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nset autoscale cb\n"
-               "plot $%s matrix with image notitle\n",
-               m->cols - 1, m->rows - 1, block);
+               "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nset cbrange [%.10g:%.10g]\nplot ",
+               m->cols - 1, m->rows - 1, lo, hi > lo ? hi : lo + 1);
+        fig_image(&g, block, lo, hi);
+        gp_raw(&g, "\n");
     }
     gp_raw(&g, "unset multiplot\n");
     fig_end(c, &g, "matrices");

@@ -74,10 +74,9 @@ static void matrices_figure(fig_ctx *c)
         fig_palette(&g, 1, absmax);
         gp_raw(&g, "set title ");
         gp_text(&g, names[m]);
-        gp_raw(&g,
-               "\nset xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n"
-               "plot $%s matrix with image notitle\n",
-               N - 1, N - 1, block);
+        gp_raw(&g, "\nset xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nplot ", N - 1, N - 1);
+        fig_image(&g, block, -absmax, absmax);
+        gp_raw(&g, "\n");
     }
     gp_raw(&g, "unset multiplot\n");
     fig_end(c, &g, "matrices");

@@ -64,8 +64,17 @@ static void table_figure(fig_ctx *c, const trace_snap *f, const trace_snap *volu
     gp_raw(&g, cols <= 30 ? "set xtics 1\n" : "set xtics autofreq\n");
     gp_raw(&g, rows <= 30 ? "set ytics 1\n" : "set ytics autofreq\n");
     fig_axes(&g, "capacity j (volume units)", "items considered, i");
-    gp_raw(&g, "plot $F matrix with image notitle");
-    if (rows * cols <= LABEL_CELLS)
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t x = 0; x < rows * cols; x++) {
+        double v = cell(f, x / cols, x % cols);
+        if (!isnan(v)) {
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    gp_raw(&g, "plot ");
+    fig_image(&g, "F", lo, hi);
+    if (rows * cols <= LABEL_CELLS && c->format != GP_DUMB)
         gp_raw(&g, ", $F matrix using 1:2:($3 == $3 ? sprintf(\"%%d\", int($3)) : \"\") "
                    "with labels boxed font \",20\" notitle");
     if (reachable) {

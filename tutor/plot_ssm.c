@@ -200,7 +200,8 @@ static int mamba_figure(fig_ctx *c, uint64_t seed)
            "plot $U using 1:2 with impulses lw 3 lc rgb \"%s\" title \"noise tokens\", "
            "$MK using 1:2 with points pt 7 ps 2 lc rgb \"%s\" title \"marked tokens\"\n",
            fig_colors[5], fig_colors[1]);
-    gp_raw(&g, "set logscale y 10\nset format y \"10^{%%L}\"\n");
+    gp_raw(&g, c->format == GP_DUMB ? "set logscale y 10\nset format y \"1e%%L\"\n"
+                                    : "set logscale y 10\nset format y \"10^{%%L}\"\n");
     gp_raw(&g, "set yrange [1e-5:100]\nset ytics 100\n");
     fig_axes(&g, "", "step size Delta_t");
     gp_raw(
