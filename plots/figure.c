@@ -69,6 +69,7 @@ int fig_begin(fig_ctx *c, gp *g, const char *title)
     if (c->status)
         return c->status;
     gp_begin(g, c->format, c->animate, 40);
+    gp_text_size(g, c->text_cols, c->text_rows);
     gp_raw(g, "set encoding utf8\n");
     for (int i = 0; i < 8; i++)
         gp_raw(g, "set linetype %d lc rgb \"%s\" lw 3 pt %d ps 1.4 dt solid\n", i + 1,

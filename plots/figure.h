@@ -35,10 +35,12 @@ typedef struct fig_ctx {
     const char *title;   /* the user's --title: replaces every figure's own title; or NULL */
     const char *caption; /* "input ..., seed S" in small print; or NULL */
     const char *program; /* the gnuplot binary; NULL: $TUTOR_GNUPLOT, else gnuplot */
-    strbuf *out;         /* receives each figure's path (one per line), or dumb text */
-    int status;          /* sticky hard error, 0 while fine */
-    int missing;         /* figures written as .gp scripts because gnuplot is missing */
-    char err[256];       /* the first error's line */
+    int text_cols;       /* dumb: the text's size (gp_text_size); 0 for the default */
+    int text_rows;
+    strbuf *out;   /* receives each figure's path (one per line), or dumb text */
+    int status;    /* sticky hard error, 0 while fine */
+    int missing;   /* figures written as .gp scripts because gnuplot is missing */
+    char err[256]; /* the first error's line */
 } fig_ctx;
 
 /* Sets up c with the given format, directory, prefix and output buffer; the rest off. */

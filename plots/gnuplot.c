@@ -45,7 +45,14 @@ void gp_begin(gp *g, gp_format fmt, int animate, int delay_cs)
     g->animate = fmt == GP_GIF && animate;
     g->delay = delay_cs > 0 ? delay_cs : 50;
     g->status = 0;
+    g->text_cols = g->text_rows = 0;
     g->script = (strbuf)STRBUF_INIT;
+}
+
+void gp_text_size(gp *g, int cols, int rows)
+{
+    g->text_cols = cols > 0 ? (cols < 20 ? 20 : cols) : 0;
+    g->text_rows = rows > 0 ? (rows < 8 ? 8 : rows) : 0;
 }
 
 void gp_free(gp *g)
@@ -190,7 +197,10 @@ static void put_terminal(strbuf *sb, const gp *g)
         sb_puts(sb, "size 1280,720 enhanced font \"sans,16\" background rgb \"white\"\n");
         break;
     case GP_DUMB:
-    default: sb_puts(sb, "set terminal dumb size 100,30 noenhanced\n"); break;
+    default:
+        sb_printf(sb, "set terminal dumb size %d,%d noenhanced\n",
+                  g->text_cols ? g->text_cols : 100, g->text_rows ? g->text_rows : 30);
+        break;
     }
 }
 

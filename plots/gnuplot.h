@@ -44,6 +44,8 @@ typedef struct gp {
     gp_format format;
     int animate;   /* gif only: every `plot` becomes one frame */
     int delay;     /* between frames, in 1/100 s */
+    int text_cols; /* dumb only: the text's size in characters; 0 for 100 x 30 */
+    int text_rows;
     int status;    /* sticky: first error of a gp_* call, 0 while fine */
     strbuf script; /* everything after the terminal and output lines */
 } gp;
@@ -52,6 +54,10 @@ typedef struct gp {
  * delay_cs hundredths of a second apart; ignored for other formats). The terminal (16:9,
  * large fonts) is chosen by gp_render. Never fails; free with gp_free. */
 void gp_begin(gp *g, gp_format fmt, int animate, int delay_cs);
+
+/* Sets the size of dumb text (cols x rows characters, at least 20 x 8); other formats
+ * keep their 16:9 size. For in-terminal plots sized to the window. */
+void gp_text_size(gp *g, int cols, int rows);
 
 /* Frees the session's memory (not g). */
 void gp_free(gp *g);

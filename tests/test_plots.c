@@ -324,6 +324,22 @@ static void test_gp_dumb(void)
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "squares"));
     CU_ASSERT_FALSE(exists(path)); /* dumb writes no file */
+    /* Sized for a terminal window: 60 columns, 15 rows. */
+    sb_clear(&text);
+    gp_text_size(&g, 60, 15);
+    CU_ASSERT_EQUAL(gp_render(&g, NULL, path, &text, NULL, msg, sizeof msg), 0);
+    size_t lines = 0, widest = 0, width = 0;
+    for (const char *p = sb_str(&text); *p; p++) {
+        if (*p == '\n') {
+            lines++;
+            widest = width > widest ? width : widest;
+            width = 0;
+        } else if (*p != '\f') {
+            width++;
+        }
+    }
+    CU_ASSERT_EQUAL(widest, 60);
+    CU_ASSERT_EQUAL(lines, 15);
     gp_free(&g);
     sb_free(&text);
 }

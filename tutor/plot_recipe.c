@@ -37,6 +37,8 @@ int plot_ctx(fig_ctx *c, const plot_request *req, strbuf *out, strbuf *caption)
     c->title = req->title;
     c->program = req->program;
     c->animate = req->animate;
+    c->text_cols = req->text_cols;
+    c->text_rows = req->text_rows;
     sb_clear(caption);
     sb_printf(caption, "tutor plot %s", req->topic->id);
     for (size_t i = 0; i < req->args->n; i++) {

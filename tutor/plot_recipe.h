@@ -20,6 +20,8 @@ typedef struct plot_request {
     const char *title;   /* --title, or NULL */
     const char *program; /* the gnuplot binary, NULL for the default */
     int animate;         /* --animate (the CLI handles it without the recipe) */
+    int text_cols;       /* dumb: the text's size in characters (the UI's window); 0 for */
+    int text_rows;       /* the default 100 x 30 */
 } plot_request;
 
 /* Sets up c for req: format, directory, the topic id as file prefix, the user's title, the
