@@ -14,6 +14,9 @@
 /* Cells (or bars) up to which values are printed on the figure. */
 #define LABEL_CELLS 144
 #define LABEL_BARS  24
+/* Cells or bars across the whole frame (all panels) up to which a printed value fits its
+ * cell: about 50 pixels each at 1280 wide. */
+#define LABEL_ACROSS 18
 
 const char *const fig_colors[8] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
                                    "#E69F00", "#56B4E9", "#F0E442", "#000000"};
@@ -300,12 +303,12 @@ static double snap_value(const trace_snap *s, size_t i)
 }
 
 /* Distinct snapshot names of the trace, at most max: the 1-D and 2-D ones (panels = 1) or
- * the scalars (panels = 0), those with marks first, else in first-seen order. The names
- * point into the trace. */
+ * the scalars (panels = 0). Panels come most-marked first (the state the algorithm works on,
+ * not its inputs), ties in first-seen order. The names point into the trace. */
 static size_t collect_names(const trace *tr, const char **names, size_t max, int panels)
 {
     const char *all[MAX_NAMES];
-    int marked[MAX_NAMES] = {0};
+    size_t marks[MAX_NAMES] = {0};
     size_t n = 0, len = trace_len(tr);
     for (size_t i = 0; i < len; i++) {
         const trace_frame *f = trace_at(tr, i);
@@ -322,26 +325,35 @@ static size_t collect_names(const trace *tr, const char **names, size_t max, int
         for (size_t k = 0; k < f->nmarks; k++)
             for (size_t j = 0; j < n; j++)
                 if (strcmp(all[j], f->marks[k].target) == 0)
-                    marked[j] = 1;
+                    marks[j]++;
     }
+    /* A stable selection by mark count: n is small (MAX_NAMES). */
+    int taken[MAX_NAMES] = {0};
     size_t out = 0;
-    for (int pass = 0; pass < 2; pass++) /* the marked ones first, then the rest */
-        for (size_t j = 0; j < n && out < max; j++)
-            if (marked[j] == !pass)
-                names[out++] = all[j];
+    while (out < max && out < n) {
+        size_t best = n;
+        for (size_t j = 0; j < n; j++)
+            if (!taken[j] && (best == n || (panels && marks[j] > marks[best])))
+                best = j;
+        taken[best] = 1;
+        names[out++] = all[best];
+    }
     return out;
 }
 
-/* The range of every value ever recorded under name (finite ones). */
-static void value_range(const trace *tr, const char *name, double *lo, double *hi)
+/* The range of every value ever recorded under name (finite ones), and the most columns it
+ * ever had, so the axes stay still while the animation runs. */
+static void value_range(const trace *tr, const char *name, double *lo, double *hi, size_t *cols)
 {
     *lo = INFINITY;
     *hi = -INFINITY;
+    *cols = 1;
     size_t len = trace_len(tr);
     for (size_t i = 0; i < len; i++) {
         const trace_snap *s = trace_find(trace_at(tr, i), name);
         if (!s)
             continue;
+        *cols = s->cols > *cols ? s->cols : *cols;
         for (size_t k = 0; k < s->rows * s->cols; k++) {
             double v = snap_value(s, k);
             if (isfinite(v)) {
@@ -398,12 +410,13 @@ static void put_role_series(gp *g, unsigned roles, int bars)
     }
 }
 
-static void put_panel(gp *g, const trace *tr, size_t step, const char *name, double lo, double hi,
-                      int with_title)
+static void put_panel(gp *g, const trace *tr, size_t step, const char *name, size_t index,
+                      size_t np, double lo, double hi, size_t width, int with_title)
 {
     const trace_frame *f = trace_at(tr, step);
     const trace_snap *s = trace_latest(tr, step, name);
     gp_raw(g, "set autoscale\nunset logscale\nunset xlabel\nunset ylabel\nunset title\n"
+              "set key inside right top opaque horizontal\nset bmargin 8\n"
               "set border 3 back lw 1.5\nset tics nomirror out\n");
     if (with_title) {
         gp_raw(g, "set title ");
@@ -423,19 +436,21 @@ static void put_panel(gp *g, const trace *tr, size_t step, const char *name, dou
             gp_data_row(g, (double[]){(double)k, snap_value(s, k)}, 2);
         gp_data_end(g);
         unsigned roles = put_marks(g, f, s, name);
-        double top = hi > 0 ? hi * 1.15 : 0, bottom = lo < 0 ? lo * 1.15 : 0;
+        /* Headroom above the bars for the value labels and the legend of roles. */
+        double top = hi > 0 ? hi * 1.4 : 0, bottom = lo < 0 ? lo * 1.15 : 0;
         if (top <= bottom)
             top = bottom + 1;
-        gp_raw(g, s->cols <= 30 ? "set xtics 1\n" : "set xtics autofreq\n");
-        gp_raw(g,
-               "set xrange [-0.6:%zu.4]\nset yrange [%.10g:%.10g]\n"
-               "set style fill solid 0.85 border lc rgb \"#333333\"\nset boxwidth 0.8\n",
-               s->cols - 1, bottom, top);
+        gp_raw(g, width <= 30 ? "set xtics 1\n" : "set xtics autofreq\n");
+        /* Outlines only while bars are wide enough to show them. */
+        gp_raw(g, "set xrange [-0.6:%.1f]\nset yrange [%.10g:%.10g]\nset boxwidth 0.8\n%s",
+               (double)width - 0.4, bottom, top,
+               width * np <= 60 ? "set style fill solid 0.85 border lc rgb \"#333333\"\n"
+                                : "set style fill solid 0.85 noborder\n");
         fig_axes(g, "index", "value");
         gp_raw(g, "plot $P using 1:2 with boxes lc rgb \"#BBBBBB\" notitle");
         put_role_series(g, roles, 1);
-        if (s->cols <= LABEL_BARS)
-            gp_raw(g, ", $P using 1:2:(sprintf(\"%%g\",$2)) with labels offset 0,0.8 notitle");
+        if (width <= LABEL_BARS && width * np <= LABEL_ACROSS)
+            gp_raw(g, ", $P using 1:2:(sprintf(\"%%.3g\",$2)) with labels offset 0,0.8 notitle");
         gp_raw(g, "\n");
         return;
     }
@@ -454,10 +469,14 @@ static void put_panel(gp *g, const trace *tr, size_t step, const char *name, dou
            "set style textbox opaque noborder\n",
            s->cols - 1, s->rows - 1, lo, hi);
     fig_axes(g, "column", "row");
+    /* Under the panel's x label, above the caption: the frame's bottom margin has room. */
+    gp_raw(g, "set key at screen %.4f, 0.11 center top horizontal font \",12\"\n",
+           ((double)index + 0.5) / (double)np);
     gp_raw(g, "plot ");
     fig_image(g, "P", lo, hi);
-    if (s->rows * s->cols <= LABEL_CELLS && g->format != GP_DUMB)
-        gp_raw(g, ", $P matrix using 1:2:(sprintf(\"%%.3g\",$3)) with labels boxed notitle");
+    if (s->rows * s->cols <= LABEL_CELLS && s->cols * np <= LABEL_ACROSS && g->format != GP_DUMB)
+        gp_raw(g, ", $P matrix using 1:2:($3 == $3 ? sprintf(\"%%.3g\", $3) : \"\") with labels "
+                  "boxed notitle");
     put_role_series(g, roles, 0);
     gp_raw(g, "\n");
 }
@@ -480,12 +499,13 @@ static int trace_frames(fig_ctx *c, const trace *tr, size_t first, size_t last, 
         return c->status = TUTOR_EINVAL;
     }
     double lo[MAX_PANELS], hi[MAX_PANELS];
+    size_t width[MAX_PANELS];
     for (size_t p = 0; p < np; p++)
-        value_range(tr, panels[p], &lo[p], &hi[p]);
+        value_range(tr, panels[p], &lo[p], &hi[p], &width[p]);
     gp g;
     if (fig_begin(c, &g, NULL))
         return c->status;
-    gp_raw(&g, "set key above\n");
+    gp_raw(&g, "set key inside right top opaque horizontal\n");
     strbuf head = STRBUF_INIT;
     for (size_t i = first;; i += stride) {
         if (i >= last)
@@ -520,7 +540,7 @@ static int trace_frames(fig_ctx *c, const trace *tr, size_t first, size_t last, 
         gp_text(&g, sb_str(&head));
         gp_raw(&g, " noenhanced\n");
         for (size_t p = 0; p < np; p++)
-            put_panel(&g, tr, i, panels[p], lo[p], hi[p], 1);
+            put_panel(&g, tr, i, panels[p], p, np, lo[p], hi[p], width[p], 1);
         gp_raw(&g, "unset multiplot\n");
         if (i == last)
             break;
