@@ -806,6 +806,26 @@ static void test_cli_alloc(void)
     CU_ASSERT_TRUE(th_alloc_sweep(sweep_cli, (void *)lines, 0) > 10);
 }
 
+/* Inputs at the edges still make figures: no values, one value, all equal, the whole int
+ * range; a knapsack no subset fills exactly. */
+static void test_cli_edges(void)
+{
+    const char *dir = subdir("edges");
+    static const char *const nums[] = {"", "4", "7 7 7", "-2147483648 2147483647"};
+    for (int i = 0; i < 4 && topic_find("maxgap"); i++) {
+        int rc = th_cli(&out, &err, "plot", "maxgap", "--nums", nums[i], "--format", "dumb",
+                        "--out", dir, NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "\n  maxgap --nums '%s': %s", nums[i], sb_str(&err));
+    }
+    if (topic_find("knapsack")) {
+        CU_ASSERT_EQUAL(th_cli(&out, &err, "plot", "knapsack", "--capacity", "3", "--items",
+                               "4:1 5:2", "--exact", "--format", "dumb", "--out", dir, NULL),
+                        0);
+    }
+}
+
 /* Every topic plots with its defaults (its recipe, or the traced run's final state). */
 static void test_cli_every_topic(void)
 {
@@ -843,6 +863,7 @@ void tests_register(void)
         {"gnuplot missing", test_cli_missing},
         {"bad input", test_cli_bad_input},
         {"allocation failures", test_cli_alloc},
+        {"edge inputs", test_cli_edges},
         {"every topic", test_cli_every_topic},
         {NULL, NULL},
     };

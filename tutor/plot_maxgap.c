@@ -28,7 +28,8 @@ static int cmp_int(const void *a, const void *b)
 
 static void buckets_figure(fig_ctx *c, int *nums, size_t n)
 {
-    qsort(nums, n, sizeof *nums, cmp_int);
+    if (n)
+        qsort(nums, n, sizeof *nums, cmp_int);
     uint64_t size = 1;
     size_t count = n ? maxgap_bucket_count(nums[0], nums[n - 1], n, &size) : 0;
     size_t best = 0; /* the gap is between nums[best] and nums[best + 1] */
