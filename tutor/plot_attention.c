@@ -100,7 +100,7 @@ static int matrices_figure(fig_ctx *c, const plot_request *req, char *err, size_
                        "plot [0:1][0:1] -1 notitle\nunset label 901\n");
             continue;
         }
-        char block[8];
+        char block[16];
         snprintf(block, sizeof block, "M%d", v);
         gp_data_matrix(&g, block, m->reals, m->rows, m->cols);
         double lo = INFINITY, hi = -INFINITY;

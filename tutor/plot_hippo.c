@@ -68,7 +68,7 @@ static void matrices_figure(fig_ctx *c)
         double absmax = 0;
         for (size_t i = 0; i < N * N; i++)
             absmax = fabs(A[m][i]) > absmax ? fabs(A[m][i]) : absmax;
-        char block[8];
+        char block[16];
         snprintf(block, sizeof block, "A%d", m);
         gp_data_matrix(&g, block, A[m], N, N);
         fig_palette(&g, 1, absmax);
