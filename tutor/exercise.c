@@ -684,6 +684,27 @@ static int cmd_list(FILE *out, FILE *err)
     return rc;
 }
 
+/* Writes text word-wrapped to width columns, each line after indent. */
+static void put_wrapped(FILE *out, const char *text, const char *indent, size_t width)
+{
+    size_t col = 0;
+    for (const char *p = text; *p;) {
+        size_t word = strcspn(p, " ");
+        if (col && col + 1 + word > width) {
+            fputc('\n', out);
+            col = 0;
+        }
+        if (!col)
+            col = (size_t)fprintf(out, "%s", indent);
+        else
+            col += (size_t)fprintf(out, " ");
+        col += (size_t)fprintf(out, "%.*s", (int)word, p);
+        p += word;
+        p += strspn(p, " ");
+    }
+    fputc('\n', out);
+}
+
 static int cmd_hint(const exercise *ex, FILE *out, FILE *err)
 {
     progress p;
@@ -693,7 +714,11 @@ static int cmd_hint(const exercise *ex, FILE *out, FILE *err)
     if (loaded)
         save(&p);
     report_warning(err);
-    fprintf(out, "hint %d of 3 for %s: %s\n", shown, ex->id, ex->hints[shown - 1]);
+    /* The earlier ones again first, so the ladder reads as a whole. */
+    for (int k = 1; k <= shown; k++) {
+        fprintf(out, "%shint %d of 3 for %s:\n", k < shown ? "(seen) " : "", k, ex->id);
+        put_wrapped(out, ex->hints[k - 1], "    ", 92);
+    }
     if (shown == 3)
         fprintf(out,
                 "(that was the last hint; 'tutor exercise %s --solution' shows the "
