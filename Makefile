@@ -32,7 +32,7 @@ ifneq ($(HAVE_DEPS),yes)
 # Something is missing: install it, then run the same goal again in a fresh make, whose
 # pkg-config queries now succeed.
 .DEFAULT_GOAL := all
-all run test install tutor bench:
+all run test install tutor bench plots exercise:
 ifeq ($(TUTOR_DEPS_TRIED),1)
 	@echo "make: the packages are still not found by pkg-config after 'make deps'; see above" >&2
 	@exit 1
