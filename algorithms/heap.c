@@ -183,10 +183,82 @@ static void show_in_hole(heap *h, size_t pos)
 
 /* ---- the two sifts (generic) ---- */
 
+/* Copies one element. For the common sizes the memcpy has a constant size, so the compiler
+ * inlines it as one load and one store instead of calling the C library for each move. */
+static inline void move_elem(unsigned char *dst, const unsigned char *src, size_t size)
+{
+    switch (size) {
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    case 16: memcpy(dst, src, 16); break;
+    default: memcpy(dst, src, size);
+    }
+}
+
+/* The untraced sifts, the same moves as siftdown and siftup below. The heap's fields live in
+ * locals: through the heap pointer, every comparator call and memcpy (which might modify
+ * *h, as far as the compiler knows) would force them to be loaded again at every level. */
+static inline size_t siftdown_fast(unsigned char *data, size_t size, heap_cmp cmp, void *ctx,
+                                   size_t start, size_t pos, const unsigned char *item)
+{
+    while (pos > start) {
+        size_t parent = (pos - 1) >> 1;
+        if (!(cmp(item, data + parent * size, ctx) < 0))
+            break;
+        move_elem(data + pos * size, data + parent * size, size);
+        pos = parent;
+    }
+    move_elem(data + pos * size, item, size);
+    return pos;
+}
+
+static inline void siftup_fast(unsigned char *data, size_t n, size_t size, heap_cmp cmp, void *ctx,
+                               size_t pos, const unsigned char *item)
+{
+    size_t start = pos, child = 2 * pos + 1;
+    /* While both children exist: the right one unless left < right, taken as data (random
+     * keys make that choice a coin flip, which a branch would mispredict half the time). */
+    while (child + 1 < n) {
+        child += !(cmp(data + child * size, data + (child + 1) * size, ctx) < 0);
+        move_elem(data + pos * size, data + child * size, size);
+        pos = child;
+        child = 2 * pos + 1;
+    }
+    if (child < n) { /* a lone left child, the last element */
+        move_elem(data + pos * size, data + child * size, size);
+        pos = child;
+    }
+    siftdown_fast(data, size, cmp, ctx, start, pos, item);
+}
+
+/* The same, with the element size a constant for the common sizes, so each copy of the loop
+ * computes addresses with shifts and moves elements with plain loads and stores. */
+static size_t siftdown_sized(heap *h, size_t start, size_t pos)
+{
+    switch (h->size) {
+    case 4: return siftdown_fast(h->data, 4, h->cmp, h->ctx, start, pos, h->scratch);
+    case 8: return siftdown_fast(h->data, 8, h->cmp, h->ctx, start, pos, h->scratch);
+    case 16: return siftdown_fast(h->data, 16, h->cmp, h->ctx, start, pos, h->scratch);
+    default: return siftdown_fast(h->data, h->size, h->cmp, h->ctx, start, pos, h->scratch);
+    }
+}
+
+static void siftup_sized(heap *h, size_t pos)
+{
+    switch (h->size) {
+    case 4: siftup_fast(h->data, h->len, 4, h->cmp, h->ctx, pos, h->scratch); break;
+    case 8: siftup_fast(h->data, h->len, 8, h->cmp, h->ctx, pos, h->scratch); break;
+    case 16: siftup_fast(h->data, h->len, 16, h->cmp, h->ctx, pos, h->scratch); break;
+    default: siftup_fast(h->data, h->len, h->size, h->cmp, h->ctx, pos, h->scratch);
+    }
+}
+
 /* CPython's _siftdown. The item in h->scratch belongs in the hole at pos; it moves up toward
  * start while it sorts before its parent. Returns where it came to rest. */
 static size_t siftdown(heap *h, size_t start, size_t pos, tracer *t)
 {
+    if (!t)
+        return siftdown_sized(h, start, pos);
     const unsigned char *item = h->scratch;
     char b1[32], b2[32];
     while (pos > start) {
@@ -250,6 +322,10 @@ static void quiz_rest(const heap *h, tracer *t, size_t rest)
  * item climbs back up from there, no higher than pos. */
 static void siftup(heap *h, size_t pos, tracer *t)
 {
+    if (!t) {
+        siftup_sized(h, pos);
+        return;
+    }
     size_t start = pos, n = h->len, child = 2 * pos + 1;
     char b1[32], b2[32];
     if (t) {
@@ -860,13 +936,16 @@ static inline void int_siftdown(int *a, size_t start, size_t pos, int item, int 
 static inline void int_siftup(int *a, size_t n, size_t pos, int item, int max)
 {
     size_t start = pos, child = 2 * pos + 1;
-    while (child < n) {
-        size_t right = child + 1;
-        if (right < n && !int_before(a[child], a[right], max))
-            child = right;
+    /* The child choice as data, not a branch: see siftup_fast. */
+    while (child + 1 < n) {
+        child += !int_before(a[child], a[child + 1], max);
         a[pos] = a[child];
         pos = child;
         child = 2 * pos + 1;
+    }
+    if (child < n) {
+        a[pos] = a[child];
+        pos = child;
     }
     int_siftdown(a, start, pos, item, max);
 }
