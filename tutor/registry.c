@@ -1,4 +1,6 @@
 /* registry.c: the table of topics, in the order the CLI lists them and the UI shows them. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../trace/mem.h"
@@ -54,6 +56,15 @@ int topic_opt_has(const topic_args *args, const char *name)
         if (strcmp(args->opts[i].name, name) == 0)
             return 1;
     return 0;
+}
+
+int topic_fail(topic_out *out, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->err, sizeof out->err, fmt, ap);
+    va_end(ap);
+    return code;
 }
 
 void topic_out_free(topic_out *out)

@@ -87,6 +87,14 @@ const char *topic_opt_get(const topic_args *args, const char *name);
 /* Returns 1 when option or flag `name` was given, else 0. */
 int topic_opt_has(const topic_args *args, const char *name);
 
+/* Writes a printf-formatted one-line message into out->err and returns code: how a runner
+ * refuses its input, e.g. `return topic_fail(out, TUTOR_EINVAL, "--target: ...");`. */
+int topic_fail(topic_out *out, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* Frees the buffers of out (not out itself). */
 void topic_out_free(topic_out *out);
 

@@ -1,7 +1,6 @@
 /* topic_attention.c: the attention topic, one topic with eight variants:
  * `tutor run attention --variant softmax --n 6 --d 4 --seed 1`. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,21 +77,6 @@ typedef struct run_state {
     trace *own; /* the trace made here when the caller passed none */
 } run_state;
 
-static int say(topic_out *out, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int say(topic_out *out, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->err, sizeof out->err, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 static size_t default_len(size_t n)
 {
     size_t l = (size_t)lround(sqrt((double)n));
@@ -125,12 +109,12 @@ static int load(const topic_args *args, const char *name, size_t max_rows, size_
     if (rc == TUTOR_ENOMEM)
         return rc;
     if (rc)
-        return say(out, rc, "--%s: %s", name, msg);
+        return topic_fail(out, rc, "--%s: %s", name, msg);
     if (*rows > max_rows || *cols > max_cols) {
         mat_free(*a);
         *a = NULL;
-        return say(out, TUTOR_ETOOBIG, "--%s: %s is %zu x %zu; at most %zu x %zu", name, path,
-                   *rows, *cols, max_rows, max_cols);
+        return topic_fail(out, TUTOR_ETOOBIG, "--%s: %s is %zu x %zu; at most %zu x %zu", name,
+                          path, *rows, *cols, max_rows, max_cols);
     }
     return 0;
 }
@@ -148,11 +132,12 @@ static int check_applies(const topic_args *args, enum variant v, int fixed, topi
         if (v == V_SPARSE && (strcmp(name, "block") == 0 || strcmp(name, "summary") == 0))
             ok = fixed;
         if (!ok)
-            return say(out, TUTOR_EINVAL, "--%s does not apply to --variant %s (only to %s)", name,
-                       variant_names[v], applies[i].where);
+            return topic_fail(out, TUTOR_EINVAL, "--%s does not apply to --variant %s (only to %s)",
+                              name, variant_names[v], applies[i].where);
     }
     if (topic_opt_has(args, "features") && topic_opt_has(args, "m"))
-        return say(out, TUTOR_EINVAL, "--features and --m exclude each other (the file sets m)");
+        return topic_fail(out, TUTOR_EINVAL,
+                          "--features and --m exclude each other (the file sets m)");
     return 0;
 }
 
@@ -164,29 +149,30 @@ static int get_inputs(const topic_args *args, enum variant v, run_state *st, top
     int has_n = topic_opt_has(args, "n"), has_d = topic_opt_has(args, "d");
     int sources = (files > 0) + has_x + (has_n || has_d);
     if (sources == 0)
-        return say(out, TUTOR_EINVAL,
-                   "no input: give --Q, --K and --V files%s, or --n and --d to draw them",
-                   v == V_GAU || v == V_FLASH ? ", --X" : "");
+        return topic_fail(out, TUTOR_EINVAL,
+                          "no input: give --Q, --K and --V files%s, or --n and --d to draw them",
+                          v == V_GAU || v == V_FLASH ? ", --X" : "");
     if (sources > 1)
-        return say(out, TUTOR_EINVAL, "give one input: --Q/--K/--V files, --X, or --n/--d");
+        return topic_fail(out, TUTOR_EINVAL, "give one input: --Q/--K/--V files, --X, or --n/--d");
     int rc;
     if (files) {
         if (files < 3)
-            return say(out, TUTOR_EINVAL, "--Q, --K and --V go together (missing %s)",
-                       !topic_opt_has(args, "Q")   ? "--Q"
-                       : !topic_opt_has(args, "K") ? "--K"
-                                                   : "--V");
+            return topic_fail(out, TUTOR_EINVAL, "--Q, --K and --V go together (missing %s)",
+                              !topic_opt_has(args, "Q")   ? "--Q"
+                              : !topic_opt_has(args, "K") ? "--K"
+                                                          : "--V");
         size_t qr, qc, kr, kc, vr, vc;
         if ((rc = load(args, "Q", ATT_MAX_N, ATT_MAX_D, &st->q, &qr, &qc, out)) ||
             (rc = load(args, "K", ATT_MAX_N, ATT_MAX_D, &st->k, &kr, &kc, out)) ||
             (rc = load(args, "V", ATT_MAX_N, ATT_MAX_D, &st->v, &vr, &vc, out)))
             return rc;
         if (kr != qr || kc != qc)
-            return say(out, TUTOR_ESHAPE, "--K is %zu x %zu but --Q is %zu x %zu: they must match",
-                       kr, kc, qr, qc);
+            return topic_fail(out, TUTOR_ESHAPE,
+                              "--K is %zu x %zu but --Q is %zu x %zu: they must match", kr, kc, qr,
+                              qc);
         if (vr != qr)
-            return say(out, TUTOR_ESHAPE, "--V has %zu rows but --Q has %zu: one value per key", vr,
-                       qr);
+            return topic_fail(out, TUTOR_ESHAPE,
+                              "--V has %zu rows but --Q has %zu: one value per key", vr, qr);
         st->n = qr;
         st->d = qc;
         st->dv = vc;
@@ -201,8 +187,8 @@ static int get_inputs(const topic_args *args, enum variant v, run_state *st, top
         return 0;
     }
     if (!has_n || !has_d)
-        return say(out, TUTOR_EINVAL, "--n and --d go together (missing %s)",
-                   has_n ? "--d" : "--n");
+        return topic_fail(out, TUTOR_EINVAL, "--n and --d go together (missing %s)",
+                          has_n ? "--d" : "--n");
     if ((rc = opt_size(args, "n", 1, ATT_MAX_N, &st->n, out)) ||
         (rc = opt_size(args, "d", 1, ATT_MAX_D, &st->d, out)))
         return rc;
@@ -229,8 +215,8 @@ static int get_features(const topic_args *args, run_state *st, topic_out *out)
         if (rc)
             return rc;
         if (cols != st->d)
-            return say(out, TUTOR_ESHAPE, "--features has %zu columns but Q and K have d = %zu",
-                       cols, st->d);
+            return topic_fail(out, TUTOR_ESHAPE,
+                              "--features has %zu columns but Q and K have d = %zu", cols, st->d);
         st->m = rows;
         return 0;
     }
@@ -318,19 +304,22 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         while (i < N_VARIANTS && strcmp(variant_names[i], vname) != 0)
             i++;
         if (i == N_VARIANTS)
-            return say(out, TUTOR_EINVAL,
-                       "--variant: unknown variant '%.40s' (expected softmax, sparse, linear, "
-                       "performer, gau, flash, transnormer or diag)",
-                       vname);
+            return topic_fail(
+                out, TUTOR_EINVAL,
+                "--variant: unknown variant '%.40s' (expected softmax, sparse, linear, "
+                "performer, gau, flash, transnormer or diag)",
+                vname);
         v = (enum variant)i;
     }
     const char *pattern = topic_opt_get(args, "pattern");
     if (pattern && strcmp(pattern, "strided") != 0 && strcmp(pattern, "fixed") != 0)
-        return say(out, TUTOR_EINVAL, "--pattern: expected strided or fixed, got '%.40s'", pattern);
+        return topic_fail(out, TUTOR_EINVAL, "--pattern: expected strided or fixed, got '%.40s'",
+                          pattern);
     int fixed = pattern && strcmp(pattern, "fixed") == 0;
     const char *fmap_s = topic_opt_get(args, "feature-map");
     if (fmap_s && strcmp(fmap_s, "elu") != 0 && strcmp(fmap_s, "relu") != 0)
-        return say(out, TUTOR_EINVAL, "--feature-map: expected elu or relu, got '%.40s'", fmap_s);
+        return topic_fail(out, TUTOR_EINVAL, "--feature-map: expected elu or relu, got '%.40s'",
+                          fmap_s);
     attn_fmap fmap = fmap_s && strcmp(fmap_s, "relu") == 0 ? ATTN_RELU : ATTN_ELU1;
     int causal = topic_opt_has(args, "causal");
     int rc = check_applies(args, v, fixed, out);
@@ -348,7 +337,8 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         (rc = opt_size(args, "summary", 1, ATT_MAX_N, &summary, out)))
         goto out;
     if (v == V_SPARSE && fixed && summary > len) {
-        rc = say(out, TUTOR_EINVAL, "--summary %zu is larger than the block %zu", summary, len);
+        rc = topic_fail(out, TUTOR_EINVAL, "--summary %zu is larger than the block %zu", summary,
+                        len);
         goto out;
     }
     if (v == V_PERFORMER && (rc = get_features(args, &st, out)))
@@ -417,17 +407,18 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         break;
     }
     if (rc == TUTOR_ERANGE)
-        say(out, rc,
-            "performer: a query's normaliser underflowed to 0 (scores far too large for the "
-            "random-feature estimate); scale Q and K down");
+        topic_fail(out, rc,
+                   "performer: a query's normaliser underflowed to 0 (scores far too large for the "
+                   "random-feature estimate); scale Q and K down");
     if (rc)
         goto out;
     /* Finite inputs can still overflow a product (1e200 * 1e200): say so, not NaN. */
     for (size_t i = 0; i < n * ocols; i++)
         if (!isfinite(st.o[i])) {
-            rc = say(out, TUTOR_ERANGE,
-                     "--variant %s: the result overflowed (inputs too large); scale them down",
-                     variant_names[v]);
+            rc = topic_fail(
+                out, TUTOR_ERANGE,
+                "--variant %s: the result overflowed (inputs too large); scale them down",
+                variant_names[v]);
             goto out;
         }
 

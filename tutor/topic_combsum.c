@@ -1,7 +1,6 @@
 /* topic_combsum.c: the combsum (LeetCode 39) and combsum2 (LeetCode 40) topics: parse the
  * options, run algorithms/combsum, and put the answer into words and JSON. */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,22 +33,6 @@ static const topic_optspec combsum2_opts[] = {
     {NULL, 0, NULL},
 };
 
-static int say(topic_out *out, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-/* Writes one line into out->err and returns code. */
-static int say(topic_out *out, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->err, sizeof out->err, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 /* Reads an optional cap option into *v (unchanged when absent). */
 static int read_cap(const topic_args *args, const char *name, const char *what, long long hi,
                     long long *v, topic_out *out)
@@ -76,19 +59,21 @@ static int run_variant(const topic_args *args, trace *tr, topic_out *out, int re
     const char *cs = topic_opt_get(args, "candidates");
     const char *ts = topic_opt_get(args, "target");
     if (!cs)
-        return say(out, TUTOR_EINVAL,
-                   "missing option --candidates (positive integers, e.g. --candidates \"%s\")",
-                   reuse ? "2 3 6 7" : "10 1 2 7 6 1 5");
+        return topic_fail(
+            out, TUTOR_EINVAL,
+            "missing option --candidates (positive integers, e.g. --candidates \"%s\")",
+            reuse ? "2 3 6 7" : "10 1 2 7 6 1 5");
     if (!ts)
-        return say(out, TUTOR_EINVAL, "missing option --target (an integer >= 1, e.g. --target 7)");
+        return topic_fail(out, TUTOR_EINVAL,
+                          "missing option --target (an integer >= 1, e.g. --target 7)");
     long long target, max_results = (long long)COMBSUM_DEFAULT_MAX_RESULTS,
                       max_calls = (long long)COMBSUM_DEFAULT_MAX_CALLS;
     int rc = parse_int(ts, "--target", INT_MIN, INT_MAX, &target, out->err, sizeof out->err);
     if (rc)
         return rc;
     if (target <= 0)
-        return say(out, TUTOR_EINVAL, "--target: %lld is not positive (the target must be >= 1)",
-                   target);
+        return topic_fail(out, TUTOR_EINVAL,
+                          "--target: %lld is not positive (the target must be >= 1)", target);
     rc = read_cap(args, "max-results", "--max-results", MAX_RESULTS_LIMIT, &max_results, out);
     if (!rc)
         rc = read_cap(args, "max-calls", "--max-calls", MAX_CALLS_LIMIT, &max_calls, out);
@@ -101,8 +86,9 @@ static int run_variant(const topic_args *args, trace *tr, topic_out *out, int re
         return rc;
     for (size_t k = 0; k < n && !rc; k++)
         if (c[k] <= 0)
-            rc = say(out, TUTOR_EINVAL,
-                     "--candidates: %d is not positive (every candidate must be >= 1)", c[k]);
+            rc =
+                topic_fail(out, TUTOR_EINVAL,
+                           "--candidates: %d is not positive (every candidate must be >= 1)", c[k]);
     if (rc) {
         mem_free(c);
         return rc;
@@ -135,10 +121,10 @@ static int run_variant(const topic_args *args, trace *tr, topic_out *out, int re
             for (size_t j = 0; j < k && !dup; j++)
                 if (c[j] == c[k])
                     dup = c[k];
-        say(out, rc,
-            "--candidates: %d is given twice; %s needs distinct candidates (combsum2 takes "
-            "repeats, each used once)",
-            dup, id);
+        topic_fail(out, rc,
+                   "--candidates: %d is given twice; %s needs distinct candidates (combsum2 takes "
+                   "repeats, each used once)",
+                   dup, id);
     }
     if (rc)
         goto out;

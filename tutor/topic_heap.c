@@ -5,7 +5,6 @@
  *   tutor run heap --heapsort "5 2 9 1" */
 #include <ctype.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,22 +60,6 @@ static void ops_free(op_list *l)
     for (size_t i = 0; i < l->n; i++)
         mem_free(l->ops[i].nums);
     mem_free(l->ops);
-}
-
-/* Writes the one-line error message and returns code. */
-static int say(topic_out *out, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int say(topic_out *out, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->err, sizeof out->err, fmt, ap);
-    va_end(ap);
-    return code;
 }
 
 static void put_ints(strbuf *sb, const int *v, size_t n)
@@ -159,7 +142,8 @@ static int parse_ops(const char *spec, op_list *l, topic_out *out)
     }
     mem_free(copy);
     if (!rc && l->n == 0)
-        rc = say(out, TUTOR_EINVAL, "--ops: expected at least one op (e.g. \"push 5; pop\")");
+        rc =
+            topic_fail(out, TUTOR_EINVAL, "--ops: expected at least one op (e.g. \"push 5; pop\")");
     return rc;
 }
 
@@ -253,10 +237,10 @@ static int run_pick(const char *nspec, int largest, const topic_args *args, trac
     const char *opt = largest ? "--nlargest" : "--nsmallest";
     const char *s = topic_opt_get(args, "nums");
     if (!s)
-        return say(out, TUTOR_EINVAL,
-                   "missing --nums: the list %s picks from (e.g. %s 3 --nums "
-                   "\"5 1 4\")",
-                   opt, opt);
+        return topic_fail(out, TUTOR_EINVAL,
+                          "missing --nums: the list %s picks from (e.g. %s 3 --nums "
+                          "\"5 1 4\")",
+                          opt, opt);
     long long n;
     int rc = parse_int(nspec, opt, INT_MIN, INT_MAX, &n, out->err, sizeof out->err);
     if (rc)
@@ -314,7 +298,7 @@ static int run_merge(const char *spec, int reverse, trace *tr, topic_out *out)
             }
         }
         if (!rc && lens[i] > HEAP_MAX_N - total)
-            rc = say(out, TUTOR_ETOOBIG, "--merge: more than %u numbers in all", HEAP_MAX_N);
+            rc = topic_fail(out, TUTOR_ETOOBIG, "--merge: more than %u numbers in all", HEAP_MAX_N);
         total += rc ? 0 : lens[i];
         p = bar ? bar + 1 : p;
     }
@@ -359,21 +343,22 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         if (!topic_opt_has(args, modes[i]))
             continue;
         if (mode)
-            return say(out, TUTOR_EINVAL,
-                       "--%s and --%s cannot be combined: give one of --ops, "
-                       "--nsmallest, --nlargest, --merge, --heapsort",
-                       mode, modes[i]);
+            return topic_fail(out, TUTOR_EINVAL,
+                              "--%s and --%s cannot be combined: give one of --ops, "
+                              "--nsmallest, --nlargest, --merge, --heapsort",
+                              mode, modes[i]);
         mode = modes[i];
     }
     if (!mode)
-        return say(out, TUTOR_EINVAL,
-                   "missing input: give --ops \"push 5; pop\", --nsmallest N --nums LIST, "
-                   "--nlargest N --nums LIST, --merge \"1 4 | 2 3\" or --heapsort LIST");
+        return topic_fail(out, TUTOR_EINVAL,
+                          "missing input: give --ops \"push 5; pop\", --nsmallest N --nums LIST, "
+                          "--nlargest N --nums LIST, --merge \"1 4 | 2 3\" or --heapsort LIST");
     int picking = strcmp(mode, "nsmallest") == 0 || strcmp(mode, "nlargest") == 0;
     if (topic_opt_has(args, "nums") && !picking)
-        return say(out, TUTOR_EINVAL, "--nums goes with --nsmallest or --nlargest, not --%s", mode);
+        return topic_fail(out, TUTOR_EINVAL, "--nums goes with --nsmallest or --nlargest, not --%s",
+                          mode);
     if (topic_opt_has(args, "reverse") && strcmp(mode, "merge") != 0)
-        return say(out, TUTOR_EINVAL, "--reverse goes with --merge, not --%s", mode);
+        return topic_fail(out, TUTOR_EINVAL, "--reverse goes with --merge, not --%s", mode);
     trace_set_listing(tr, heap_listing, heap_listing_len);
     const char *value = topic_opt_get(args, mode);
     int rc;

@@ -34,22 +34,16 @@ static const topic_optspec hippo_opts[] = {
     {NULL, 0, NULL},
 };
 
-static int fail(topic_out *out, int code, const char *fmt, const char *what)
-{
-    snprintf(out->err, sizeof out->err, fmt, what);
-    return code;
-}
-
 /* The built-in signals, over s = k/L in (0, 1]. */
 static int make_signal(double **f, size_t *L, const topic_args *args, topic_out *out)
 {
     const char *kind = topic_opt_get(args, "signal-kind");
     if (topic_opt_get(args, "signal")) {
         if (kind)
-            return fail(out, TUTOR_EINVAL, "give either --signal FILE or --signal-kind%s, not both",
-                        "");
+            return topic_fail(out, TUTOR_EINVAL,
+                              "give either --signal FILE or --signal-kind%s, not both", "");
         if (topic_opt_get(args, "length"))
-            return fail(out, TUTOR_EINVAL, "--length applies to --signal-kind only%s", "");
+            return topic_fail(out, TUTOR_EINVAL, "--length applies to --signal-kind only%s", "");
         size_t rows, cols;
         int rc =
             ssmcli_load(args, "signal", HIPPO_MAX_L, f, &rows, &cols, out->err, sizeof out->err);
@@ -164,12 +158,12 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         return rc;
     cfg.dense = topic_opt_has(args, "dense");
     if (cfg.measure != HIPPO_LEGS && cfg.dense)
-        return fail(out, TUTOR_EINVAL, "--dense applies to --measure legs only%s", "");
+        return topic_fail(out, TUTOR_EINVAL, "--dense applies to --measure legs only%s", "");
     if (cfg.measure != HIPPO_LEGT && topic_opt_get(args, "theta"))
-        return fail(out, TUTOR_EINVAL, "--theta applies to --measure legt only%s", "");
+        return topic_fail(out, TUTOR_EINVAL, "--theta applies to --measure legt only%s", "");
     if (cfg.measure == HIPPO_LEGS && topic_opt_get(args, "dt"))
-        return fail(out, TUTOR_EINVAL,
-                    "--dt does not apply to --measure legs (its step k uses A/k, B/k)%s", "");
+        return topic_fail(out, TUTOR_EINVAL,
+                          "--dt does not apply to --measure legs (its step k uses A/k, B/k)%s", "");
     double *f = NULL;
     size_t L = 0;
     rc = make_signal(&f, &L, args, out);

@@ -1,7 +1,6 @@
 /* topic_knapsack.c: the knapsack topic:
  * `tutor run knapsack --capacity 5 --items "1:2 2:4 3:4 4:5" [--method 2d|1d] [--exact]`. */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,21 +24,6 @@ static const topic_optspec knap_opts[] = {
     {"ascending", 0, "with --method 1d: run j upwards, the classic bug (unbounded knapsack)"},
     {NULL, 0, NULL},
 };
-
-static int fail(topic_out *out, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int fail(topic_out *out, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->err, sizeof out->err, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 /* Bytes in a readable unit for the refusal message. */
 static void human_bytes(char *buf, size_t len, uint64_t bytes)
@@ -87,18 +71,20 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
     int exact = topic_opt_has(args, "exact");
     int ascending = topic_opt_has(args, "ascending");
     if (!cap_s)
-        return fail(out, TUTOR_EINVAL, "missing --capacity (an integer >= 0, e.g. --capacity 5)");
+        return topic_fail(out, TUTOR_EINVAL,
+                          "missing --capacity (an integer >= 0, e.g. --capacity 5)");
     if (!items_s)
-        return fail(out, TUTOR_EINVAL,
-                    "missing --items (volume:value pairs, e.g. --items \"1:2 2:4 3:4 4:5\")");
+        return topic_fail(out, TUTOR_EINVAL,
+                          "missing --items (volume:value pairs, e.g. --items \"1:2 2:4 3:4 4:5\")");
     int two_d = 1;
     if (method && strcmp(method, "1d") == 0)
         two_d = 0;
     else if (method && strcmp(method, "2d") != 0)
-        return fail(out, TUTOR_EINVAL, "--method: expected 2d or 1d, got '%.40s'", method);
+        return topic_fail(out, TUTOR_EINVAL, "--method: expected 2d or 1d, got '%.40s'", method);
     if (ascending && two_d)
-        return fail(out, TUTOR_EINVAL,
-                    "--ascending needs --method 1d (it shows why the 1-D loop runs j downwards)");
+        return topic_fail(
+            out, TUTOR_EINVAL,
+            "--ascending needs --method 1d (it shows why the 1-D loop runs j downwards)");
     long long capacity;
     int rc = parse_int(cap_s, "--capacity", 0, INT_MAX, &capacity, out->err, sizeof out->err);
     if (rc)
@@ -114,19 +100,20 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
     if (need > KNAP_MEM_CAP) {
         char h[64];
         human_bytes(h, sizeof h, need);
-        rc = fail(out, TUTOR_ETOOBIG,
-                  "--capacity: the %s for %zu items and capacity %lld would need %s, over the "
-                  "%llu MiB cap%s",
-                  two_d ? "2-D table" : "1-D array", n, capacity, h,
-                  (unsigned long long)(KNAP_MEM_CAP >> 20),
-                  two_d ? "; try --method 1d or a smaller capacity" : "");
+        rc =
+            topic_fail(out, TUTOR_ETOOBIG,
+                       "--capacity: the %s for %zu items and capacity %lld would need %s, over the "
+                       "%llu MiB cap%s",
+                       two_d ? "2-D table" : "1-D array", n, capacity, h,
+                       (unsigned long long)(KNAP_MEM_CAP >> 20),
+                       two_d ? "; try --method 1d or a smaller capacity" : "");
         goto out;
     }
     if ((uint64_t)n * ((uint64_t)capacity + 1) > KNAP_WORK_CAP) {
-        rc = fail(out, TUTOR_ETOOBIG,
-                  "--items: %zu items times %lld capacities is over the cap of %llu cell "
-                  "updates; use fewer items or a smaller capacity",
-                  n, capacity + 1, (unsigned long long)KNAP_WORK_CAP);
+        rc = topic_fail(out, TUTOR_ETOOBIG,
+                        "--items: %zu items times %lld capacities is over the cap of %llu cell "
+                        "updates; use fewer items or a smaller capacity",
+                        n, capacity + 1, (unsigned long long)KNAP_WORK_CAP);
         goto out;
     }
     int64_t best = KNAP_NONE;

@@ -1,7 +1,6 @@
 /* topic_ssm.c: the ssm topic: `tutor run ssm --kind s4d --mode convolution`, and the other
  * kinds (lti, s4, mamba, lru, retention) with files or seeded random inputs. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,21 +74,6 @@ static void ctx_free(run_ctx *c)
     lru_free(&c->lru);
 }
 
-static int say(topic_out *out, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int say(topic_out *out, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->err, sizeof out->err, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 /* Options that only some kinds take: refusing the others keeps a typo from being ignored. */
 static int check_allowed(const topic_args *args, kind k, topic_out *out)
 {
@@ -115,8 +99,9 @@ static int check_allowed(const topic_args *args, kind k, topic_out *out)
     };
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
         if (topic_opt_get(args, allowed[i].name) && !(allowed[i].kinds & (1u << k)))
-            return say(out, TUTOR_EINVAL, "--%s does not apply to --kind %s (see 'tutor help ssm')",
-                       allowed[i].name, kind_names[k]);
+            return topic_fail(out, TUTOR_EINVAL,
+                              "--%s does not apply to --kind %s (see 'tutor help ssm')",
+                              allowed[i].name, kind_names[k]);
     return 0;
 }
 
@@ -134,10 +119,10 @@ static int load_vec(const topic_args *args, const char *name, size_t n, size_t c
         mat_free(*v);
         *v = NULL;
         if (n)
-            return say(out, TUTOR_ESHAPE, "--%s: expected %zu values (%s), got %zu x %zu", name, n,
-                       why, rows, cols);
-        return say(out, TUTOR_ESHAPE, "--%s: expected one value per line, got %zu x %zu", name,
-                   rows, cols);
+            return topic_fail(out, TUTOR_ESHAPE, "--%s: expected %zu values (%s), got %zu x %zu",
+                              name, n, why, rows, cols);
+        return topic_fail(out, TUTOR_ESHAPE, "--%s: expected one value per line, got %zu x %zu",
+                          name, rows, cols);
     }
     if (got)
         *got = len;
@@ -155,8 +140,8 @@ static int load_mat(const topic_args *args, const char *name, size_t rows, size_
     if ((rows && r != rows) || (cols && c != cols)) {
         mat_free(*v);
         *v = NULL;
-        return say(out, TUTOR_ESHAPE, "--%s: expected %zu x %zu (%s), got %zu x %zu", name, rows,
-                   cols, why, r, c);
+        return topic_fail(out, TUTOR_ESHAPE, "--%s: expected %zu x %zu (%s), got %zu x %zu", name,
+                          rows, cols, why, r, c);
     }
     if (gotr)
         *gotr = r;
@@ -169,8 +154,8 @@ static int need(const topic_args *args, const char *name, kind k, topic_out *out
 {
     if (topic_opt_get(args, name))
         return 0;
-    return say(out, TUTOR_EINVAL, "--kind %s needs --%s (see 'tutor help ssm')", kind_names[k],
-               name);
+    return topic_fail(out, TUTOR_EINVAL, "--kind %s needs --%s (see 'tutor help ssm')",
+                      kind_names[k], name);
 }
 
 /* The input u: the --u file (one sample per line), or `length` seeded Gaussian samples. */
@@ -178,7 +163,8 @@ static int input_u(const topic_args *args, run_ctx *c, size_t *L, topic_out *out
 {
     if (topic_opt_get(args, "u")) {
         if (topic_opt_get(args, "length"))
-            return say(out, TUTOR_EINVAL, "--length applies to the random input only, not --u");
+            return topic_fail(out, TUTOR_EINVAL,
+                              "--length applies to the random input only, not --u");
         return load_vec(args, "u", 0, SSM_MAX_L, &c->u, L, "", out);
     }
     int rc = ssmcli_size(args, "length", 64, 1, SSM_MAX_L, L, out->err, sizeof out->err);
@@ -212,10 +198,10 @@ static int mode_of(const topic_args *args, kind k, int *conv, topic_out *out)
         *conv = 1;
         return 0;
     }
-    return say(out, TUTOR_EINVAL,
-               "--mode: '%.30s' does not apply to --kind %s (expected "
-               "recurrent or %s)",
-               m, kind_names[k], fast);
+    return topic_fail(out, TUTOR_EINVAL,
+                      "--mode: '%.30s' does not apply to --kind %s (expected "
+                      "recurrent or %s)",
+                      m, kind_names[k], fast);
 }
 
 /* lti and s4: a dense (A, B, C, D), discretised, then run either way. */
@@ -234,11 +220,12 @@ static int run_dense(const topic_args *args, kind k, int conv, run_ctx *c, trace
         if ((rc = load_mat(args, "A", 0, 0, &c->A, &rows, &cols, "", out)))
             return rc;
         if (rows != cols)
-            return say(out, TUTOR_ESHAPE, "--A: expected a square matrix, got %zu x %zu", rows,
-                       cols);
+            return topic_fail(out, TUTOR_ESHAPE, "--A: expected a square matrix, got %zu x %zu",
+                              rows, cols);
         N = rows;
         if (N > SSM_MAX_N)
-            return say(out, TUTOR_ETOOBIG, "--A: %zu states is too big (at most %u)", N, SSM_MAX_N);
+            return topic_fail(out, TUTOR_ETOOBIG, "--A: %zu states is too big (at most %u)", N,
+                              SSM_MAX_N);
         char why[64];
         snprintf(why, sizeof why, "A is %zu x %zu", N, N);
         if ((rc = load_vec(args, "B", N, SSM_MAX_N, &c->B, NULL, why, out)) ||
@@ -261,11 +248,11 @@ static int run_dense(const topic_args *args, kind k, int conv, run_ctx *c, trace
     }
     const char *m = topic_opt_get(args, "method");
     if (m && ((rc = ssm_method_parse(m, &method)) || (method != SSM_BILINEAR && method != SSM_ZOH)))
-        return say(out, TUTOR_EINVAL, "--method: '%.30s' is not bilinear or zoh", m);
+        return topic_fail(out, TUTOR_EINVAL, "--method: '%.30s' is not bilinear or zoh", m);
     if ((double)L * (double)N * (double)N > SSM_MAX_WORK)
-        return say(out, TUTOR_ETOOBIG,
-                   "L N^2 = %.3g is over the cap %.3g (fewer samples or states)",
-                   (double)L * (double)N * (double)N, SSM_MAX_WORK);
+        return topic_fail(out, TUTOR_ETOOBIG,
+                          "L N^2 = %.3g is over the cap %.3g (fewer samples or states)",
+                          (double)L * (double)N * (double)N, SSM_MAX_WORK);
     if ((rc = ssmcli_real(args, "dt", 1.0 / (double)L, 0, 1, 1e6, &dt, out->err, sizeof out->err)))
         return rc;
     c->Abar = mem_alloc(N * N * sizeof *c->Abar);
@@ -276,7 +263,7 @@ static int run_dense(const topic_args *args, kind k, int conv, run_ctx *c, trace
         return TUTOR_ENOMEM;
     rc = ssm_discretize(c->Abar, c->Bbar, c->A, c->B, N, dt, method);
     if (rc == TUTOR_EINVAL)
-        return say(out, rc, "--dt %g: I - dt/2 A is singular, so bilinear is undefined", dt);
+        return topic_fail(out, rc, "--dt %g: I - dt/2 A is singular, so bilinear is undefined", dt);
     if (rc)
         return rc;
     if (conv)
@@ -337,21 +324,22 @@ static int run_s4d(const topic_args *args, int conv, run_ctx *c, trace *tr, topi
     s4d_init_kind init = S4D_LIN;
     const char *s = topic_opt_get(args, "init");
     if (s && strcmp(s, "lin") != 0 && strcmp(s, "inv") != 0)
-        return say(out, TUTOR_EINVAL, "--init: unknown '%.30s' (expected lin or inv)", s);
+        return topic_fail(out, TUTOR_EINVAL, "--init: unknown '%.30s' (expected lin or inv)", s);
     if (s && strcmp(s, "inv") == 0)
         init = S4D_INV;
     s = topic_opt_get(args, "method");
     if (s && strcmp(s, "zoh") != 0)
-        return say(out, TUTOR_EINVAL, "--method: s4d discretises with zoh only, not '%.30s'", s);
+        return topic_fail(out, TUTOR_EINVAL, "--method: s4d discretises with zoh only, not '%.30s'",
+                          s);
     if ((rc = ssmcli_size(args, "N", 16, 2, SSM_MAX_MODES, &N, out->err, sizeof out->err)))
         return rc;
     if (N % 2)
-        return say(out, TUTOR_EINVAL, "--N: %zu is odd; s4d keeps N/2 modes and their conjugates",
-                   N);
+        return topic_fail(out, TUTOR_EINVAL,
+                          "--N: %zu is odd; s4d keeps N/2 modes and their conjugates", N);
     if ((rc = input_u(args, c, &L, out)))
         return rc;
     if ((double)L * (double)N > (double)SSM_MAX_CELLS * 16)
-        return say(out, TUTOR_ETOOBIG, "L N = %.3g is over the cap", (double)L * (double)N);
+        return topic_fail(out, TUTOR_ETOOBIG, "L N = %.3g is over the cap", (double)L * (double)N);
     if ((rc = ssmcli_real(args, "dt", 1.0 / (double)L, 0, 1, 1e6, &dt, out->err, sizeof out->err)))
         return rc;
     size_t M = N / 2;
@@ -435,18 +423,20 @@ static int run_mamba(const topic_args *args, int conv, run_ctx *c, trace *tr, to
         const char *files[] = {"A", "B", "C", "D", "delta", "z"};
         for (size_t i = 0; i < 6; i++)
             if (topic_opt_get(args, files[i]))
-                return say(out, TUTOR_EINVAL,
-                           "--%s needs --u too (without --u, mamba runs the selective-copying "
-                           "demo)",
-                           files[i]);
+                return topic_fail(
+                    out, TUTOR_EINVAL,
+                    "--%s needs --u too (without --u, mamba runs the selective-copying "
+                    "demo)",
+                    files[i]);
         size_t L, K;
         if ((rc = ssmcli_size(args, "N", 4, 1, 64, &K, out->err, sizeof out->err)) ||
             (rc = ssmcli_size(args, "length", 64, 2, SSM_MAX_CELLS / 64, &L, out->err,
                               sizeof out->err)))
             return rc;
         if (L < 2 * K)
-            return say(out, TUTOR_EINVAL,
-                       "--length %zu is too short for %zu marked tokens and %zu queries", L, K, K);
+            return topic_fail(out, TUTOR_EINVAL,
+                              "--length %zu is too short for %zu marked tokens and %zu queries", L,
+                              K, K);
         if ((rc = mamba_selective_copy(&c->demo, L, K, args->seed)))
             return rc;
         in = (mamba_in){.L = L,
@@ -459,9 +449,9 @@ static int run_mamba(const topic_args *args, int conv, run_ctx *c, trace *tr, to
                         .C = c->demo.C};
     } else {
         if (topic_opt_get(args, "N") || topic_opt_get(args, "length"))
-            return say(out, TUTOR_EINVAL,
-                       "--N and --length are for the demo; with --u the "
-                       "files give the sizes");
+            return topic_fail(out, TUTOR_EINVAL,
+                              "--N and --length are for the demo; with --u the "
+                              "files give the sizes");
         const char *req[] = {"delta", "A", "B", "C"};
         for (size_t i = 0; i < 4; i++)
             if ((rc = need(args, req[i], K_MAMBA, out)))
@@ -486,8 +476,8 @@ static int run_mamba(const topic_args *args, int conv, run_ctx *c, trace *tr, to
             (rc = load_mat(args, "z", L, D, &c->z, NULL, NULL, why, out)))
             return rc;
         if ((double)L * (double)D * (double)N > (double)SSM_MAX_CELLS)
-            return say(out, TUTOR_ETOOBIG, "L x D x N = %zu x %zu x %zu is over the cap %zu", L, D,
-                       N, SSM_MAX_CELLS);
+            return topic_fail(out, TUTOR_ETOOBIG, "L x D x N = %zu x %zu x %zu is over the cap %zu",
+                              L, D, N, SSM_MAX_CELLS);
         in = (mamba_in){.L = L,
                         .D = D,
                         .N = N,
@@ -551,14 +541,15 @@ static int run_lru(const topic_args *args, int conv, run_ctx *c, trace *tr, topi
         (rc = ssmcli_real(args, "r-max", 0.99, 0, 1, 1, &rmax, out->err, sizeof out->err)))
         return rc;
     if (!(rmin < rmax) || !(rmax < 1))
-        return say(out, TUTOR_ERANGE,
-                   "--r-min %g and --r-max %g must satisfy 0 < r-min < "
-                   "r-max < 1",
-                   rmin, rmax);
+        return topic_fail(out, TUTOR_ERANGE,
+                          "--r-min %g and --r-max %g must satisfy 0 < r-min < "
+                          "r-max < 1",
+                          rmin, rmax);
     if ((rc = input_u(args, c, &L, out)))
         return rc;
     if ((double)L * (double)N > (double)SSM_MAX_CELLS)
-        return say(out, TUTOR_ETOOBIG, "L N = %zu x %zu is over the cap %zu", L, N, SSM_MAX_CELLS);
+        return topic_fail(out, TUTOR_ETOOBIG, "L N = %zu x %zu is over the cap %zu", L, N,
+                          SSM_MAX_CELLS);
     rng r;
     rng_seed(&r, args->seed);
     if ((rc = lru_init(&c->lru, N, 1, rmin, rmax, M_PI, &r)))
@@ -652,16 +643,17 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
 {
     const char *s = topic_opt_get(args, "kind");
     if (!s)
-        return say(out, TUTOR_EINVAL,
-                   "missing --kind (lti, s4, s4d, mamba, lru or retention; see 'tutor help ssm')");
+        return topic_fail(
+            out, TUTOR_EINVAL,
+            "missing --kind (lti, s4, s4d, mamba, lru or retention; see 'tutor help ssm')");
     int k = -1;
     for (int i = 0; i < 6; i++)
         if (strcmp(s, kind_names[i]) == 0)
             k = i;
     if (k < 0)
-        return say(out, TUTOR_EINVAL,
-                   "--kind: unknown kind '%.30s' (expected lti, s4, s4d, mamba, lru or retention)",
-                   s);
+        return topic_fail(
+            out, TUTOR_EINVAL,
+            "--kind: unknown kind '%.30s' (expected lti, s4, s4d, mamba, lru or retention)", s);
     int conv, rc;
     if ((rc = check_allowed(args, (kind)k, out)) || (rc = mode_of(args, (kind)k, &conv, out)))
         return rc;
