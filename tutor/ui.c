@@ -191,9 +191,9 @@ static void draw_keys(int y, const char *const *pairs)
 static const char *const topic_keys1[] = {"→/l/n",      "next",  "←/h/p", "prev",       "Home/End",
                                           "first/last", "g",     "go to", "space",      "play",
                                           "+/-",        "speed", "b",     "breakpoint", NULL};
-static const char *const topic_keys2[] = {"e", "edit input", "r", "random input", "k", "predict",
-                                          "t", "notes",      "v", "view",         "?", "help",
-                                          "q", "back",       NULL};
+static const char *const topic_keys2[] = {"e", "edit input", "r", "random",   "k", "predict",
+                                          "t", "notes",      "x", "exercise", "v", "view",
+                                          "?", "help",       "q", "back",     NULL};
 static const char *const topic_keys_ascii1[] = {
     "->/l/n", "next", "<-/h/p", "prev",  "Home/End", "first/last", "g", "go to",
     "space",  "play", "+/-",    "speed", "b",        "break",      NULL};
@@ -617,6 +617,7 @@ static const char *const help_lines[] = {
     "  PgUp PgDn      scroll the state",
     "  k              predict mode: the trace's questions, with a score",
     "  t              the topic's notes;  ?  this help;  q  back / quit",
+    "  x              run your exercise for this topic (tutor exercise)",
     "Marks: [x] current <x> compare {x} move (x) source +x+ winner",
     "       *x* chosen /x/ pruned ~x~ skipped !x! found",
     NULL,
@@ -842,6 +843,11 @@ static int topic_screen(const topic *t)
         case 't':
             s.playing = 0;
             if ((rc = ui_notes_screen(t)) != 0)
+                goto out;
+            break;
+        case 'x':
+            s.playing = 0;
+            if ((rc = exercise_screen(t->id)) != 0)
                 goto out;
             break;
         case '?':
