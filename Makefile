@@ -85,6 +85,16 @@ $(B)/lib%.a:
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# tutor/ bakes PREFIX (where installed notes live) and the source folder into the binary:
+# the stamp changes only when they do, and then those objects are rebuilt, so
+# `make install PREFIX=/usr` after a plain `make` never installs a binary looking elsewhere.
+$(B)/paths.stamp: FORCE
+	@mkdir -p $(B)
+	@echo '$(PREFIX) $(CURDIR)' | cmp -s - $@ || echo '$(PREFIX) $(CURDIR)' > $@
+$(call obj,$(APP_SRC)): $(B)/paths.stamp
+.PHONY: FORCE
+FORCE:
+
 $(B)/tutor: $(call obj,tutor/main.c) $(LIBS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
