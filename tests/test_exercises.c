@@ -17,6 +17,7 @@
 #include "../trace/strbuf.h"
 #include "../tutor/cli.h"
 #include "../tutor/exercise.h"
+#include "../tutor/topic.h"
 #include "harness.h"
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
@@ -378,6 +379,77 @@ static void test_watch(void)
     sb_free(&text);
 }
 
+/* Polls the tmux pane until it shows want or seconds pass; 1 when it did. */
+static int pane_shows(const char *sock, const char *want, int seconds, strbuf *pane)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "tmux -L %s -f /dev/null capture-pane -p -t ex 2>/dev/null", sock);
+    for (int tries = 0; tries < seconds * 10; tries++) {
+        run(cmd, pane);
+        if (strstr(sb_str(pane), want))
+            return 1;
+        struct timespec nap = {0, 100 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    return 0;
+}
+
+static void tmux_cmd(const char *sock, const char *args)
+{
+    char cmd[512];
+    strbuf ignored = STRBUF_INIT;
+    snprintf(cmd, sizeof cmd, "tmux -L %s -f /dev/null %s 2>&1", sock, args);
+    run(cmd, &ignored);
+    sb_free(&ignored);
+}
+
+/* The interactive tutor: `x` on a topic's screen runs its exercises and shows the report;
+ * back on the home screen the topic's status has changed. Needs tmux and $TUTOR_BIN (set
+ * by make test). */
+static void test_ui_x(void)
+{
+    const char *bin = getenv("TUTOR_BIN");
+    if (!bin || !*bin || system("tmux -V >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "\n  (no tmux or no TUTOR_BIN: the UI check is skipped)\n");
+        return;
+    }
+    size_t index = topic_count;
+    for (size_t i = 0; i < topic_count; i++)
+        if (strcmp(topic_registry[i]->id, "ssm") == 0)
+            index = i;
+    CU_ASSERT_FATAL(index < topic_count);
+    reset_state();
+    char file[128], sock[64];
+    kernel_file(file, sizeof file);
+    CU_ASSERT_EQUAL(write_file(file, kernel_solution), 0);
+    snprintf(sock, sizeof sock, "tutor-ex-%ld", (long)getpid());
+    const char *src = getenv("TUTOR_SRCDIR");
+    strbuf cmd = STRBUF_INIT, pane = STRBUF_INIT;
+    sb_printf(&cmd,
+              "new-session -d -s ex -x 100 -y 30 \"env LANG=C.UTF-8 LC_ALL=C.UTF-8 "
+              "XDG_STATE_HOME='%s' TUTOR_EXERCISE_DIR='%s' TUTOR_SRCDIR='%s' '%s'\"",
+              state_home, work_dir, src && *src ? src : TUTOR_SRCDIR, bin);
+    tmux_cmd(sock, sb_str(&cmd));
+    CU_ASSERT(pane_shows(sock, "exercise: to do", 10, &pane));
+    for (size_t i = 0; i < index; i++)
+        tmux_cmd(sock, "send-keys -t ex Down");
+    tmux_cmd(sock, "send-keys -t ex Enter");
+    CU_ASSERT(pane_shows(sock, "step 1 /", 20, &pane));
+    tmux_cmd(sock, "send-keys -t ex x");
+    CU_ASSERT(pane_shows(sock, "6 passed, 0 failed", 90, &pane));
+    CU_ASSERT(strstr(sb_str(&pane), "Exercise: ssm") != NULL);
+    CU_ASSERT(strstr(sb_str(&pane), "  ok    K[0] = C Bbar") != NULL);
+    tmux_cmd(sock, "send-keys -t ex q");
+    CU_ASSERT(pane_shows(sock, "step 1 /", 10, &pane));
+    tmux_cmd(sock, "send-keys -t ex q");
+    CU_ASSERT(pane_shows(sock, "exercise: passing", 10, &pane));
+    tmux_cmd(sock, "send-keys -t ex q");
+    tmux_cmd(sock, "kill-server");
+    CU_ASSERT_EQUAL(exercise_status("ssm"), EXERCISE_PASSING);
+    sb_free(&cmd);
+    sb_free(&pane);
+}
+
 static void cleanup(void)
 {
     sb_free(&out);
@@ -411,6 +483,7 @@ void tests_register(void)
         {"run through make", test_run},
         {"no sources", test_no_sources},
         {"watch", test_watch},
+        {"the UI's x key", test_ui_x},
         {NULL, NULL},
     };
     th_suite("exercises", tests);
