@@ -1,0 +1,26 @@
+/* fastexp.h: a branch-free exponential over arrays, for the untraced hot loops of models/
+ * (softmax attention's n^2 exponentials, Mamba's exp(Delta A) per state and step).
+ *
+ * glibc's exp is accurate but scalar: one call per value, which no compiler vectorises.
+ * fastexp_array does the same job with only arithmetic and bit operations the compiler can
+ * turn into SIMD code: x = k ln2 + r with |r| <= ln2 / 2 (Cody-Waite: ln2 split in two so
+ * k ln2 is exact), e^r by its degree-13 Taylor polynomial (the first omitted term is below
+ * 3e-18 there), and 2^k written straight into the exponent bits. The reference forms keep
+ * libm's exp; tests/test_fastexp.c compares the two. */
+#ifndef TUTOR_FASTEXP_H
+#define TUTOR_FASTEXP_H
+
+#include <stddef.h>
+
+/* Below this, e^x is subnormal (or 0): fastexp_array returns 0 there, an absolute error
+ * below 3.4e-308. Above FASTEXP_MAX, e^x overflows and it returns +inf, as exp does. */
+#define FASTEXP_MIN (-708.0)
+#define FASTEXP_MAX 709.78
+
+/* y[i] = e^(x[i]) for i < n; y may equal x (in place), otherwise they must not overlap.
+ * For x[i] in [FASTEXP_MIN, FASTEXP_MAX] the relative error against the exact value is
+ * below 1e-15 (a few units in the last place; tested against libm's exp); below that range
+ * it returns 0 (so -inf gives 0), above it +inf; NaN gives NaN. O(n), no allocation. */
+void fastexp_array(double *y, const double *x, size_t n);
+
+#endif

@@ -1,0 +1,211 @@
+/* test_fastexp.c: the array exponential against libm's exp, and the untraced fast paths that
+ * use it (blocked softmax attention, Mamba's scan) against their reference forms. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../models/attention.h"
+#include "../models/fastexp.h"
+#include "../models/mamba.h"
+#include "../models/mat.h"
+#include "../trace/mem.h"
+#include "../trace/rng.h"
+#include "../trace/status.h"
+#include "../trace/trace.h"
+#include "harness.h"
+
+/* Stated tolerances. The exponential: relative error below 1e-15 against libm's exp, which
+ * is itself within an ulp of the exact value (a few units of 2.2e-16 in the last place).
+ * The fast paths: rounding differences only, relative to the size of the outputs. */
+#define TOL_EXP  1e-15
+#define TOL_PATH 1e-12
+
+static double rel_err(double got, double want)
+{
+    return fabs(got - want) / fabs(want);
+}
+
+static void test_exp_against_libm(void)
+{
+    rng r;
+    rng_seed(&r, 2026);
+    size_t n = 1 << 20;
+    double *x = mem_alloc(n * sizeof *x), *y = mem_alloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    /* A quarter over the whole kept range, a quarter where softmax and Mamba live ([-40, 0]),
+     * a quarter around 0, a quarter near the ends of the range. */
+    for (size_t i = 0; i < n; i++) {
+        double u = rng_uniform(&r);
+        switch (i % 4) {
+        case 0: x[i] = FASTEXP_MIN + u * (FASTEXP_MAX - 0.01 - FASTEXP_MIN); break;
+        case 1: x[i] = -40.0 * u; break;
+        case 2: x[i] = 1e-3 * (2 * u - 1); break;
+        default: x[i] = i % 8 == 3 ? FASTEXP_MIN + u : FASTEXP_MAX - 0.01 - u; break;
+        }
+    }
+    fastexp_array(y, x, n);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, rel_err(y[i], exp(x[i])));
+    CU_ASSERT(worst < TOL_EXP);
+    /* In place gives the same bits (the two loops of fastexp_array). */
+    fastexp_array(x, x, n);
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++)
+        same += x[i] == y[i];
+    CU_ASSERT_EQUAL(same, n);
+    mem_free(x);
+    mem_free(y);
+}
+
+static void test_exp_edges(void)
+{
+    double x[] = {0.0,     -0.0,   1.0,      -1.0,   M_LN2,  -M_LN2,      700.0,
+                  -700.0,  -708.0, -708.5,   -745.0, -1e300, -INFINITY,   709.78,
+                  709.783, 710.0,  INFINITY, 1e300,  NAN,    0.5 * M_LN2, -0.5 * M_LN2};
+    size_t n = sizeof x / sizeof x[0];
+    double y[sizeof x / sizeof x[0]];
+    fastexp_array(y, x, n);
+    CU_ASSERT_EQUAL(y[0], 1.0); /* exactly */
+    CU_ASSERT_EQUAL(y[1], 1.0);
+    for (size_t i = 2; i < n; i++) {
+        int ok;
+        if (isnan(x[i]))
+            ok = isnan(y[i]);
+        else if (x[i] > FASTEXP_MAX)
+            ok = isinf(y[i]) && y[i] > 0;
+        else if (x[i] < FASTEXP_MIN)
+            ok = y[i] == 0.0;
+        else
+            ok = rel_err(y[i], exp(x[i])) < TOL_EXP;
+        CU_ASSERT(ok);
+    }
+    CU_ASSERT(isinf(exp(709.783))); /* so +inf above FASTEXP_MAX is what exp gives too */
+    /* Every length, so the vector loops' tails are covered; n = 0 touches nothing. */
+    double a[37], b[37];
+    for (size_t len = 0; len <= 37; len++) {
+        for (size_t i = 0; i < 37; i++)
+            a[i] = -0.37 * (double)i, b[i] = -1.0;
+        fastexp_array(b, a, len);
+        for (size_t i = 0; i < 37; i++)
+            CU_ASSERT(i < len ? rel_err(b[i], exp(a[i])) < TOL_EXP : b[i] == -1.0);
+    }
+}
+
+static double max_abs(const double *a, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i]));
+    return m;
+}
+
+/* Above 256 x 256 scores the untraced attn_softmax takes the blocked path (64 rows at a time,
+ * fastexp); the traced run and attn_softmax_slow are the references. Sizes cover a partial
+ * last block and a single partial block beyond it. */
+static void test_softmax_blocked(void)
+{
+    rng r;
+    rng_seed(&r, 77);
+    size_t sizes[] = {257, 300, 385};
+    for (size_t si = 0; si < 3; si++)
+        for (int causal = 0; causal < 2; causal++) {
+            size_t n = sizes[si], d = 8 + 8 * si, dv = 3 + si;
+            double *q = mat_new(n, d), *k = mat_new(n, d), *v = mat_new(n, dv);
+            double *o1 = mat_new(n, dv), *o2 = mat_new(n, dv), *o3 = mat_new(n, dv);
+            mat_gauss(q, n * d, &r, 2.0);
+            mat_gauss(k, n * d, &r, 2.0);
+            mat_gauss(v, n * dv, &r, 1.0);
+            trace *tr = trace_new(0);
+            CU_ASSERT_EQUAL(attn_softmax(o1, q, k, v, n, d, dv, causal, NULL), 0);
+            CU_ASSERT_EQUAL(attn_softmax(o2, q, k, v, n, d, dv, causal, tr), 0);
+            CU_ASSERT_EQUAL(attn_softmax_slow(o3, q, k, v, n, d, dv, causal), 0);
+            double scale = 1 + max_abs(o3, n * dv);
+            CU_ASSERT(mat_max_abs_diff(o1, o2, n * dv) < TOL_PATH * scale);
+            CU_ASSERT(mat_max_abs_diff(o1, o3, n * dv) < TOL_PATH * scale);
+            /* Causal row 0 sees only key 0: its output is v's row 0 exactly. */
+            if (causal)
+                CU_ASSERT(mat_max_abs_diff(o1, v, dv) < 1e-15);
+            trace_free(tr);
+            double *m[] = {q, k, v, o1, o2, o3};
+            for (size_t i = 0; i < 6; i++)
+                mat_free(m[i]);
+        }
+}
+
+static int sweep_softmax(void *ctx)
+{
+    (void)ctx;
+    size_t n = 260, d = 4, dv = 2;
+    double *q = mem_calloc(n * d, sizeof *q), *o = mem_calloc(n * dv, sizeof *o);
+    if (!q || !o) {
+        mem_free(q);
+        mem_free(o);
+        return TUTOR_ENOMEM;
+    }
+    int rc = attn_softmax(o, q, q, q, n, d, dv, 1, NULL);
+    mem_free(q);
+    mem_free(o);
+    return rc;
+}
+
+static void test_softmax_blocked_alloc(void)
+{
+    CU_ASSERT(th_alloc_sweep(sweep_softmax, NULL, 0) >= 2);
+}
+
+/* The untraced mamba_scan (fastexp over the D N exponentials of a step) against the traced
+ * one (libm's exp, loop by loop), including a positive A, which fastexp handles too. */
+static void test_mamba_fast_vs_traced(void)
+{
+    rng r;
+    rng_seed(&r, 91);
+    for (int trial = 0; trial < 12; trial++) {
+        size_t L = 1 + (size_t)rng_range(&r, 0, 60), D = 1 + (size_t)rng_range(&r, 0, 9);
+        size_t N = 1 + (size_t)rng_range(&r, 0, 17);
+        double *u = mem_alloc(L * D * sizeof *u), *dr = mem_alloc(L * D * sizeof *dr);
+        double *A = mem_alloc(D * N * sizeof *A), *B = mem_alloc(L * N * sizeof *B);
+        double *C = mem_alloc(L * N * sizeof *C), *Dv = mem_alloc(D * sizeof *Dv);
+        double *z = mem_alloc(L * D * sizeof *z), *y1 = mem_alloc(L * D * sizeof *y1);
+        double *y2 = mem_alloc(L * D * sizeof *y2);
+        mat_gauss(u, L * D, &r, 1);
+        mat_gauss(dr, L * D, &r, 1.5);
+        for (size_t i = 0; i < D * N; i++)
+            A[i] = trial == 0 && i == 0 ? 0.3 : -exp(rng_gauss(&r));
+        mat_gauss(B, L * N, &r, 1);
+        mat_gauss(C, L * N, &r, 1);
+        mat_gauss(Dv, D, &r, 1);
+        mat_gauss(z, L * D, &r, 1);
+        mamba_in in = {.L = L,
+                       .D = D,
+                       .N = N,
+                       .u = u,
+                       .delta_raw = dr,
+                       .A = A,
+                       .B = B,
+                       .C = C,
+                       .Dskip = trial % 2 ? Dv : NULL,
+                       .z = trial % 3 ? z : NULL};
+        trace *tr = trace_new(0);
+        CU_ASSERT_EQUAL(mamba_scan(y1, NULL, &in, NULL), 0);
+        CU_ASSERT_EQUAL(mamba_scan(y2, NULL, &in, tr), 0);
+        CU_ASSERT(mat_max_abs_diff(y1, y2, L * D) < TOL_PATH * (1 + max_abs(y2, L * D)));
+        trace_free(tr);
+        double *m[] = {u, dr, A, B, C, Dv, z, y1, y2};
+        for (size_t i = 0; i < 9; i++)
+            mem_free(m[i]);
+    }
+}
+
+void tests_register(void)
+{
+    static const th_test tests[] = {
+        {"fastexp against libm exp on 2^20 inputs", test_exp_against_libm},
+        {"fastexp edges, specials and every short length", test_exp_edges},
+        {"blocked softmax against traced and slow", test_softmax_blocked},
+        {"blocked softmax allocation failures", test_softmax_blocked_alloc},
+        {"mamba untraced against traced", test_mamba_fast_vs_traced},
+        {NULL, NULL},
+    };
+    th_suite("fastexp", tests);
+}
