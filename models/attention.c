@@ -144,6 +144,22 @@ static void softmax_scores(double *p, const double *q, const double *k, size_t n
  * stays in cache between the product that writes them and the one that reads them. */
 #define SOFTMAX_BLOCK 64
 
+/* Returns the maximum of the n values of a, skipping NaN as attn_row_softmax does (-inf for
+ * n = 0). Four running maxima keep the comparisons independent so they vectorise; the
+ * maximum does not depend on the order. */
+static double row_max(const double *a, size_t n)
+{
+    double m[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (size_t l = 0; l < 4; l++)
+            m[l] = a[j + l] > m[l] ? a[j + l] : m[l];
+    for (; j < n; j++)
+        m[0] = a[j] > m[0] ? a[j] : m[0];
+    double m01 = m[0] > m[1] ? m[0] : m[1], m23 = m[2] > m[3] ? m[2] : m[3];
+    return m01 > m23 ? m01 : m23;
+}
+
 /* The untraced softmax attention, a block of rows at a time:
  *   S_b = Q_b K^T / sqrt(d)   (b, cols)   cols = n, or only the keys up to the block's last
  *                                          row when causal (the rest are masked anyway)
@@ -171,18 +187,9 @@ static int softmax_blocked(double *o, const double *q, const double *k, const do
         for (size_t r = 0; r < rows; r++) {
             double *sr = s + r * cols;
             size_t end = causal ? i0 + r + 1 : cols;
-            double m = -INFINITY;
-            for (size_t j = 0; j < end; j++)
-                m = sr[j] > m ? sr[j] : m;
-            for (size_t j = 0; j < end; j++)
-                sr[j] -= m;
-            fastexp_array(sr, sr, end);
-            double sum = 0.0;
-            for (size_t j = 0; j < end; j++)
-                sum += sr[j];
+            sums[r] = fastexp_shifted_sum(sr, sr, row_max(sr, end), end);
             for (size_t j = end; j < cols; j++)
                 sr[j] = 0.0;
-            sums[r] = sum;
         }
         double *ob = o + i0 * dv;
         mat_gemm(ob, s, v, rows, dv, cols, 0, 0, 1.0, 0.0);

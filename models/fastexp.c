@@ -94,3 +94,31 @@ FASTEXP_O3 FASTEXP_CLONES void fastexp_array(double *y, const double *x, size_t 
         for (size_t i = 0; i < n; i++)
             y[i] = exp1(x[i]);
 }
+
+/* The loop of fastexp_shifted_sum; inlined twice, once with y and x the same pointer. */
+static inline double shifted_sum(double *y, const double *x, double shift, size_t n)
+{
+    /* Eight running sums, one per lane of the widest vector, so the sum vectorises without
+     * letting the compiler reorder additions (which ISO C forbids it to do by itself). */
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t l = 0; l < 8; l++) {
+            double e = exp1(x[i + l] - shift);
+            y[i + l] = e;
+            acc[l] += e;
+        }
+    for (size_t l = 0; i < n; i++, l++) {
+        double e = exp1(x[i] - shift);
+        y[i] = e;
+        acc[l] += e;
+    }
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+FASTEXP_O3 FASTEXP_CLONES double fastexp_shifted_sum(double *y, const double *x, double shift,
+                                                     size_t n)
+{
+    /* As in fastexp_array: in place, one pointer, so no overlap test sends it to scalar. */
+    return y == x ? shifted_sum(y, y, shift, n) : shifted_sum(y, x, shift, n);
+}

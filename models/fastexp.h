@@ -23,4 +23,10 @@
  * it returns 0 (so -inf gives 0), above it +inf; NaN gives NaN. O(n), no allocation. */
 void fastexp_array(double *y, const double *x, size_t n);
 
+/* y[i] = e^(x[i] - shift) for i < n, as fastexp_array would give for the differences, and
+ * returns the sum of the y[i] (added in eight interleaved partial sums, i mod 8, then
+ * pairwise; a rounding-level difference from a left-to-right sum). y may equal x. The row
+ * step of a stable softmax: shift is the row's maximum. O(n), no allocation. */
+double fastexp_shifted_sum(double *y, const double *x, double shift, size_t n);
+
 #endif

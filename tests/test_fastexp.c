@@ -92,6 +92,37 @@ static void test_exp_edges(void)
     }
 }
 
+/* The softmax row step: e^(x - shift) and its sum, against libm and a plain sum. */
+static void test_shifted_sum(void)
+{
+    rng r;
+    rng_seed(&r, 5);
+    double x[300], y[300], z[300];
+    for (size_t n = 0; n <= 300; n += n < 20 ? 1 : 37) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = 10 * rng_gauss(&r);
+        double m = n ? x[0] : 0, want = 0;
+        for (size_t i = 1; i < n; i++)
+            m = fmax(m, x[i]);
+        for (size_t i = 0; i < n; i++)
+            want += exp(x[i] - m);
+        double got = fastexp_shifted_sum(y, x, m, n);
+        CU_ASSERT(n ? rel_err(got, want) < 1e-14 : got == 0.0);
+        int ok = 1;
+        for (size_t i = 0; i < n; i++)
+            ok &= rel_err(y[i], exp(x[i] - m)) < TOL_EXP;
+        CU_ASSERT(ok);
+        /* In place, the same bits. */
+        for (size_t i = 0; i < n; i++)
+            z[i] = x[i];
+        CU_ASSERT_EQUAL(fastexp_shifted_sum(z, z, m, n), got);
+        ok = 1;
+        for (size_t i = 0; i < n; i++)
+            ok &= z[i] == y[i];
+        CU_ASSERT(ok);
+    }
+}
+
 static double max_abs(const double *a, size_t n)
 {
     double m = 0;
@@ -202,6 +233,7 @@ void tests_register(void)
     static const th_test tests[] = {
         {"fastexp against libm exp on 2^20 inputs", test_exp_against_libm},
         {"fastexp edges, specials and every short length", test_exp_edges},
+        {"shifted exponentials and their sum", test_shifted_sum},
         {"blocked softmax against traced and slow", test_softmax_blocked},
         {"blocked softmax allocation failures", test_softmax_blocked_alloc},
         {"mamba untraced against traced", test_mamba_fast_vs_traced},
