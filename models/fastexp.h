@@ -12,10 +12,20 @@
 
 #include <stddef.h>
 
+/* Put before a function whose plain loops should vectorise in the -O2 build (gcc 12's -O2
+ * vectorises only loops whose trip count it knows; this asks gcc for -O3 on that function;
+ * clang's -O2 vectorises them already). Changes no result: ISO C mode keeps the order of
+ * every floating-point operation. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FASTEXP_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define FASTEXP_VECTORIZE
+#endif
+
 /* Below this, e^x is subnormal (or 0): fastexp_array returns 0 there, an absolute error
  * below 3.4e-308. Above FASTEXP_MAX, e^x overflows and it returns +inf, as exp does. */
 #define FASTEXP_MIN (-708.0)
-#define FASTEXP_MAX 709.78
+#define FASTEXP_MAX 709.782712893384 /* ln(DBL_MAX) */
 
 /* y[i] = e^(x[i]) for i < n; y may equal x (in place), otherwise they must not overlap.
  * For x[i] in [FASTEXP_MIN, FASTEXP_MAX] the relative error against the exact value is

@@ -59,7 +59,8 @@ static void output(double *yt, const double *h, const mamba_in *in, size_t t)
  * state. All D N exponentials of the step go to fastexp_array at once (abar is its (D, N)
  * buffer): one vectorised call per step instead of D N scalar exp calls, which were nearly
  * all of the scan's time. The update itself is the traced loop's, operation for operation. */
-static void step_fast(double *h, double *abar, const double *dlt, const mamba_in *in, size_t t)
+FASTEXP_VECTORIZE static void step_fast(double *h, double *abar, const double *dlt,
+                                        const mamba_in *in, size_t t)
 {
     size_t D = in->D, N = in->N;
     for (size_t d = 0; d < D; d++)
@@ -76,6 +77,41 @@ static void step_fast(double *h, double *abar, const double *dlt, const mamba_in
     }
 }
 
+/* dl[i] = softplus(raw[i]) for the untraced scan: the exponentials by fastexp_array, then
+ * log1p as mamba_softplus does (raw > 30 gives raw itself there too). */
+static void softplus_fast(double *dl, const double *raw, size_t count)
+{
+    fastexp_array(dl, raw, count);
+    for (size_t i = 0; i < count; i++)
+        dl[i] = raw[i] > 30 ? raw[i] : log1p(dl[i]);
+}
+
+/* output() for the untraced scan: the same sums in the same order, the gate's exp(-z) for
+ * the D channels by fastexp_array into g (D values, scratch). */
+FASTEXP_VECTORIZE static void output_fast(double *yt, double *g, const double *h,
+                                          const mamba_in *in, size_t t)
+{
+    size_t D = in->D, N = in->N;
+    const double *ct = in->C + t * N;
+    for (size_t d = 0; d < D; d++) {
+        double s = 0;
+        for (size_t n = 0; n < N; n++)
+            s += ct[n] * h[d * N + n];
+        yt[d] = s;
+    }
+    if (in->Dskip)
+        for (size_t d = 0; d < D; d++)
+            yt[d] += in->Dskip[d] * in->u[t * D + d];
+    if (in->z) {
+        const double *zt = in->z + t * D;
+        for (size_t d = 0; d < D; d++)
+            g[d] = -zt[d];
+        fastexp_array(g, g, D);
+        for (size_t d = 0; d < D; d++)
+            yt[d] *= zt[d] / (1 + g[d]);
+    }
+}
+
 int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr)
 {
     if (bad_sizes(in))
@@ -85,14 +121,19 @@ int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr)
     double *h = mem_calloc(D * N, sizeof *h);
     /* Abar for one step: recorded when traced, the exponentials' buffer when not. */
     double *abar = mem_alloc(D * N * sizeof *abar);
-    if (!dl || !h || !abar) {
+    double *g = !tr && in->z ? mem_alloc(D * sizeof *g) : NULL;
+    if (!dl || !h || !abar || (!tr && in->z && !g)) {
         mem_free(dl);
         mem_free(h);
         mem_free(abar);
+        mem_free(g);
         return TUTOR_ENOMEM;
     }
-    for (size_t i = 0; i < L * D; i++)
-        dl[i] = mamba_softplus(in->delta_raw[i]);
+    if (tr)
+        for (size_t i = 0; i < L * D; i++)
+            dl[i] = mamba_softplus(in->delta_raw[i]);
+    else
+        softplus_fast(dl, in->delta_raw, L * D);
     if (tr) {
         trace_step(tr, 1,
                    "Delta = softplus(Delta_raw): large Delta lets a token in, small "
@@ -114,7 +155,10 @@ int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr)
             }
         else
             step_fast(h, abar, dl + t * D, in, t);
-        output(y + t * D, h, in, t);
+        if (tr)
+            output(y + t * D, h, in, t);
+        else
+            output_fast(y + t * D, g, h, in, t);
         if (tr && ssm_trace_this(t, L)) {
             trace_step(tr, 4, "t = %zu: Delta[t][0] = %.3g, so Abar[0][0] = %.3g", t + 1, dl[t * D],
                        abar[0]);
@@ -137,6 +181,7 @@ int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr)
     mem_free(dl);
     mem_free(h);
     mem_free(abar);
+    mem_free(g);
     return trace_status(tr);
 }
 
