@@ -117,3 +117,48 @@ FASTEXP_O3 FASTEXP_CLONES double fastexp_shifted_sum(double *y, const double *x,
     /* As in fastexp_array: in place, one pointer, so no overlap test sends it to scalar. */
     return y == x ? shifted_sum(y, y, shift, n) : shifted_sum(y, x, shift, n);
 }
+
+/* softplus of one value (see fastexp_softplus); inlined into its loop. */
+static inline double softplus1(double x)
+{
+    const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
+    /* softplus(x) = max(x, 0) + log1p(e) with e = e^-|x| in (0, 1]: no overflow either way. */
+    double a = double_of(bits_of(x) & 0x7fffffffffffffffu);
+    double e = exp1(-a);
+    /* log1p(e) = log(w) + (e - (w - 1)) / w, w = 1 + e rounded: the second term puts back
+     * what the rounding of w dropped (w - 1 is exact, w being in [1, 2]). */
+    double w = 1.0 + e;
+    /* log(w) = k ln2 + log(m), m = w or w / 2 in [0.70, 1.42]; log(m) = 2 atanh(f),
+     * f = (m - 1) / (m + 1), |f| <= 0.172, by its series to f^21 (next term below 1e-18). */
+    double k = (double)(w > 1.4142135623730951);
+    double m = w * (1.0 - 0.5 * k);
+    double f = (m - 1.0) / (m + 1.0), f2 = f * f;
+    double q = 1.0 / 21.0;
+    q = q * f2 + 1.0 / 19.0;
+    q = q * f2 + 1.0 / 17.0;
+    q = q * f2 + 1.0 / 15.0;
+    q = q * f2 + 1.0 / 13.0;
+    q = q * f2 + 1.0 / 11.0;
+    q = q * f2 + 1.0 / 9.0;
+    q = q * f2 + 1.0 / 7.0;
+    q = q * f2 + 1.0 / 5.0;
+    q = q * f2 + 1.0 / 3.0;
+    double logm = 2.0 * f + 2.0 * f * (f2 * q);
+    double l1p = k * LN2_HI + (logm + (k * LN2_LO + (e - (w - 1.0)) / w));
+    double pos = x > 0.0 ? x : 0.0;
+    double sp = pos + l1p;
+    /* Above 30 the reference form returns x itself (log1p(e^-30) is below its half ulp
+     * there); NaN gives NaN through every step. */
+    uint64_t big = (uint64_t)0 - (uint64_t)(x > 30.0);
+    return double_of((bits_of(sp) & ~big) | (bits_of(x) & big));
+}
+
+FASTEXP_O3 FASTEXP_CLONES void fastexp_softplus(double *y, const double *x, size_t n)
+{
+    if (y == x)
+        for (size_t i = 0; i < n; i++)
+            y[i] = softplus1(y[i]);
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = softplus1(x[i]);
+}

@@ -1,5 +1,5 @@
-/* fastexp.h: a branch-free exponential over arrays, for the untraced hot loops of models/
- * (softmax attention's n^2 exponentials, Mamba's exp(Delta A) per state and step).
+/* fastexp.h: a branch-free exponential over arrays (and softplus built on it), for the untraced hot
+ * loops of models/ (softmax attention's n^2 exponentials, Mamba's exp(Delta A) per state and step).
  *
  * glibc's exp is accurate but scalar: one call per value, which no compiler vectorises.
  * fastexp_array does the same job with only arithmetic and bit operations the compiler can
@@ -20,6 +20,12 @@
 #define FASTEXP_VECTORIZE __attribute__((optimize("O3")))
 #else
 #define FASTEXP_VECTORIZE
+/* y[i] = softplus(x[i]) = log(1 + e^x[i]) for i < n, the form mamba_softplus computes
+ * (x itself above 30), from the same exponential and a branch-free log1p (atanh series).
+ * Relative error below 2e-15 against log1p(exp(x)) for x <= 30, exact x above; NaN gives
+ * NaN. y may equal x, otherwise they must not overlap. O(n), no allocation. */
+void fastexp_softplus(double *y, const double *x, size_t n);
+
 #endif
 
 /* Below this, e^x is subnormal (or 0): fastexp_array returns 0 there, an absolute error
@@ -38,5 +44,11 @@ void fastexp_array(double *y, const double *x, size_t n);
  * pairwise; a rounding-level difference from a left-to-right sum). y may equal x. The row
  * step of a stable softmax: shift is the row's maximum. O(n), no allocation. */
 double fastexp_shifted_sum(double *y, const double *x, double shift, size_t n);
+
+/* y[i] = softplus(x[i]) = log(1 + e^x[i]) for i < n, the form mamba_softplus computes
+ * (x itself above 30), from the same exponential and a branch-free log1p (atanh series).
+ * Relative error below 2e-15 against log1p(exp(x)) for x <= 30, exact x above; NaN gives
+ * NaN. y may equal x, otherwise they must not overlap. O(n), no allocation. */
+void fastexp_softplus(double *y, const double *x, size_t n);
 
 #endif

@@ -77,15 +77,6 @@ FASTEXP_VECTORIZE static void step_fast(double *h, double *abar, const double *d
     }
 }
 
-/* dl[i] = softplus(raw[i]) for the untraced scan: the exponentials by fastexp_array, then
- * log1p as mamba_softplus does (raw > 30 gives raw itself there too). */
-static void softplus_fast(double *dl, const double *raw, size_t count)
-{
-    fastexp_array(dl, raw, count);
-    for (size_t i = 0; i < count; i++)
-        dl[i] = raw[i] > 30 ? raw[i] : log1p(dl[i]);
-}
-
 /* output() for the untraced scan: the same sums in the same order, the gate's exp(-z) for
  * the D channels by fastexp_array into g (D values, scratch). */
 FASTEXP_VECTORIZE static void output_fast(double *yt, double *g, const double *h,
@@ -133,7 +124,7 @@ int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr)
         for (size_t i = 0; i < L * D; i++)
             dl[i] = mamba_softplus(in->delta_raw[i]);
     else
-        softplus_fast(dl, in->delta_raw, L * D);
+        fastexp_softplus(dl, in->delta_raw, L * D);
     if (tr) {
         trace_step(tr, 1,
                    "Delta = softplus(Delta_raw): large Delta lets a token in, small "

@@ -123,6 +123,39 @@ static void test_shifted_sum(void)
     }
 }
 
+/* softplus against mamba_softplus (log1p(exp(x)), x itself above 30). */
+static void test_softplus(void)
+{
+    rng r;
+    rng_seed(&r, 17);
+    size_t n = 1 << 18;
+    double *x = mem_alloc(n * sizeof *x), *y = mem_alloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    for (size_t i = 0; i < n; i++) {
+        double u = rng_uniform(&r);
+        x[i] = i % 3 == 0 ? -800 + 850 * u : i % 3 == 1 ? 8 * rng_gauss(&r) : 1e-6 * (2 * u - 1);
+    }
+    x[0] = 30.0, x[1] = 30.000001, x[2] = 0.0, x[3] = -40.0, x[4] = 1e300, x[5] = -1e300;
+    x[6] = INFINITY, x[7] = -INFINITY;
+    fastexp_softplus(y, x, n);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double want = mamba_softplus(x[i]);
+        /* Below about -708 both are below 1e-307: compare absolutely there. */
+        worst = fmax(worst, want > 1e-300 ? rel_err(y[i], want) : fabs(y[i] - want) * 1e292);
+    }
+    CU_ASSERT(worst < 2e-15);
+    CU_ASSERT_EQUAL(y[1], 30.000001);
+    CU_ASSERT(isinf(y[6]) && y[6] > 0);
+    CU_ASSERT_EQUAL(y[7], 0.0);
+    double nan_in = NAN, out;
+    fastexp_softplus(&out, &nan_in, 1);
+    CU_ASSERT(isnan(out));
+    mem_free(x);
+    mem_free(y);
+}
+
 static double max_abs(const double *a, size_t n)
 {
     double m = 0;
@@ -234,6 +267,7 @@ void tests_register(void)
         {"fastexp against libm exp on 2^20 inputs", test_exp_against_libm},
         {"fastexp edges, specials and every short length", test_exp_edges},
         {"shifted exponentials and their sum", test_shifted_sum},
+        {"softplus against mamba_softplus", test_softplus},
         {"blocked softmax against traced and slow", test_softmax_blocked},
         {"blocked softmax allocation failures", test_softmax_blocked_alloc},
         {"mamba untraced against traced", test_mamba_fast_vs_traced},
