@@ -6,24 +6,9 @@
 #include <string.h>
 
 /* The loops below are written to vectorise: no calls, no branches (the edge cases are bit
- * masks), integer work only on the bits. gcc 12's -O2 vectorises only loops whose trip
- * count it knows, so these functions ask for -O3; on x86-64 it is also compiled for
- * AVX-512 and AVX2 besides the baseline (SSE2) and the loader picks the widest the CPU has,
- * so the -O2 baseline build still runs everywhere. The clones give the same results: every
- * operation is a correctly rounded + or *, and ISO C mode (-std=c11) keeps the compiler
- * from fusing them into FMAs. */
-#define FASTEXP_O3 FASTEXP_VECTORIZE
-#if defined(__GNUC__) && !defined(__clang__)
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-/* gcc only: clang 14 emits the clones and the resolver but not the plain symbol callers
- * link against; clang builds run the baseline loop (which clang -O2 vectorises too). */
-#define FASTEXP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef FASTEXP_CLONES
-#define FASTEXP_CLONES
-#endif
-
+ * masks), integer work only on the bits; FASTEXP_VECTORIZE (fastexp.h) has gcc vectorise
+ * them at -O2 and clone them for AVX-512 and AVX2. The clones give the same results: every
+ * operation is a correctly rounded + or *, never fused. */
 static uint64_t bits_of(double x)
 {
     uint64_t u;
@@ -77,7 +62,7 @@ static inline double exp1(double xi)
     return double_of((bits_of(e) & ~(low | high)) | (bits_of(HUGE_VAL) & high));
 }
 
-FASTEXP_O3 FASTEXP_CLONES void fastexp_array(double *y, const double *x, size_t n)
+FASTEXP_VECTORIZE void fastexp_array(double *y, const double *x, size_t n)
 {
     /* In place, the loop has one pointer and vectorises as it stands; with two, gcc adds a
      * run-time overlap test that y == x would fail, sending in-place calls (the common
@@ -111,8 +96,7 @@ static inline double shifted_sum(double *y, const double *x, double shift, size_
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-FASTEXP_O3 FASTEXP_CLONES double fastexp_shifted_sum(double *y, const double *x, double shift,
-                                                     size_t n)
+FASTEXP_VECTORIZE double fastexp_shifted_sum(double *y, const double *x, double shift, size_t n)
 {
     /* As in fastexp_array: in place, one pointer, so no overlap test sends it to scalar. */
     return y == x ? shifted_sum(y, y, shift, n) : shifted_sum(y, x, shift, n);
@@ -153,7 +137,7 @@ static inline double softplus1(double x)
     return double_of((bits_of(sp) & ~big) | (bits_of(x) & big));
 }
 
-FASTEXP_O3 FASTEXP_CLONES void fastexp_softplus(double *y, const double *x, size_t n)
+FASTEXP_VECTORIZE void fastexp_softplus(double *y, const double *x, size_t n)
 {
     if (y == x)
         for (size_t i = 0; i < n; i++)
