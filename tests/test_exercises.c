@@ -403,9 +403,9 @@ static void tmux_cmd(const char *sock, const char *args)
     sb_free(&ignored);
 }
 
-/* The interactive tutor: `x` on a topic's screen runs its exercises and shows the report;
- * back on the home screen the topic's status has changed. Needs tmux and $TUTOR_BIN (set
- * by make test). */
+/* The interactive tutor: `x` on a topic's screen (and on the home screen) runs its exercises
+ * and shows the report; back on the home screen the topic's status has changed. Needs tmux and
+ * $TUTOR_BIN (set by make test). */
 static void test_ui_x(void)
 {
     const char *bin = getenv("TUTOR_BIN");
@@ -441,6 +441,12 @@ static void test_ui_x(void)
     CU_ASSERT(strstr(sb_str(&pane), "  ok    K[0] = C Bbar") != NULL);
     tmux_cmd(sock, "send-keys -t ex q");
     CU_ASSERT(pane_shows(sock, "step 1 /", 10, &pane));
+    tmux_cmd(sock, "send-keys -t ex q");
+    CU_ASSERT(pane_shows(sock, "exercise: passing", 10, &pane));
+    /* x on the home screen runs the selected topic's exercise too. */
+    tmux_cmd(sock, "send-keys -t ex x");
+    CU_ASSERT(pane_shows(sock, "Exercise: ssm", 90, &pane));
+    CU_ASSERT(pane_shows(sock, "6 passed, 0 failed", 90, &pane));
     tmux_cmd(sock, "send-keys -t ex q");
     CU_ASSERT(pane_shows(sock, "exercise: passing", 10, &pane));
     tmux_cmd(sock, "send-keys -t ex q");

@@ -902,9 +902,9 @@ static int matches(const topic *t, const char *filter)
     return 0;
 }
 
-static const char *const home_keys[] = {"↑/↓",    "move", "Enter", "open", "type",
-                                        "filter", "Esc",  "clear", "t",    "notes",
-                                        "?",      "help", "q",     "quit", NULL};
+static const char *const home_keys[] = {"↑/↓", "move",  "Enter", "open",  "type", "filter",
+                                        "Esc", "clear", "t",     "notes", "x",    "exercise",
+                                        "?",   "help",  "q",     "quit",  NULL};
 
 /* Each topic's exercise status (an exercise_state), or -1 when it has no exercise. Read
  * again whenever the home screen comes back, so a run in another terminal shows. */
@@ -1055,6 +1055,10 @@ static int home_screen(void)
                 return 0;
             if (ch == 't' && flen == 0 && ns) {
                 rc = ui_notes_screen(shown[sel]);
+                break;
+            }
+            if (ch == 'x' && flen == 0 && ns) {
+                rc = exercise_screen(shown[sel]->id);
                 break;
             }
             if (ch < 256 && isprint(ch) && flen + 1 < sizeof filter) {
