@@ -29,8 +29,7 @@ static const char usage_text[] =
     "  tutor run knapsack --capacity 5 --items \"1:2 2:4 3:4 4:5\" --json\n"
     "  tutor run heap --ops \"push 5; push 3; pop\" --trace\n";
 
-/* Writes the whole of sb to f; 0 or 1 (the exit status for an output failure). */
-static int emit(FILE *f, FILE *err, const strbuf *sb)
+int cli_emit(FILE *f, FILE *err, const strbuf *sb)
 {
     if (sb->failed) {
         fputs("tutor: out of memory while formatting the output\n", err);
@@ -75,7 +74,7 @@ static int cmd_list(int argc, char **argv, FILE *out, FILE *err)
     }
     if (json)
         sb_puts(&sb, "]\n");
-    int rc = emit(out, err, &sb);
+    int rc = cli_emit(out, err, &sb);
     sb_free(&sb);
     return rc;
 }
@@ -111,7 +110,7 @@ static int cmd_help(int argc, char **argv, FILE *out, FILE *err)
         sb_printf(&sb, "\n%s", t->usage);
     if (t->example)
         sb_printf(&sb, "\nexample:\n  tutor run %s %s\n", t->id, t->example);
-    int rc = emit(out, err, &sb);
+    int rc = cli_emit(out, err, &sb);
     sb_free(&sb);
     return rc;
 }
@@ -201,7 +200,7 @@ int cli_parse_args(const topic *t, int argc, char **argv, topic_args *args, int 
 
 /* Exit status for a runner's error code. Running out of memory is ours (1); everything else
  * a runner reports, an unreadable input file included, is about the user's input (2).
- * Failing to write our own output is handled by emit(). */
+ * Failing to write our own output is handled by cli_emit(). */
 static int exit_status(int code)
 {
     return code == TUTOR_ENOMEM ? 1 : 2;
@@ -274,7 +273,7 @@ static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
     }
     if (res.json.failed || res.text.failed)
         sb.failed = TUTOR_ENOMEM;
-    status = emit(out, err, &sb);
+    status = cli_emit(out, err, &sb);
 out:
     sb_free(&sb);
     topic_out_free(&res);
@@ -359,9 +358,8 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         }
         rest[nrest++] = argv[i];
         /* A topic option's value is passed along as is, even when it looks like ours. */
-        const topic_optspec *spec = strncmp(a, "--", 2) == 0 && !strchr(a, '=')
-                                        ? find_spec(t, a + 2, strlen(a + 2))
-                                        : NULL;
+        const topic_optspec *spec =
+            strncmp(a, "--", 2) == 0 && !strchr(a, '=') ? find_spec(t, a + 2, strlen(a + 2)) : NULL;
         if (((spec && spec->takes_value) || strcmp(a, "--seed") == 0) && i + 1 < argc)
             rest[nrest++] = argv[++i];
     }
@@ -407,14 +405,14 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         rc = t->plot(&req, &sb, msg, sizeof msg);
     if (rc == TUTOR_ENOTFOUND) {
         /* The scripts were written: say so once, and list them like figures. */
-        emit(out, err, &sb);
+        cli_emit(out, err, &sb);
         status = 1;
         fprintf(err, "tutor plot %s: %s\n", t->id, msg);
     } else if (rc) {
         fprintf(err, "tutor plot %s: %s\n", t->id, msg[0] ? msg : status_str(rc));
         status = exit_status(rc);
     } else {
-        status = emit(out, err, &sb);
+        status = cli_emit(out, err, &sb);
     }
 out:
     sb_free(&sb);

@@ -13,6 +13,12 @@
  * so an error never leaves half an answer on out. */
 int cli_main(int argc, char **argv, FILE *out, FILE *err);
 
+/* Writes the whole of sb to f and flushes it. Returns 0, or 1 (the exit status for an output
+ * failure) after one line on err when sb ran out of memory or the write failed. The one way
+ * every command prints its result, so nothing half-built reaches the user. */
+struct strbuf;
+int cli_emit(FILE *f, FILE *err, const struct strbuf *sb);
+
 /* Splits argv[0..argc) (everything after `run TOPIC`) into the options of topic t: global
  * --json, --trace, --seed are taken out into *json, *want_trace and args->seed; every
  * other option must be one t declares. `--name=value` is accepted as `--name value`.

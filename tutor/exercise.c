@@ -1,6 +1,7 @@
 /* exercise.c: the exercise table, progress file, runner (through make) and the `tutor
  * exercise` command. See exercise.h. */
 #include "exercise.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -640,19 +641,6 @@ int exercise_run(const char *id, strbuf *report)
 
 /* ---- the command ---- */
 
-static int emit(FILE *out, FILE *err, const strbuf *sb)
-{
-    if (sb->failed) {
-        fputs("tutor: out of memory while formatting the output\n", err);
-        return 1;
-    }
-    if (fwrite(sb_str(sb), 1, sb->len, out) != sb->len || fflush(out) != 0) {
-        fputs("tutor: could not write the output\n", err);
-        return 1;
-    }
-    return 0;
-}
-
 static void report_warning(FILE *err)
 {
     const char *w = exercise_warning();
@@ -679,7 +667,7 @@ static int cmd_list(FILE *out, FILE *err)
     sb_puts(&sb, "run one:    tutor exercise ID [--watch] [--hint] [--solution]\n");
     sb_free(&file);
     report_warning(err);
-    int rc = emit(out, err, &sb);
+    int rc = cli_emit(out, err, &sb);
     sb_free(&sb);
     return rc;
 }
@@ -790,7 +778,7 @@ static int cmd_solution(const exercise *ex, FILE *out, FILE *err)
         }
         sb_putc(&sb, '\n');
     }
-    rc = emit(out, err, &sb);
+    rc = cli_emit(out, err, &sb);
 out:
     sb_free(&path);
     sb_free(&text);
@@ -818,7 +806,7 @@ static int run_and_print(const char *id, FILE *out, FILE *err, int *code)
         fputs(sb_str(&report), err);
         status = rc == TUTOR_EINVAL ? 2 : 1;
     } else {
-        status = emit(out, err, &report) ? 1 : rc != 0;
+        status = cli_emit(out, err, &report) ? 1 : rc != 0;
     }
     report_warning(err);
     sb_free(&report);
