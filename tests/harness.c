@@ -35,17 +35,14 @@ static void slurp(FILE *f, char **buf, size_t *len, strbuf *into)
     free(*buf);
 }
 
-int th_cli(strbuf *out, strbuf *err, ...)
+int th_cli_argv(strbuf *out, strbuf *err, int argc, char **argv)
 {
-    char *argv[64];
-    int argc = 0;
-    argv[argc++] = "tutor";
-    va_list ap;
-    va_start(ap, err);
-    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 63;)
-        argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
+    char *full[66];
+    int n = 0;
+    full[n++] = "tutor";
+    for (int i = 0; i < argc && n < 65; i++)
+        full[n++] = argv[i];
+    full[n] = NULL;
     char *obuf = NULL, *ebuf = NULL;
     size_t olen = 0, elen = 0;
     FILE *fo = open_memstream(&obuf, &olen);
@@ -54,12 +51,49 @@ int th_cli(strbuf *out, strbuf *err, ...)
         fprintf(stderr, "harness: open_memstream failed\n");
         exit(2);
     }
-    int status = cli_main(argc, argv, fo, fe);
+    int status = cli_main(n, full, fo, fe);
     fflush(fo);
     fflush(fe);
     slurp(fo, &obuf, &olen, out);
     slurp(fe, &ebuf, &elen, err);
     return status;
+}
+
+int th_cli(strbuf *out, strbuf *err, ...)
+{
+    char *argv[64];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, err);
+    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 63;)
+        argv[argc++] = a;
+    va_end(ap);
+    return th_cli_argv(out, err, argc, argv);
+}
+
+int th_refused(int rc, const strbuf *out, const strbuf *err, const char *needle)
+{
+    int held = 1;
+    if (rc != 2) {
+        CU_FAIL("bad input did not exit with status 2");
+        held = 0;
+    }
+    if (out->len != 0) {
+        CU_FAIL("bad input printed something on stdout");
+        held = 0;
+    }
+    if (th_count_lines(sb_str(err)) != 1) {
+        CU_FAIL("bad input did not print exactly one line on stderr");
+        held = 0;
+    }
+    if (needle && !strstr(sb_str(err), needle)) {
+        CU_FAIL("stderr does not name the problem");
+        held = 0;
+    }
+    if (!held)
+        fprintf(stderr, "\n  exit %d, stderr: %s  (wanted '%s')\n", rc, sb_str(err),
+                needle ? needle : "");
+    return held;
 }
 
 /* A small recursive-descent JSON checker: enough to assert that every byte the CLI prints

@@ -25,6 +25,14 @@ void th_suite(const char *name, const th_test *tests);
  * status cli_main returned. */
 int th_cli(strbuf *out, strbuf *err, ...);
 
+/* The same with an argument vector: argv[0..argc) are the words after `tutor`. */
+int th_cli_argv(strbuf *out, strbuf *err, int argc, char **argv);
+
+/* Asserts (CUnit) the CLI's contract for bad input after a th_cli run that returned rc:
+ * exit status 2, nothing on stdout, exactly one line on stderr, containing needle (unless
+ * needle is NULL). Prints what came instead when it fails. Returns 1 when all held. */
+int th_refused(int rc, const strbuf *out, const strbuf *err, const char *needle);
+
 /* Returns 1 when s is exactly one valid JSON value (surrounding whitespace allowed). */
 int th_json_valid(const char *s);
 
