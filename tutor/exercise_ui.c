@@ -194,24 +194,10 @@ int exercise_screen(const char *topic_id)
         }
         if (ch == 'q' || ch == 27 || ch == 'x' || ch == KEY_LEFT || ch == 'h')
             break;
-        switch (ch) {
-        case KEY_DOWN:
-        case 'j':
-        case KEY_ENTER:
-        case '\r':
-        case '\n': top++; break;
-        case KEY_UP:
-        case 'k': top--; break;
-        case KEY_NPAGE:
-        case ' ': top += body - 1; break;
-        case KEY_PPAGE: top -= body - 1; break;
-        case KEY_HOME:
-        case 'g': top = 0; break;
-        case KEY_END:
-        case 'G': top = (int)ls.n; break;
-        case 'r': run = 1; break;
-        default: break;
-        }
+        if (ch == 'r')
+            run = 1;
+        else
+            ui_pager_key(ch, &top, body, max_top);
     }
     mem_free(ls.v);
     sb_free(&report);

@@ -473,3 +473,25 @@ int ui_big_enough(void)
     refresh();
     return 0;
 }
+
+int ui_pager_key(int ch, int *top, int page, int last)
+{
+    switch (ch) {
+    case KEY_DOWN:
+    case 'j':
+    case KEY_ENTER:
+    case '\r':
+    case '\n': (*top)++; return 1;
+    case KEY_UP:
+    case 'k': (*top)--; return 1;
+    case KEY_NPAGE:
+    case ' ': *top += page - 1; return 1;
+    case KEY_PPAGE:
+    case 'b': *top -= page - 1; return 1;
+    case KEY_HOME:
+    case 'g': *top = 0; return 1;
+    case KEY_END:
+    case 'G': *top = last; return 1;
+    }
+    return 0;
+}

@@ -138,6 +138,12 @@ int ui_key(int timeout_ms);
 /* The signal that asked to stop (SIGINT, SIGTERM), or 0. */
 int ui_signalled(void);
 
+/* The pagers' scrolling keys (notes, exercise report): moves *top for ch over a text of
+ * which `page` lines show and `last` is the largest useful *top. Returns 1 when ch was one
+ * of them (arrows, j/k, Enter, PgUp/PgDn, space, b, Home/End, g/G), else 0. The caller
+ * clamps *top to [0, last] before drawing. */
+int ui_pager_key(int ch, int *top, int page, int last);
+
 /* 1 when the screen is at least UI_MIN_COLS x UI_MIN_ROWS; else draws a message saying so
  * (refreshing the screen) and returns 0. */
 #define UI_MIN_COLS 80

@@ -408,23 +408,7 @@ int ui_notes_screen(const topic *t)
         }
         if (ch == 'q' || ch == 27 || ch == 't' || ch == KEY_LEFT || ch == 'h')
             break;
-        switch (ch) {
-        case KEY_DOWN:
-        case 'j':
-        case KEY_ENTER:
-        case '\r': top++; break;
-        case KEY_UP:
-        case 'k': top--; break;
-        case KEY_NPAGE:
-        case ' ': top += body - 1; break;
-        case KEY_PPAGE:
-        case 'b': top -= body - 1; break;
-        case KEY_HOME:
-        case 'g': top = 0; break;
-        case KEY_END:
-        case 'G': top = max_top; break;
-        default: break;
-        }
+        ui_pager_key(ch, &top, body, max_top);
     }
     ui_md_free(&md);
     sb_free(&path);
