@@ -195,6 +195,21 @@ static inline void move_elem(unsigned char *dst, const unsigned char *src, size_
     }
 }
 
+/* The hole's way down depends on every comparison on it, so each level waits for the load of
+ * the level before: below the cached top of a large heap, one cache miss per level. The
+ * descendants three levels below pos that the way can reach are one contiguous run of eight
+ * elements, so fetching that run now overlaps those misses with the work in between (about
+ * 1.5x faster pops at 10^6 elements, docs/bench.md; two or four levels measured no better).
+ * Only when the run lies inside the heap: pointing past the array would be undefined. */
+#define HEAP_PREFETCH(base, size, pos, n)                                                          \
+    do {                                                                                           \
+        size_t first_ = 8 * (pos) + 7, last_ = first_ + 7;                                         \
+        if (last_ < (n)) {                                                                         \
+            __builtin_prefetch((const char *)(base) + first_ * (size));                            \
+            __builtin_prefetch((const char *)(base) + last_ * (size));                             \
+        }                                                                                          \
+    } while (0)
+
 /* The untraced sifts, the same moves as siftdown and siftup below. The heap's fields live in
  * locals: through the heap pointer, every comparator call and memcpy (which might modify
  * *h, as far as the compiler knows) would force them to be loaded again at every level. */
@@ -219,6 +234,7 @@ static inline void siftup_fast(unsigned char *data, size_t n, size_t size, heap_
     /* While both children exist: the right one unless left < right, taken as data (random
      * keys make that choice a coin flip, which a branch would mispredict half the time). */
     while (child + 1 < n) {
+        HEAP_PREFETCH(data, size, pos, n);
         child += !(cmp(data + child * size, data + (child + 1) * size, ctx) < 0);
         move_elem(data + pos * size, data + child * size, size);
         pos = child;
@@ -466,7 +482,7 @@ int heap_push(heap *h, const void *item, trace *tr)
     tracer tb, *t;
     if (grow_for_push(h) || open_for(h, tr, &tb, &t))
         return TUTOR_ENOMEM;
-    memcpy(h->scratch, item, h->size);
+    move_elem(h->scratch, item, h->size);
     size_t pos = h->len++;
     if (t) {
         char b[32];
@@ -492,7 +508,7 @@ int heap_pop(heap *h, void *out, trace *tr)
         return TUTOR_ENOMEM;
     char b1[32], b2[32];
     size_t last = h->len - 1;
-    memcpy(out, at(h, 0), h->size);
+    move_elem(out, at(h, 0), h->size);
     if (last == 0) {
         if (t) {
             trace_step(tr, L_POP_LAST, "pop: %s is the only item; it is the result",
@@ -516,7 +532,7 @@ int heap_pop(heap *h, void *out, trace *tr)
         trace_mark(tr, "heap", 0, -1, TRACE_MOVE);
         trace_mark(tr, "heap", (long)last, -1, TRACE_MOVE);
     }
-    memcpy(h->scratch, at(h, last), h->size);
+    move_elem(h->scratch, at(h, last), h->size);
     h->len = last;
     siftup(h, 0, t);
     return done(t);
@@ -938,6 +954,7 @@ static inline void int_siftup(int *a, size_t n, size_t pos, int item, int max)
     size_t start = pos, child = 2 * pos + 1;
     /* The child choice as data, not a branch: see siftup_fast. */
     while (child + 1 < n) {
+        HEAP_PREFETCH(a, sizeof *a, pos, n);
         child += !int_before(a[child], a[child + 1], max);
         a[pos] = a[child];
         pos = child;
