@@ -50,8 +50,8 @@ PC_LIBS   := $(shell pkg-config --libs $(PC_PKGS))
 CPPFLAGS  += -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(PC_CFLAGS) \
              -DTUTOR_SRCDIR='"$(CURDIR)"' -DTUTOR_DATADIR='"$(PREFIX)/share/tutor"'
 CFLAGS    ?=
-CFLAGS    += -std=c11 -Wall -Wextra -Wpedantic $(OPT) $(SAN_FLAGS) -MMD -MP
-LDFLAGS   += $(SAN_FLAGS)
+CFLAGS    += -std=c11 -pthread -Wall -Wextra -Wpedantic $(OPT) $(SAN_FLAGS) -MMD -MP
+LDFLAGS   += -pthread $(SAN_FLAGS)
 LDLIBS    += $(PC_LIBS) -lm
 
 # Sources, by layer. Each folder is one static library; tutor/main.c is the binary.

@@ -14,6 +14,7 @@
 
 #include "../models/hippo.h"
 #include "../models/mamba.h"
+#include "../models/par.h"
 #include "../models/s4d.h"
 #include "../trace/mem.h"
 #include "../trace/rng.h"
@@ -185,8 +186,22 @@ static void case_mamba(void)
         B[i] = rng_gauss(&r);
         C[i] = rng_gauss(&r);
     }
-    mamba_run ctx = {y, {MAMBA_L, MAMBA_D, MAMBA_N, u, draw, A, B, C, Dskip, z}};
-    bench_row row = {.size = "L=4096 D=256", .n = MAMBA_L, .ours = "mamba_scan"};
+    mamba_run ctx = {y,
+                     {.L = MAMBA_L,
+                      .D = MAMBA_D,
+                      .N = MAMBA_N,
+                      .u = u,
+                      .delta_raw = draw,
+                      .A = A,
+                      .B = B,
+                      .C = C,
+                      .Dskip = Dskip,
+                      .z = z}};
+    /* As a user gets it: the channels shared over the CPUs (models/par.h). */
+    size_t threads = par_parts(0, (double)MAMBA_L * MAMBA_D * MAMBA_N, (MAMBA_D + 7) / 8);
+    char ours_name[32];
+    snprintf(ours_name, sizeof ours_name, "mamba_scan %zu thr", threads);
+    bench_row row = {.size = "L=4096 D=256", .n = MAMBA_L, .ours = ours_name};
     row.peer = "numpy loop over t";
     row.need = 20;
     row.target = ">= 20 (20x faster)";
@@ -196,6 +211,15 @@ static void case_mamba(void)
         const char *args[] = {"4096", "256", "16"};
         numpy_row(&row, "mamba", parts, bytes, 7, args, 3, y, ld, 1e-9);
         bench_report(&row);
+        /* The same on the calling thread alone, for what one core does. */
+        bench_row one = row;
+        one.ours = "mamba_scan 1 thr";
+        one.need = 0;
+        one.target = NULL;
+        ctx.in.threads = 1;
+        if (threads > 1 && bench_time(&one.ours_t, ours_mamba, &ctx, 5) == 0)
+            bench_report(&one);
+        ctx.in.threads = 0;
         /* The parallel scan does more work (the tree's sweeps) for its O(log L) depth; on
          * one core it is the slower of the two, shown for that reason. */
         bench_row par = row;

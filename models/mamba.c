@@ -1,12 +1,14 @@
 #include "mamba.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../trace/mem.h"
 #include "../trace/rng.h"
 #include "../trace/status.h"
 #include "fastexp.h"
+#include "par.h"
 #include "ssm.h"
 
 const char *const mamba_listing[] = {
@@ -55,102 +57,130 @@ static void output(double *yt, const double *h, const mamba_in *in, size_t t)
     }
 }
 
-/* One step of the untraced scan: h = exp(Delta_t A) * h + Delta_t B_t u_t over the (D, N)
- * state. All D N exponentials of the step go to fastexp_array at once (abar is its (D, N)
- * buffer): one vectorised call per step instead of D N scalar exp calls, which were nearly
- * all of the scan's time. The update itself is the traced loop's, operation for operation. */
-FASTEXP_VECTORIZE static void step_fast(double *h, double *abar, const double *dlt,
-                                        const mamba_in *in, size_t t)
+/* ---- the untraced scan: fused, by channel blocks, on threads ----
+ *
+ * Channels never interact: channel d's state, output and Delta depend only on its own
+ * column of the inputs. So the D channels split into blocks, one per part (models/par.h),
+ * each scanning all L steps for its block alone. Within a block the state is kept n-major,
+ * hT[n][j] for channel d0 + j, so that the innermost loop runs along the channels with the
+ * step's B[t][n] and C[t][n] fixed: per step and n, one pass computes exp(Delta A), the
+ * update and the output sum for the whole block, and gcc vectorises it with the
+ * exponential inlined (fastexp1). The traced loop's operations, in its order: only exp is
+ * fastexp's. */
+
+typedef struct scan_job {
+    const mamba_in *in;
+    double *y, *delta; /* delta may be NULL */
+    double *work;      /* per part: W Delta values, then (N, W) A transposed, then (N, W) hT */
+    size_t block;      /* channels per part (a multiple of 8, but for the last part) */
+} scan_job;
+
+FASTEXP_VECTORIZE static void scan_block(const mamba_in *in, double *y, double *delta, double *work,
+                                         size_t d0, size_t d1)
 {
-    size_t D = in->D, N = in->N;
-    for (size_t d = 0; d < D; d++)
-        for (size_t n = 0; n < N; n++)
-            abar[d * N + n] = dlt[d] * in->A[d * N + n];
-    fastexp_array(abar, abar, D * N);
-    const double *bt = in->B + t * N, *ut = in->u + t * D;
-    for (size_t d = 0; d < D; d++) {
-        double dt = dlt[d], u = ut[d];
-        double *hd = h + d * N;
-        const double *ad = abar + d * N;
-        for (size_t n = 0; n < N; n++)
-            hd[n] = ad[n] * hd[n] + dt * bt[n] * u;
+    size_t L = in->L, D = in->D, N = in->N, W = d1 - d0;
+    double *dt = work, *at = work + W, *ht = work + W + N * W;
+    for (size_t n = 0; n < N; n++)
+        for (size_t j = 0; j < W; j++) {
+            at[n * W + j] = in->A[(d0 + j) * N + n];
+            ht[n * W + j] = 0;
+        }
+    for (size_t t = 0; t < L; t++) {
+        const double *ut = in->u + t * D + d0, *raw = in->delta_raw + t * D + d0;
+        double *yt = y + t * D + d0;
+        for (size_t j = 0; j < W; j++) {
+            dt[j] = fastexp_softplus1(raw[j]);
+            yt[j] = 0;
+        }
+        for (size_t n = 0; n < N; n++) {
+            double b = in->B[t * N + n], c = in->C[t * N + n];
+            double *hn = ht + n * W;
+            const double *an = at + n * W;
+            for (size_t j = 0; j < W; j++) {
+                double h = fastexp1(dt[j] * an[j]) * hn[j] + dt[j] * b * ut[j];
+                hn[j] = h;
+                yt[j] += c * h;
+            }
+        }
+        if (in->Dskip)
+            for (size_t j = 0; j < W; j++)
+                yt[j] += in->Dskip[d0 + j] * ut[j];
+        if (in->z) {
+            const double *zt = in->z + t * D + d0;
+            for (size_t j = 0; j < W; j++)
+                yt[j] *= zt[j] / (1 + fastexp1(-zt[j]));
+        }
+        if (delta)
+            memcpy(delta + t * D + d0, dt, W * sizeof *dt);
     }
 }
 
-/* output() for the untraced scan: the same sums in the same order, the gate's exp(-z) for
- * the D channels by fastexp_array into g (D values, scratch). */
-FASTEXP_VECTORIZE static void output_fast(double *yt, double *g, const double *h,
-                                          const mamba_in *in, size_t t)
+static void scan_part(void *vjob, size_t part, size_t parts)
+{
+    scan_job *job = vjob;
+    size_t D = job->in->D, N = job->in->N;
+    /* Rounding the block up to 8 channels can leave the last parts short or empty. */
+    size_t d0 = part * job->block, d1 = d0 + job->block;
+    if (part + 1 == parts || d1 > D)
+        d1 = D;
+    if (d0 < d1)
+        scan_block(job->in, job->y, job->delta, job->work + d0 * (1 + 2 * N), d0, d1);
+}
+
+static int scan_fast(double *y, double *delta, const mamba_in *in)
 {
     size_t D = in->D, N = in->N;
-    const double *ct = in->C + t * N;
-    for (size_t d = 0; d < D; d++) {
-        double s = 0;
-        for (size_t n = 0; n < N; n++)
-            s += ct[n] * h[d * N + n];
-        yt[d] = s;
-    }
-    if (in->Dskip)
-        for (size_t d = 0; d < D; d++)
-            yt[d] += in->Dskip[d] * in->u[t * D + d];
-    if (in->z) {
-        const double *zt = in->z + t * D;
-        for (size_t d = 0; d < D; d++)
-            g[d] = -zt[d];
-        fastexp_array(g, g, D);
-        for (size_t d = 0; d < D; d++)
-            yt[d] *= zt[d] / (1 + g[d]);
-    }
+    if (N > SIZE_MAX / 2 - 1 || D > SIZE_MAX / sizeof(double) / (1 + 2 * N))
+        return TUTOR_ENOMEM;
+    double *work = mem_alloc(D * (1 + 2 * N) * sizeof *work);
+    if (!work)
+        return TUTOR_ENOMEM;
+    /* At least 8 channels per part: one vector of AVX-512, and whole cache lines of y. */
+    size_t parts = par_parts(in->threads, (double)in->L * (double)D * (double)N, (D + 7) / 8);
+    size_t block = (D + parts - 1) / parts;
+    block = (block + 7) / 8 * 8;
+    scan_job job = {in, y, delta, work, block};
+    par_run(scan_part, &job, parts);
+    mem_free(work);
+    return 0;
 }
 
 int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr)
 {
     if (bad_sizes(in))
         return TUTOR_EINVAL;
+    if (!tr)
+        return scan_fast(y, delta, in);
     size_t L = in->L, D = in->D, N = in->N;
     double *dl = mem_alloc(L * D * sizeof *dl);
     double *h = mem_calloc(D * N, sizeof *h);
-    /* Abar for one step: recorded when traced, the exponentials' buffer when not. */
-    double *abar = mem_alloc(D * N * sizeof *abar);
-    double *g = !tr && in->z ? mem_alloc(D * sizeof *g) : NULL;
-    if (!dl || !h || !abar || (!tr && in->z && !g)) {
+    double *abar = mem_alloc(D * N * sizeof *abar); /* Abar for one step, for the trace */
+    if (!dl || !h || !abar) {
         mem_free(dl);
         mem_free(h);
         mem_free(abar);
-        mem_free(g);
         return TUTOR_ENOMEM;
     }
-    if (tr)
-        for (size_t i = 0; i < L * D; i++)
-            dl[i] = mamba_softplus(in->delta_raw[i]);
-    else
-        fastexp_softplus(dl, in->delta_raw, L * D);
-    if (tr) {
-        trace_step(tr, 1,
-                   "Delta = softplus(Delta_raw): large Delta lets a token in, small "
-                   "Delta keeps the state");
-        trace_matrix(tr, "u", in->u, L, D);
-        trace_matrix(tr, "Delta", dl, L, D);
-        trace_step(tr, 2, "h = 0 (%zu channels x %zu states)", D, N);
-        trace_matrix(tr, "h", h, D, N);
-    }
+    for (size_t i = 0; i < L * D; i++)
+        dl[i] = mamba_softplus(in->delta_raw[i]);
+    trace_step(tr, 1,
+               "Delta = softplus(Delta_raw): large Delta lets a token in, small "
+               "Delta keeps the state");
+    trace_matrix(tr, "u", in->u, L, D);
+    trace_matrix(tr, "Delta", dl, L, D);
+    trace_step(tr, 2, "h = 0 (%zu channels x %zu states)", D, N);
+    trace_matrix(tr, "h", h, D, N);
     for (size_t t = 0; t < L; t++) {
-        if (tr)
-            for (size_t d = 0; d < D; d++) {
-                double dt = dl[t * D + d], ut = in->u[t * D + d];
-                for (size_t n = 0; n < N; n++) {
-                    double a = exp(dt * in->A[d * N + n]);
-                    h[d * N + n] = a * h[d * N + n] + dt * in->B[t * N + n] * ut;
-                    abar[d * N + n] = a;
-                }
+        for (size_t d = 0; d < D; d++) {
+            double dt = dl[t * D + d], ut = in->u[t * D + d];
+            for (size_t n = 0; n < N; n++) {
+                double a = exp(dt * in->A[d * N + n]);
+                h[d * N + n] = a * h[d * N + n] + dt * in->B[t * N + n] * ut;
+                abar[d * N + n] = a;
             }
-        else
-            step_fast(h, abar, dl + t * D, in, t);
-        if (tr)
-            output(y + t * D, h, in, t);
-        else
-            output_fast(y + t * D, g, h, in, t);
-        if (tr && ssm_trace_this(t, L)) {
+        }
+        output(y + t * D, h, in, t);
+        if (ssm_trace_this(t, L)) {
             trace_step(tr, 4, "t = %zu: Delta[t][0] = %.3g, so Abar[0][0] = %.3g", t + 1, dl[t * D],
                        abar[0]);
             trace_matrix(tr, "Abar", abar, D, N);
@@ -172,7 +202,6 @@ int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr)
     mem_free(dl);
     mem_free(h);
     mem_free(abar);
-    mem_free(g);
     return trace_status(tr);
 }
 

@@ -28,15 +28,24 @@ typedef struct mamba_in {
     const double *B, *C;         /* (L, N) */
     const double *Dskip;         /* (D) or NULL */
     const double *z;             /* (L, D) or NULL */
+    /* Untraced mamba_scan only: how many threads share the D channels (models/par.h).
+     * 0: automatic (the CPUs online, TUTOR_THREADS, one for small jobs); 1: the calling
+     * thread only. The result is the same bits for every count. */
+    size_t threads;
 } mamba_in;
 
 /* softplus(x) = log(1 + e^x), without overflow for large x. */
 double mamba_softplus(double x);
 
 /* The sequential scan: y (L, D); delta (L, D) receives softplus(delta_raw) when not NULL.
- * tr may be NULL; steps name lines 1-7 of mamba_listing (per time step, capped by
- * ssm_trace_this). Returns 0, TUTOR_EINVAL (a size is 0), TUTOR_ENOMEM or the trace's
- * error. O(L D N). */
+ * Neither may overlap an input. tr may be NULL; steps name lines 1-7 of mamba_listing (per
+ * time step, capped by ssm_trace_this). Returns 0, TUTOR_EINVAL (a size is 0),
+ * TUTOR_ENOMEM or the trace's error. O(L D N) time; O(D N) memory untraced, O(L D) more
+ * traced.
+ * Untraced, it runs a fused form of the same arithmetic: per channel block and step, the
+ * exponentials (models/fastexp, within 1e-15 of libm's), the update and the output sum in
+ * one vectorised pass, state kept n-major so the pass runs along the channels; the blocks
+ * share out over in->threads threads. The tests compare it with the traced scan. */
 int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr);
 
 /* The parallel associative scan, same result to rounding (the tests allow 1e-12 relative).

@@ -2,6 +2,7 @@
  * use it (blocked softmax attention, Mamba's scan) against their reference forms. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../models/attention.h"
 #include "../models/fastexp.h"
@@ -218,8 +219,69 @@ static void test_softmax_blocked_alloc(void)
     CU_ASSERT(th_alloc_sweep(sweep_softmax, NULL, 0) >= 2);
 }
 
-/* The untraced mamba_scan (fastexp over the D N exponentials of a step) against the traced
- * one (libm's exp, loop by loop), including a positive A, which fastexp handles too. */
+/* A random Mamba input: Gaussian u, Delta_raw (sd 1.5), B, C, Dskip and z; A = -e^g. */
+typedef struct mamba_fix {
+    double *u, *dr, *z, *A, *B, *C, *Dv, *y1, *d1, *y2, *d2; /* y, Delta: two runs' outputs */
+    mamba_in in;
+} mamba_fix;
+
+static void mamba_fix_free(mamba_fix *f)
+{
+    double *m[] = {f->u, f->dr, f->z, f->A, f->B, f->C, f->Dv, f->y1, f->d1, f->y2, f->d2};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        mem_free(m[i]);
+}
+
+static void mamba_fix_new(mamba_fix *f, size_t L, size_t D, size_t N, rng *r)
+{
+    size_t LD = L * D;
+    f->u = mem_alloc(LD * sizeof(double));
+    f->dr = mem_alloc(LD * sizeof(double));
+    f->z = mem_alloc(LD * sizeof(double));
+    f->A = mem_alloc(D * N * sizeof(double));
+    f->B = mem_alloc(L * N * sizeof(double));
+    f->C = mem_alloc(L * N * sizeof(double));
+    f->Dv = mem_alloc(D * sizeof(double));
+    f->y1 = mem_alloc(LD * sizeof(double));
+    f->d1 = mem_alloc(LD * sizeof(double));
+    f->y2 = mem_alloc(LD * sizeof(double));
+    f->d2 = mem_alloc(LD * sizeof(double));
+    CU_ASSERT_FATAL(f->u && f->dr && f->z && f->A && f->B && f->C && f->Dv && f->y1 && f->d1 &&
+                    f->y2 && f->d2);
+    mat_gauss(f->u, LD, r, 1);
+    mat_gauss(f->dr, LD, r, 1.5);
+    for (size_t i = 0; i < D * N; i++)
+        f->A[i] = -exp(rng_gauss(r));
+    mat_gauss(f->B, L * N, r, 1);
+    mat_gauss(f->C, L * N, r, 1);
+    mat_gauss(f->Dv, D, r, 1);
+    mat_gauss(f->z, LD, r, 1);
+    f->in = (mamba_in){.L = L,
+                       .D = D,
+                       .N = N,
+                       .u = f->u,
+                       .delta_raw = f->dr,
+                       .A = f->A,
+                       .B = f->B,
+                       .C = f->C,
+                       .Dskip = f->Dv,
+                       .z = f->z};
+}
+
+/* Runs the traced scan into y2, d2 and checks y1, d1 against it. */
+static void mamba_fix_check_traced(mamba_fix *f)
+{
+    size_t LD = f->in.L * f->in.D;
+    trace *tr = trace_new(0);
+    CU_ASSERT_EQUAL(mamba_scan(f->y2, f->d2, &f->in, tr), 0);
+    CU_ASSERT(mat_max_abs_diff(f->y1, f->y2, LD) < TOL_PATH * (1 + max_abs(f->y2, LD)));
+    CU_ASSERT(mat_max_abs_diff(f->d1, f->d2, LD) < TOL_PATH * (1 + max_abs(f->d2, LD)));
+    trace_free(tr);
+}
+
+/* The untraced mamba_scan (fastexp inlined in its fused pass) against the traced one
+ * (libm's exp, loop by loop), with and without skip and gate, including a positive A,
+ * which fastexp handles too. */
 static void test_mamba_fast_vs_traced(void)
 {
     rng r;
@@ -227,38 +289,66 @@ static void test_mamba_fast_vs_traced(void)
     for (int trial = 0; trial < 12; trial++) {
         size_t L = 1 + (size_t)rng_range(&r, 0, 60), D = 1 + (size_t)rng_range(&r, 0, 9);
         size_t N = 1 + (size_t)rng_range(&r, 0, 17);
-        double *u = mem_alloc(L * D * sizeof *u), *dr = mem_alloc(L * D * sizeof *dr);
-        double *A = mem_alloc(D * N * sizeof *A), *B = mem_alloc(L * N * sizeof *B);
-        double *C = mem_alloc(L * N * sizeof *C), *Dv = mem_alloc(D * sizeof *Dv);
-        double *z = mem_alloc(L * D * sizeof *z), *y1 = mem_alloc(L * D * sizeof *y1);
-        double *y2 = mem_alloc(L * D * sizeof *y2);
-        mat_gauss(u, L * D, &r, 1);
-        mat_gauss(dr, L * D, &r, 1.5);
-        for (size_t i = 0; i < D * N; i++)
-            A[i] = trial == 0 && i == 0 ? 0.3 : -exp(rng_gauss(&r));
-        mat_gauss(B, L * N, &r, 1);
-        mat_gauss(C, L * N, &r, 1);
-        mat_gauss(Dv, D, &r, 1);
-        mat_gauss(z, L * D, &r, 1);
-        mamba_in in = {.L = L,
-                       .D = D,
-                       .N = N,
-                       .u = u,
-                       .delta_raw = dr,
-                       .A = A,
-                       .B = B,
-                       .C = C,
-                       .Dskip = trial % 2 ? Dv : NULL,
-                       .z = trial % 3 ? z : NULL};
-        trace *tr = trace_new(0);
-        CU_ASSERT_EQUAL(mamba_scan(y1, NULL, &in, NULL), 0);
-        CU_ASSERT_EQUAL(mamba_scan(y2, NULL, &in, tr), 0);
-        CU_ASSERT(mat_max_abs_diff(y1, y2, L * D) < TOL_PATH * (1 + max_abs(y2, L * D)));
-        trace_free(tr);
-        double *m[] = {u, dr, A, B, C, Dv, z, y1, y2};
-        for (size_t i = 0; i < 9; i++)
-            mem_free(m[i]);
+        mamba_fix f;
+        mamba_fix_new(&f, L, D, N, &r);
+        if (trial == 0)
+            f.A[0] = 0.3;
+        f.in.Dskip = trial % 2 ? f.Dv : NULL;
+        f.in.z = trial % 3 ? f.z : NULL;
+        CU_ASSERT_EQUAL(mamba_scan(f.y1, f.d1, &f.in, NULL), 0);
+        mamba_fix_check_traced(&f);
+        mamba_fix_free(&f);
     }
+}
+
+/* The untraced scan shares the channels out over threads in blocks of 8: every thread count
+ * (with short and empty last blocks: D = 37 into up to 5 parts) gives the same bits as one
+ * thread, for y and for Delta, and those match the traced scan to rounding. */
+static void test_mamba_threads(void)
+{
+    rng r;
+    rng_seed(&r, 404);
+    size_t L = 40, D = 37, N = 5, LD = L * D;
+    mamba_fix f;
+    mamba_fix_new(&f, L, D, N, &r);
+    f.in.threads = 1;
+    CU_ASSERT_EQUAL(mamba_scan(f.y1, f.d1, &f.in, NULL), 0);
+    for (size_t k = 0; k <= 6; k++) {
+        f.in.threads = k; /* 0: automatic; 6: more than the 5 blocks there are */
+        CU_ASSERT_EQUAL(mamba_scan(f.y2, f.d2, &f.in, NULL), 0);
+        CU_ASSERT_EQUAL(memcmp(f.y2, f.y1, LD * sizeof(double)), 0);
+        CU_ASSERT_EQUAL(memcmp(f.d2, f.d1, LD * sizeof(double)), 0);
+    }
+    mamba_fix_check_traced(&f);
+    mamba_fix_free(&f);
+}
+
+static int sweep_mamba(void *ctx)
+{
+    (void)ctx;
+    size_t L = 3, D = 20, N = 2;
+    double *x = mem_calloc(L * D, sizeof *x), *p = mem_calloc(L * N, sizeof *p);
+    double *y = mem_alloc(L * D * sizeof *y), *A = mem_alloc(D * N * sizeof *A);
+    int rc = TUTOR_ENOMEM;
+    if (x && p && y && A) {
+        for (size_t i = 0; i < D * N; i++)
+            A[i] = -1;
+        mamba_in in = {
+            .L = L, .D = D, .N = N, .u = x, .delta_raw = x, .A = A, .B = p, .C = p, .threads = 3};
+        rc = mamba_scan(y, NULL, &in, NULL);
+    }
+    mem_free(x);
+    mem_free(p);
+    mem_free(y);
+    mem_free(A);
+    return rc;
+}
+
+/* The untraced scan allocates once, before any thread starts; a failure there is reported
+ * and leaks nothing. */
+static void test_mamba_fast_alloc(void)
+{
+    CU_ASSERT(th_alloc_sweep(sweep_mamba, NULL, 0) >= 5);
 }
 
 void tests_register(void)
@@ -271,6 +361,8 @@ void tests_register(void)
         {"blocked softmax against traced and slow", test_softmax_blocked},
         {"blocked softmax allocation failures", test_softmax_blocked_alloc},
         {"mamba untraced against traced", test_mamba_fast_vs_traced},
+        {"mamba untraced: the same bits on any number of threads", test_mamba_threads},
+        {"mamba untraced allocation failures", test_mamba_fast_alloc},
         {NULL, NULL},
     };
     th_suite("fastexp", tests);
