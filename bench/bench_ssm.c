@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../models/fastexp.h"
 #include "../models/hippo.h"
 #include "../models/mamba.h"
 #include "../models/par.h"
@@ -160,6 +161,47 @@ out:
     mem_free(y);
 }
 
+/* The exponentials alone: fastexp_array over x, into y. */
+typedef struct exp_run {
+    const double *x;
+    double *y;
+    size_t n;
+} exp_run;
+
+static int exps(void *vctx)
+{
+    exp_run *e = vctx;
+    fastexp_array(e->y, e->x, e->n);
+    return 0;
+}
+
+/* Notes the floor the L D N exponentials put under the scan on `threads` threads, and the
+ * best ratio against the peer's median that floor allows. */
+static void exp_floor(double peer_median, size_t threads)
+{
+    size_t n = (size_t)1 << 20;
+    double *x = mem_alloc(n * sizeof *x), *y = mem_alloc(n * sizeof *y);
+    rng r;
+    rng_seed(&r, 7);
+    exp_run e = {x, y, n};
+    bench_times t;
+    if (x && y) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = -20 * rng_uniform(&r); /* Delta A: Delta up to a few, A to -16 */
+        if (bench_time(&t, exps, &e, 5) == 0) {
+            double per = t.median / (double)n, total = per * MAMBA_L * MAMBA_D * MAMBA_N;
+            bench_note("the %d exponentials alone (fastexp, %.2f ns each): %.1f ms on one "
+                       "thread, %.1f ms on %zu; against the numpy median that caps the ratio "
+                       "at %.1f",
+                       MAMBA_L * MAMBA_D * MAMBA_N, per * 1e9, total * 1e3,
+                       total / (double)threads * 1e3, threads,
+                       peer_median / (total / (double)threads));
+        }
+    }
+    mem_free(x);
+    mem_free(y);
+}
+
 static void case_mamba(void)
 {
     size_t ld = (size_t)MAMBA_L * MAMBA_D, ln = (size_t)MAMBA_L * MAMBA_N;
@@ -228,6 +270,8 @@ static void case_mamba(void)
         par.target = NULL;
         if (bench_time(&par.ours_t, ours_mamba_parallel, &ctx, 3) == 0)
             bench_report(&par);
+        if (row.peer_t.n)
+            exp_floor(row.peer_t.median, threads);
     }
 out:
     mem_free(u);
