@@ -1,11 +1,15 @@
 #include "gnuplot.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +50,7 @@ void gp_begin(gp *g, gp_format fmt, int animate, int delay_cs)
     g->delay = delay_cs > 0 ? delay_cs : 50;
     g->status = 0;
     g->text_cols = g->text_rows = 0;
+    g->timeout_ms = 0;
     g->script = (strbuf)STRBUF_INIT;
 }
 
@@ -53,6 +58,11 @@ void gp_text_size(gp *g, int cols, int rows)
 {
     g->text_cols = cols > 0 ? (cols < 20 ? 20 : cols) : 0;
     g->text_rows = rows > 0 ? (rows < 8 ? 8 : rows) : 0;
+}
+
+void gp_set_timeout(gp *g, int ms)
+{
+    g->timeout_ms = ms > 0 ? ms : 0;
 }
 
 void gp_free(gp *g)
@@ -215,83 +225,48 @@ static void put_header(strbuf *sb, const gp *g, const char *output)
     }
 }
 
-/* Appends s to sb quoted for /bin/sh (single quotes; ' as '\''). */
-static void shell_quote(strbuf *sb, const char *s)
-{
-    sb_putc(sb, '\'');
-    for (; *s; s++) {
-        if (*s == '\'')
-            sb_puts(sb, "'\\''");
-        else
-            sb_putc(sb, *s);
-    }
-    sb_putc(sb, '\'');
-}
-
 static int is_executable(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-/* 1 when program is a path to an executable or a name found on PATH, as the shell would
- * find it; 0 otherwise; TUTOR_ENOMEM when out of memory. Checking first spares the user the
- * shell's own "not found" line and tells a missing gnuplot apart from one that failed. */
-static int find_program(const char *program)
+/* 1 when program is a path to an executable or a name found on PATH, as execvp would
+ * find it, with its path appended to where (the caller frees it); 0 otherwise; TUTOR_ENOMEM
+ * when out of memory. Checking first tells a missing gnuplot apart from one that failed, and
+ * the child then execs a path, with no search (and no allocation) after fork. */
+static int find_program(const char *program, strbuf *where)
 {
+    int found = 0;
     if (!*program)
         return 0;
-    if (strchr(program, '/'))
-        return is_executable(program);
+    if (strchr(program, '/')) {
+        found = is_executable(program);
+        if (found)
+            sb_puts(where, program);
+        return where->failed ? TUTOR_ENOMEM : found;
+    }
     const char *path = getenv("PATH");
     if (!path)
         path = "/usr/local/bin:/usr/bin:/bin";
-    strbuf cand = STRBUF_INIT;
-    int found = 0;
     for (const char *p = path; !found;) {
         const char *colon = strchr(p, ':');
         size_t len = colon ? (size_t)(colon - p) : strlen(p);
-        sb_clear(&cand);
+        sb_clear(where);
         if (len)
-            sb_putn(&cand, p, len);
+            sb_putn(where, p, len);
         else
-            sb_putc(&cand, '.');
-        sb_putc(&cand, '/');
-        sb_puts(&cand, program);
-        if (cand.failed)
-            break;
-        found = is_executable(sb_str(&cand));
+            sb_putc(where, '.');
+        sb_putc(where, '/');
+        sb_puts(where, program);
+        if (where->failed)
+            return TUTOR_ENOMEM;
+        found = is_executable(sb_str(where));
         if (!colon)
             break;
         p = colon + 1;
     }
-    if (cand.failed)
-        found = TUTOR_ENOMEM;
-    sb_free(&cand);
     return found;
-}
-
-/* Reads at most GP_READ_CAP bytes of file fd (from its start) into sb. 0 or TUTOR_EIO. */
-static int read_fd(int fd, strbuf *sb)
-{
-    if (lseek(fd, 0, SEEK_SET) < 0)
-        return TUTOR_EIO;
-    char buf[4096];
-    size_t total = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return TUTOR_EIO;
-        }
-        if (n == 0)
-            break;
-        if (total < GP_READ_CAP)
-            sb_putn(sb, buf, (size_t)n);
-        total += (size_t)n;
-    }
-    return sb->failed;
 }
 
 /* Picks the line that explains a gnuplot failure out of its stderr: the text after
@@ -335,22 +310,15 @@ static void explain_failure(const char *log, char *out, size_t outlen)
         snprintf(out, outlen, "gnuplot failed without a message");
 }
 
-/* Makes a temporary file under $TMPDIR (or /tmp); fd and its name in *name. -1 on error. */
-static int make_temp(strbuf *name)
-{
-    const char *dir = getenv("TMPDIR");
-    sb_clear(name);
-    sb_puts(name, dir && *dir ? dir : "/tmp");
-    sb_puts(name, "/tutor-gp-XXXXXX");
-    if (name->failed)
-        return -1;
-    return mkstemp(name->s);
-}
-
-/* Writes the whole script (header plus body) to FIGURE.gp for a later render. */
+/* Writes the whole script (header plus body) to FIGURE.gp for a later render; with no path
+ * (a dumb text for the terminal) only says that gnuplot is missing. */
 static int write_fallback(const gp *g, const char *path, strbuf *script_path, char *err,
                           size_t errlen)
 {
+    if (!path) {
+        snprintf(err, errlen, "gnuplot not found (install gnuplot, e.g. the gnuplot-nox package)");
+        return TUTOR_ENOTFOUND;
+    }
     strbuf name = STRBUF_INIT, text = STRBUF_INIT;
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(path, '.');
@@ -400,14 +368,200 @@ out:
     return rc;
 }
 
+/* ---- running gnuplot ---- */
+
+/* A running gnuplot: its process id, which is also its process group's, and our ends of
+ * the pipes to its stdin (fd[0], written) and from its stdout and stderr (fd[1], fd[2],
+ * read); -1 once closed or not used. */
+typedef struct gp_child {
+    pid_t pid;
+    int fd[3];
+} gp_child;
+
+/* One stretch of text to send to gnuplot's stdin. */
+typedef struct gp_piece {
+    const char *s;
+    size_t len;
+} gp_piece;
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The wait until deadline, as poll takes it: -1 (no limit) for a negative deadline, 0 once
+ * it has passed. */
+static int ms_left(long deadline)
+{
+    if (deadline < 0)
+        return -1;
+    long left = deadline - now_ms();
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* Starts the program at path exe with its stdin, stdout and stderr on pipes. Only the dumb terminal
+ * writes the figure to stdout; for the others stdout joins stderr, where anything gnuplot says
+ * belongs. The child leads its own process group, so that a timeout kills gnuplot together
+ * with whatever it started (the real gnuplot under a wrapper script). Returns 0, or -1 with
+ * errno set and nothing left open or running. */
+static int spawn(gp_child *c, const char *exe, int dumb)
+{
+    int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    for (int i = 0; i < 3; i++) {
+        if (i == 1 && !dumb)
+            continue;
+        if (pipe(p[i]) != 0)
+            goto fail;
+        /* No other child inherits a write end: an open copy would hold off the EOF that
+         * says gnuplot is done. dup2 in the child clears the flag on 0, 1 and 2. */
+        fcntl(p[i][0], F_SETFD, FD_CLOEXEC);
+        fcntl(p[i][1], F_SETFD, FD_CLOEXEC);
+    }
+    /* A write never blocks past the deadline: poll says when the pipe has room. */
+    fcntl(p[0][1], F_SETFL, fcntl(p[0][1], F_GETFL) | O_NONBLOCK);
+    pid_t pid = fork();
+    if (pid < 0)
+        goto fail;
+    if (pid == 0) {
+        /* Nothing here allocates or takes a lock: the parent may have threads. exe holds a
+         * slash, so execvp does no search; it only runs a script without #! through sh. */
+        setpgid(0, 0);
+        dup2(p[0][0], 0);
+        dup2(dumb ? p[1][1] : p[2][1], 1);
+        dup2(p[2][1], 2);
+        char *argv[] = {(char *)exe, NULL};
+        execvp(exe, argv);
+        _exit(127);
+    }
+    setpgid(pid, pid); /* as the child does, so the group exists whichever runs first */
+    c->pid = pid;
+    c->fd[0] = p[0][1];
+    c->fd[1] = p[1][0];
+    c->fd[2] = p[2][0];
+    close(p[0][0]);
+    close_fd(&p[1][1]);
+    close(p[2][1]);
+    return 0;
+fail:;
+    int saved = errno;
+    for (int i = 0; i < 3; i++) {
+        close_fd(&p[i][0]);
+        close_fd(&p[i][1]);
+    }
+    errno = saved;
+    return -1;
+}
+
+/* Sends the pieces to gnuplot's stdin and closes it, while collecting its stdout into out
+ * and its stderr into log (GP_READ_CAP bytes each; the rest is read and dropped, so gnuplot
+ * never stalls on a full pipe), until both reach EOF. Returns 0, 1 when the deadline passed
+ * first, or -1 when poll failed (errno set). *write_failed is set when gnuplot stopped
+ * reading before the end (it died: EPIPE). */
+static int exchange(gp_child *c, const gp_piece *piece, size_t pieces, strbuf *out, strbuf *log,
+                    long deadline, int *write_failed)
+{
+    strbuf *sink[3] = {NULL, out, log};
+    size_t k = 0, off = 0;
+    for (;;) {
+        while (k < pieces && off == piece[k].len)
+            k++, off = 0;
+        if (k == pieces)
+            close_fd(&c->fd[0]);
+        if (c->fd[0] < 0 && c->fd[1] < 0 && c->fd[2] < 0)
+            return 0;
+        int left = ms_left(deadline);
+        if (left == 0)
+            return 1;
+        struct pollfd pf[3];
+        for (int i = 0; i < 3; i++)
+            pf[i] = (struct pollfd){.fd = c->fd[i], .events = i ? POLLIN : POLLOUT};
+        int r = poll(pf, 3, left);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r <= 0)
+            continue;
+        if (pf[0].revents) {
+            ssize_t n = write(c->fd[0], piece[k].s + off, piece[k].len - off);
+            if (n >= 0) {
+                off += (size_t)n;
+            } else if (errno != EINTR && errno != EAGAIN) {
+                *write_failed = 1;
+                k = pieces;
+            }
+        }
+        for (int i = 1; i < 3; i++) {
+            if (!pf[i].revents)
+                continue;
+            char buf[4096];
+            ssize_t n = read(c->fd[i], buf, sizeof buf);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n <= 0)
+                close_fd(&c->fd[i]);
+            else if (sink[i]->len < GP_READ_CAP)
+                sb_putn(sink[i], buf, (size_t)n);
+        }
+    }
+}
+
+/* Talks to the child (exchange), then waits for it to exit. Past the deadline (< 0: none),
+ * or when poll failed, it kills the child's process group and reaps it. Closes the pipes.
+ * Returns the wait status, with *timed_out set when it was killed for time; or -1 (errno
+ * set) when poll or waitpid failed. */
+static int converse(gp_child *c, const gp_piece *piece, size_t pieces, strbuf *out, strbuf *log,
+                    long deadline, int *write_failed, int *timed_out)
+{
+    int io = exchange(c, piece, pieces, out, log, deadline, write_failed);
+    int saved = errno, st = 0;
+    for (int i = 0; i < 3; i++)
+        close_fd(&c->fd[i]);
+    /* EOF on its output usually means gnuplot has exited; the deadline still holds until
+     * waitpid says so. */
+    while (io == 0) {
+        pid_t r = waitpid(c->pid, &st, deadline < 0 ? 0 : WNOHANG);
+        if (r == c->pid)
+            return st;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        int left = ms_left(deadline);
+        if (r == 0 && left == 0)
+            io = 1;
+        else if (r == 0)
+            poll(NULL, 0, left < 10 ? left : 10);
+    }
+    *timed_out = io == 1;
+    kill(-c->pid, SIGKILL);
+    kill(c->pid, SIGKILL);
+    while (waitpid(c->pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (io < 0) {
+        errno = saved;
+        return -1;
+    }
+    return st;
+}
+
 int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf *script_path,
               char *err, size_t errlen)
 {
+    int dumb = g->format == GP_DUMB;
     if (sync_status(g)) {
         snprintf(err, errlen, "could not build the gnuplot script: %s", status_str(g->status));
         return g->status;
     }
-    if (!path || !*path) {
+    if (path && !*path)
+        path = NULL;
+    if (!path && !dumb) {
         snprintf(err, errlen, "no output path for the figure");
         return TUTOR_EINVAL;
     }
@@ -416,87 +570,67 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
         if (!program || !*program)
             program = "gnuplot";
     }
-    int found = find_program(program);
+    strbuf exe = STRBUF_INIT;
+    int found = find_program(program, &exe);
     if (found < 0) {
+        sb_free(&exe);
         snprintf(err, errlen, "out of memory while looking for gnuplot");
         return found;
     }
-    if (!found)
+    if (!found) {
+        sb_free(&exe);
         return write_fallback(g, path, script_path, err, errlen);
-
-    int dumb = g->format == GP_DUMB;
-    strbuf errname = STRBUF_INIT, outname = STRBUF_INIT, part = STRBUF_INIT;
-    strbuf cmd = STRBUF_INIT, head = STRBUF_INIT, log = STRBUF_INIT, shown = STRBUF_INIT;
-    int errfd = -1, outfd = -1, rc = 0;
-    int part_made = 0;
-
-    /* gnuplot's stderr (and stdout, where dumb text goes) land in temporary files we read
-     * back: a pipe can carry one direction only, and the messages must not reach the user's
-     * terminal as gnuplot prints them, only our one-line summary. */
-    errfd = make_temp(&errname);
-    if (errfd < 0 || (dumb && (outfd = make_temp(&outname)) < 0)) {
-        if (errname.failed || outname.failed) {
-            snprintf(err, errlen, "out of memory while starting gnuplot");
-            rc = TUTOR_ENOMEM;
-        } else {
-            snprintf(err, errlen, "could not create a temporary file for gnuplot: %s",
-                     strerror(errno));
-            rc = TUTOR_EIO;
-        }
-        goto out;
     }
+
+    strbuf part = STRBUF_INIT, head = STRBUF_INIT, log = STRBUF_INIT, shown = STRBUF_INIT;
+    int rc = 0, part_made = 0;
     if (!dumb) {
         sb_puts(&part, path);
         sb_puts(&part, ".part");
     }
-    sb_puts(&cmd, "exec ");
-    shell_quote(&cmd, program);
-    sb_puts(&cmd, " 2>");
-    shell_quote(&cmd, sb_str(&errname));
-    if (dumb) {
-        sb_puts(&cmd, " >");
-        shell_quote(&cmd, sb_str(&outname));
-    } else {
-        sb_puts(&cmd, " >&2");
-    }
     put_header(&head, g, dumb ? NULL : sb_str(&part));
-    if (cmd.failed || head.failed || part.failed) {
+    if (head.failed || part.failed) {
         snprintf(err, errlen, "out of memory while starting gnuplot");
         rc = TUTOR_ENOMEM;
         goto out;
     }
+    static const char tail[] = "unset output\n";
+    const gp_piece pieces[] = {
+        {head.s, head.len}, {g->script.s, g->script.len}, {tail, sizeof tail - 1}};
 
     /* If gnuplot dies early, writing to the pipe raises SIGPIPE, which would kill us: ignore
-     * it for the duration, see EPIPE from fwrite instead, and let pclose report the rest. */
+     * it for the duration, see EPIPE from write instead, and let the exit status tell. */
     struct sigaction ign, old;
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old);
-    FILE *pipe = popen(sb_str(&cmd), "w");
-    if (!pipe) {
+    gp_child child;
+    if (spawn(&child, sb_str(&exe), dumb) != 0) {
         sigaction(SIGPIPE, &old, NULL);
         snprintf(err, errlen, "could not start gnuplot: %s", strerror(errno));
         rc = TUTOR_EIO;
         goto out;
     }
     part_made = !dumb;
-    int write_failed = fwrite(sb_str(&head), 1, head.len, pipe) != head.len;
-    write_failed |= fwrite(sb_str(&g->script), 1, g->script.len, pipe) != g->script.len;
-    write_failed |= fputs("unset output\n", pipe) == EOF;
-    write_failed |= fflush(pipe) != 0;
-    int ps = pclose(pipe);
+    long deadline = g->timeout_ms ? now_ms() + g->timeout_ms : -1;
+    int write_failed = 0, timed_out = 0;
+    int ps = converse(&child, pieces, 3, &shown, &log, deadline, &write_failed, &timed_out);
+    int wait_errno = errno;
     sigaction(SIGPIPE, &old, NULL);
 
-    read_fd(errfd, &log);
-    if (ps == -1) {
-        snprintf(err, errlen, "could not wait for gnuplot: %s", strerror(errno));
+    if (timed_out) {
+        snprintf(err, errlen, "gnuplot did not finish within %g s and was stopped",
+                 g->timeout_ms / 1000.0);
+        rc = TUTOR_EIO;
+    } else if (ps == -1) {
+        snprintf(err, errlen, "could not wait for gnuplot: %s", strerror(wait_errno));
         rc = TUTOR_EIO;
     } else if (WIFSIGNALED(ps)) {
         snprintf(err, errlen, "gnuplot was killed by signal %d", WTERMSIG(ps));
         rc = TUTOR_EIO;
     } else if (WIFEXITED(ps) && WEXITSTATUS(ps) == 127) {
-        /* The shell could not run it after all. */
+        /* It could not be run after all. */
         if (part_made)
             remove(sb_str(&part));
         part_made = 0;
@@ -508,11 +642,9 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
         snprintf(err, errlen, "could not write the script to gnuplot");
         rc = TUTOR_EIO;
     } else if (dumb) {
-        int got = read_fd(outfd, &shown);
-        if (got) {
-            snprintf(err, errlen, "could not read gnuplot's text output%s",
-                     got == TUTOR_ENOMEM ? ": out of memory" : "");
-            rc = got;
+        if (shown.failed) {
+            snprintf(err, errlen, "could not read gnuplot's text output: out of memory");
+            rc = TUTOR_ENOMEM;
         } else if (!shown.len) {
             snprintf(err, errlen, "gnuplot wrote no text output");
             rc = TUTOR_EIO;
@@ -536,18 +668,8 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
 out:
     if (part_made)
         remove(sb_str(&part));
-    if (errfd >= 0) {
-        close(errfd);
-        unlink(sb_str(&errname));
-    }
-    if (outfd >= 0) {
-        close(outfd);
-        unlink(sb_str(&outname));
-    }
-    sb_free(&errname);
-    sb_free(&outname);
+    sb_free(&exe);
     sb_free(&part);
-    sb_free(&cmd);
     sb_free(&head);
     sb_free(&log);
     sb_free(&shown);

@@ -1,10 +1,16 @@
 /* gnuplot.h: one gnuplot process per figure, driven through a pipe.
  *
  * A figure session collects a whole gnuplot script in memory (data as datablocks, then the
- * commands), and gp_render sends it through one popen'd pipe at the end: nothing reaches
- * gnuplot, a file or the terminal until the figure is complete, and no temporary data files
- * exist. gnuplot writes the figure to a hidden file beside the target that is renamed into
- * place only when gnuplot exits with status 0, so a failed figure leaves nothing behind.
+ * commands), and gp_render starts gnuplot at the end and sends it the script through a pipe
+ * to its stdin: nothing reaches gnuplot, a file or the terminal until the figure is
+ * complete, and no temporary data files exist. gnuplot writes the figure to a hidden file
+ * beside the target that is renamed into place only when gnuplot exits with status 0, so a
+ * failed figure leaves nothing behind. Its messages come back on a pipe too and never reach
+ * the terminal (which curses may own); a dumb figure's text comes back the same way.
+ *
+ * This is the project's one way to run gnuplot: `tutor plot` and the UI's in-terminal plots
+ * (tutor/ui_plot.c) both render here. The UI sets a timeout (gp_set_timeout), so a gnuplot
+ * that hangs is killed rather than freezing the screen.
  *
  * Safety: gnuplot runs shell commands from `system(...)` and from backquotes inside
  * double-quoted strings, and expands `@macros`. Every piece of text that did not come from
@@ -46,8 +52,9 @@ typedef struct gp {
     int delay;     /* between frames, in 1/100 s */
     int text_cols; /* dumb only: the text's size in characters; 0 for 100 x 30 */
     int text_rows;
-    int status;    /* sticky: first error of a gp_* call, 0 while fine */
-    strbuf script; /* everything after the terminal and output lines */
+    int timeout_ms; /* gp_render's deadline in milliseconds; 0 for none */
+    int status;     /* sticky: first error of a gp_* call, 0 while fine */
+    strbuf script;  /* everything after the terminal and output lines */
 } gp;
 
 /* Starts a session for one figure in format fmt (animate: one gif frame per plot command,
@@ -58,6 +65,11 @@ void gp_begin(gp *g, gp_format fmt, int animate, int delay_cs);
 /* Sets the size of dumb text (cols x rows characters, at least 20 x 8); other formats
  * keep their 16:9 size. For in-terminal plots sized to the window. */
 void gp_text_size(gp *g, int cols, int rows);
+
+/* Gives gp_render a deadline of ms milliseconds (0 or less: none, the default): past it,
+ * gnuplot and everything it started are killed (SIGKILL) and gp_render fails with
+ * TUTOR_EIO. For callers that must not hang, such as the UI. */
+void gp_set_timeout(gp *g, int ms);
 
 /* Frees the session's memory (not g). */
 void gp_free(gp *g);
@@ -92,17 +104,21 @@ int gp_data_matrix(gp *g, const char *name, const double *m, size_t rows, size_t
 
 /* Renders the session. program: the gnuplot binary (a name looked up on PATH, or a path);
  * NULL means $TUTOR_GNUPLOT when set, else "gnuplot". path: the figure's file; for dumb
- * the text goes to *text instead (appended) and path only names the fallback script.
+ * the text goes to *text instead (appended) and path only names the fallback script, and
+ * may be NULL (or "") for no fallback script at all.
  * Returns:
  *   0: the figure is at path (or in *text);
- *   TUTOR_ENOTFOUND: gnuplot is not installed; the script and its data are in PATH.gp
- *     (extension replaced), whose name is written to script_path (may be NULL);
- *   TUTOR_EIO: gnuplot failed or the pipe or a file could not be written; nothing is left
- *     at path;
- *   TUTOR_ENOMEM, TUTOR_EINVAL (the sticky error of an earlier call).
+ *   TUTOR_ENOTFOUND: gnuplot is not installed (or could not be executed); the script and
+ *     its data are in PATH.gp (extension replaced), whose name is written to script_path
+ *     (may be NULL); with no path (dumb), nothing is written;
+ *   TUTOR_EIO: gnuplot failed, did not finish before the session's timeout (it is then
+ *     killed: see gp_set_timeout), or the pipe or a file could not be written; nothing is
+ *     left at path and *text is unchanged;
+ *   TUTOR_ENOMEM, TUTOR_EINVAL (the sticky error of an earlier call; no path for a file).
  * On every error err holds one line (errlen bytes) saying what happened. SIGPIPE is ignored
- * while the pipe is open (and restored after). The session stays valid (gp_free it).
- * O(script size) plus gnuplot's time. */
+ * while gnuplot runs (and restored after), so the caller's handler is briefly replaced
+ * process-wide. The session stays valid (gp_free it). O(script size) plus gnuplot's time,
+ * bounded by the timeout when one is set. */
 int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf *script_path,
               char *err, size_t errlen);
 

@@ -5,10 +5,12 @@
  * the rendering tests (make deps installs it); the missing-gnuplot tests point the module at
  * a program that does not exist, or empty PATH. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../plots/figure.h"
@@ -16,6 +18,7 @@
 #include "../trace/mem.h"
 #include "../trace/status.h"
 #include "../tutor/topic.h"
+#include "../tutor/ui_plot.h"
 #include "harness.h"
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
@@ -399,6 +402,119 @@ static void test_gp_missing(void)
     CU_ASSERT_TRUE(xml_ok(sb_str(&text)));
     gp_free(&g);
     sb_free(&written);
+    sb_free(&text);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes a /bin/sh script dir/gnuplot with body, made executable: a stand-in gnuplot. Its
+ * path goes to dst. */
+static void fake_gnuplot(char *dst, size_t n, const char *dir, const char *body)
+{
+    join(dst, n, dir, "gnuplot");
+    FILE *f = fopen(dst, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "#!/bin/sh\n%s", body);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+    CU_ASSERT_EQUAL(chmod(dst, 0755), 0);
+}
+
+/* 1 when process pid has exited (gone, or a zombie no one has reaped yet), after waiting up
+ * to a second for it. */
+static int process_gone(long pid)
+{
+    char stat_path[64];
+    snprintf(stat_path, sizeof stat_path, "/proc/%ld/stat", pid);
+    for (int tries = 0; tries < 100; tries++) {
+        strbuf st = STRBUF_INIT;
+        const char *close_paren;
+        int gone = kill((pid_t)pid, 0) != 0 || slurp(stat_path, &st) != 0 ||
+                   ((close_paren = strrchr(sb_str(&st), ')')) && close_paren[1] == ' ' &&
+                    close_paren[2] == 'Z');
+        sb_free(&st);
+        if (gone)
+            return 1;
+        struct timespec pause = {0, 10 * 1000000};
+        nanosleep(&pause, NULL);
+    }
+    return 0;
+}
+
+/* A gnuplot that hangs is killed at the session's deadline, together with what it started:
+ * gp_render returns in about the timeout, says so in one line, and leaves no figure, no
+ * .part file and no text. */
+static void test_gp_timeout(void)
+{
+    char slow[8192], pidfile[8192], path[8192], msg[256] = "";
+    const char *bin = subdir("gp-slow-bin");
+    join(pidfile, sizeof pidfile, bin, "sleep.pid");
+    char body[16384];
+    snprintf(body, sizeof body, "sleep 10 &\necho $! > '%s'\nwait\n", pidfile);
+    fake_gnuplot(slow, sizeof slow, bin, body);
+    const char *dir = subdir("gp-timeout");
+    join(path, sizeof path, dir, "slow.png");
+    gp g;
+    gp_begin(&g, GP_PNG, 0, 0);
+    gp_raw(&g, "plot x\n");
+    gp_set_timeout(&g, 200);
+    long start = now_ms();
+    CU_ASSERT_EQUAL(gp_render(&g, slow, path, NULL, NULL, msg, sizeof msg), TUTOR_EIO);
+    long took = now_ms() - start;
+    CU_ASSERT(took >= 190 && took < 2000);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "did not finish within 0.2 s"));
+    CU_ASSERT_PTR_NULL(strchr(msg, '\n'));
+    CU_ASSERT_EQUAL(count_files(dir, ""), 0);
+    strbuf text = STRBUF_INIT;
+    if (slurp(pidfile, &text) == 0) {
+        CU_ASSERT_TRUE(process_gone(strtol(sb_str(&text), NULL, 10)));
+    } else {
+        CU_FAIL("the fake gnuplot did not start its sleep");
+    }
+    gp_free(&g);
+    /* Dumb text: the caller's buffer is left as it was. */
+    gp_begin(&g, GP_DUMB, 0, 0);
+    gp_raw(&g, "plot x\n");
+    gp_set_timeout(&g, 200);
+    sb_clear(&text);
+    sb_puts(&text, "before");
+    CU_ASSERT_EQUAL(gp_render(&g, slow, NULL, &text, NULL, msg, sizeof msg), TUTOR_EIO);
+    CU_ASSERT_STRING_EQUAL(sb_str(&text), "before");
+    /* A deadline the real gnuplot meets changes nothing. */
+    gp_set_timeout(&g, 30000);
+    CU_ASSERT_EQUAL(gp_render(&g, NULL, NULL, &text, NULL, msg, sizeof msg), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "before\f"));
+    gp_free(&g);
+    sb_free(&text);
+}
+
+/* The UI's in-terminal plots go through the same layer: a gnuplot that hangs is given up
+ * after the UI's two seconds with the output untouched, and a missing one is
+ * TUTOR_ENOTFOUND without a fallback script anywhere. (tests/test_ui.c checks the plot.) */
+static void test_ui_plot(void)
+{
+    char slow[8192];
+    fake_gnuplot(slow, sizeof slow, subdir("ui-slow-bin"), "exec sleep 10\n");
+    double v[16];
+    for (int k = 0; k < 16; k++)
+        v[k] = k % 4;
+    strbuf text = STRBUF_INIT;
+    setenv("TUTOR_GNUPLOT", slow, 1);
+    long start = now_ms();
+    CU_ASSERT_EQUAL(ui_plot_dumb(v, 16, 40, 10, &text), TUTOR_EIO);
+    long took = now_ms() - start;
+    CU_ASSERT(took >= 1900 && took < 5000);
+    CU_ASSERT_EQUAL(text.len, 0);
+    int scripts = count_files(".", ".gp");
+    setenv("TUTOR_GNUPLOT", "/nonexistent/gnuplot", 1);
+    CU_ASSERT_EQUAL(ui_plot_dumb(v, 16, 40, 10, &text), TUTOR_ENOTFOUND);
+    CU_ASSERT_EQUAL(text.len, 0);
+    CU_ASSERT_EQUAL(count_files(".", ".gp"), scripts);
+    unsetenv("TUTOR_GNUPLOT");
     sb_free(&text);
 }
 
@@ -842,6 +958,8 @@ void tests_register(void)
         {"dumb", test_gp_dumb},
         {"gnuplot error", test_gp_error},
         {"gnuplot missing", test_gp_missing},
+        {"timeout", test_gp_timeout},
+        {"ui plot", test_ui_plot},
         {"allocation failures", test_gp_alloc},
         {NULL, NULL},
     };
