@@ -179,7 +179,9 @@ static int exps(void *vctx)
  * best ratio against the peer's median that floor allows. */
 static void exp_floor(double peer_median, size_t threads)
 {
-    size_t n = (size_t)1 << 20;
+    /* One step's worth (D N values, 32 KiB each way): in cache, as in the scan, so that this
+     * measures the arithmetic rather than memory traffic. */
+    size_t n = (size_t)MAMBA_D * MAMBA_N;
     double *x = mem_alloc(n * sizeof *x), *y = mem_alloc(n * sizeof *y);
     rng r;
     rng_seed(&r, 7);
