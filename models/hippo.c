@@ -321,8 +321,8 @@ int hippo_run(hippo_result *res, const hippo_cfg *cfg, const double *f, size_t L
                 c[n] = work[n] + res->Bbar[n] * f[k - 1];
         }
         memcpy(res->coefs + (k - 1) * N, c, N * sizeof *c);
-        if (traced)
-            trace_update(tr, legs ? 5 : 5, k, f[k - 1], c, c0, N);
+        if (traced) /* "c = Abar c + Bbar f[k]" is line 5 of both listings */
+            trace_update(tr, 5, k, f[k - 1], c, c0, N);
     }
     hippo_reconstruct(res->recon, c, cfg, L, work);
     if (tr) {
