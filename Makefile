@@ -125,6 +125,10 @@ plots: $(B)/tutor
 	@mkdir -p plots/out
 	@for t in $$(./$(B)/tutor list | cut -d' ' -f1); do \
 	    ./$(B)/tutor plot "$$t" --out plots/out --format $(or $(FORMAT),png) || exit 1; done
+	@if ls $(or $(BENCH_OUT),bench/out)/*.csv >/dev/null 2>&1; then \
+	    ./$(B)/tutor plot bench --from $(or $(BENCH_OUT),bench/out) --out plots/out \
+	        --format $(or $(FORMAT),png); \
+	else echo "(no bench/out/*.csv: run 'make bench' for the benchmark figures)"; fi
 
 install: $(B)/tutor
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tutor/docs
@@ -144,6 +148,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 bench:
 	@$(MAKE) --no-print-directory BUILD=build-bench SANITIZE=0 OPT=-O2 build-bench/bench/bench
 	./build-bench/bench/bench $(BENCH)
+	@echo "tables: $(or $(BENCH_OUT),bench/out)/*.csv; figures: make plots, or tutor plot bench"
 
 $(B)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

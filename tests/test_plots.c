@@ -950,6 +950,115 @@ static void test_cli_every_topic(void)
     }
 }
 
+/* ---- tutor plot bench ---- */
+
+/* Writes text to DIR/NAME. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[8192];
+    join(path, sizeof path, dir, name);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+#define BENCH_HEADER                                                                               \
+    "case,size,n,ours,peer,ours_median_s,ours_min_s,peer_median_s,peer_min_s,ratio,need,"          \
+    "verdict,note\n"
+
+/* A small run in the harness's format: a target row and a three-size sweep of two
+ * contenders (with a quote and a comma in a name, as the CSV allows), a note line, and the
+ * heapify counts. */
+static const char bench_maxgap[] = BENCH_HEADER
+    "\"maxgap\",\"n=10^7\",10000000,\"buckets\",\"qsort + scan\",0.25,0.24,2,1.9,8,4,\"MET\",\"\"\n"
+    "\"maxgap\",\"n=100\",100,\"buckets\",\"qsort, \"\"fast\"\"\",1e-06,9e-07,3e-06,2e-06,3,0,"
+    "\"-\",\"\"\n"
+    "\"maxgap\",\"n=1000\",1000,\"buckets\",\"qsort, \"\"fast\"\"\",1e-05,9e-06,6e-05,5e-05,6,0,"
+    "\"-\",\"\"\n"
+    "\"maxgap\",\"n=10000\",10000,\"buckets\",\"qsort, \"\"fast\"\"\",0.0001,9e-05,0.001,0.0009,"
+    "10,0,\"-\",\"\"\n"
+    "# crossover against qsort: from 100 on\n";
+static const char bench_heapify[] = "n,comparisons,per_element\n1000,1626,1.626\n"
+                                    "10000,16503,1.6503\n";
+
+/* The figures of a run: one line chart per sweep, the heapify counts and the targets,
+ * their paths on stdout; dumb figures as text. */
+static void test_cli_bench(void)
+{
+    const char *in = subdir("bench-in");
+    char from[8192];
+    snprintf(from, sizeof from, "%s", in);
+    write_file(from, "maxgap.csv", bench_maxgap);
+    write_file(from, "heap_heapify.csv", bench_heapify);
+    const char *dir = subdir("bench-out");
+    int rc = th_cli(&out, &err, "plot", "bench", "--from", from, "--out", dir, NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc)
+        fprintf(stderr, "\n  tutor plot bench: %s", sb_str(&err));
+    CU_ASSERT_EQUAL(check_paths(sb_str(&out), "png"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "bench-maxgap-time.png"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "bench-heapify.png"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "bench-targets.png"));
+    rc = th_cli(&out, &err, "plot", "bench", "--from", from, "--format", "dumb", NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "qsort, \"fast\" (peer)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "comparisons per element"));
+    /* Every allocation of reading and drawing can fail cleanly. */
+    static char from_copy[8192];
+    snprintf(from_copy, sizeof from_copy, "%s", from);
+    static const char *argv[] = {"bench", "--from", from_copy, "--format=dumb"};
+    sweep_dir = subdir("bench-sweep");
+    CU_ASSERT_TRUE(th_alloc_sweep(sweep_cli, (void *)argv, 0) > 5);
+}
+
+/* Bad input: a missing or empty folder, a malformed or foreign file (named with its line),
+ * the options tutor plot bench does not take. Nothing is written. */
+static void test_cli_bench_bad(void)
+{
+    const char *empty = subdir("bench-empty");
+    char e[8192];
+    snprintf(e, sizeof e, "%s", empty);
+    const char *dir = subdir("bench-bad-out");
+    char d[8192];
+    snprintf(d, sizeof d, "%s", dir);
+    expect_bad("no results", th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
+               "no benchmark results");
+    char nosuch[8192];
+    join(nosuch, sizeof nosuch, e, "nosuch");
+    expect_bad("no folder", th_cli(&out, &err, "plot", "bench", "--from", nosuch, "--out", d, NULL),
+               "no benchmark results");
+    static const struct {
+        const char *what, *text, *needle;
+    } bad[] = {
+        {"foreign header", "a,b,c\n1,2,3\n", "maxgap.csv:1: not a bench table"},
+        {"too few fields", BENCH_HEADER "\"maxgap\",\"n=1\",1\n", "maxgap.csv:2: expected 13"},
+        {"open quote", BENCH_HEADER "\"maxgap,\"n=1\",1,\"a\",\"b\",1,1,1,1,1,0,\"-\",\"\"\n",
+         "maxgap.csv:2:"},
+        {"not a number", BENCH_HEADER "\"maxgap\",\"n=1\",x,\"a\",\"b\",1,1,1,1,1,0,\"-\",\"\"\n",
+         "maxgap.csv:2: fields 3 and 6 to 11 must be numbers"},
+        {"text after a quote",
+         BENCH_HEADER "\"maxgap\"x,\"n=1\",1,\"a\",\"b\",1,1,1,1,1,0,\"-\",\"\"\n",
+         "maxgap.csv:2:"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(e, "maxgap.csv", bad[i].text);
+        expect_bad(bad[i].what, th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
+                   bad[i].needle);
+    }
+    write_file(e, "maxgap.csv", bench_maxgap);
+    write_file(e, "heap_heapify.csv", "n,comparisons,per_element\n10,x,1\n");
+    expect_bad("heapify", th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
+               "heap_heapify.csv:2:");
+    write_file(e, "heap_heapify.csv", bench_heapify);
+    expect_bad("gif", th_cli(&out, &err, "plot", "bench", "--from", e, "--format", "gif", NULL),
+               "unknown --format 'gif'");
+    expect_bad("option", th_cli(&out, &err, "plot", "bench", "--from", e, "--animate", NULL),
+               "unknown option '--animate'");
+    expect_bad("from", th_cli(&out, &err, "plot", "bench", "--from", NULL), "needs a value");
+    CU_ASSERT_EQUAL(count_files(d, ""), 0);
+}
+
 void tests_register(void)
 {
     static const th_test gp_tests[] = {
@@ -978,6 +1087,8 @@ void tests_register(void)
         {"allocation failures", test_cli_alloc},
         {"edge inputs", test_cli_edges},
         {"every topic", test_cli_every_topic},
+        {"bench figures", test_cli_bench},
+        {"bench figures: bad input", test_cli_bench_bad},
         {NULL, NULL},
     };
     th_suite("gnuplot", gp_tests);

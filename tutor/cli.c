@@ -10,6 +10,7 @@
 #include "../trace/status.h"
 #include "exercise.h"
 #include "parse.h"
+#include "plot_bench.h"
 #include "plot_recipe.h"
 #include "topic.h"
 #include "ui.h"
@@ -21,6 +22,7 @@ static const char usage_text[] =
     "       tutor run TOPIC [inputs] [--json] [--trace] [--seed N]\n"
     "       tutor plot TOPIC [inputs] [--format png|svg|pdf|dumb|gif] [--out DIR]\n"
     "                  [--title TEXT] [--seed N] [--animate]   lecture figures (gnuplot)\n"
+    "       tutor plot bench [--from DIR] [--format F] [--out DIR]   figures of 'make bench'\n"
     "       tutor exercise [ID] [--watch] [--hint] [--solution]   write a topic yourself\n"
     "       tutor --help | --version\n"
     "\n"
@@ -322,6 +324,56 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
     return 1;
 }
 
+/* `tutor plot bench [--from DIR] [--format F] [--out DIR] [--title TEXT]`: the figures of a
+ * `make bench` run, from its CSV files (tutor/plot_bench.h). */
+static int cmd_plot_bench(int argc, char **argv, FILE *out, FILE *err)
+{
+    const char *format = "png", *dir = ".", *title = NULL, *from = plot_bench_default_dir();
+    int rc = 0;
+    char msg[512] = "";
+    for (int i = 1; i < argc && !rc; i++) {
+        if (take_value(argc, argv, &i, "format", &format, msg, sizeof msg, &rc) ||
+            take_value(argc, argv, &i, "out", &dir, msg, sizeof msg, &rc) ||
+            take_value(argc, argv, &i, "title", &title, msg, sizeof msg, &rc) ||
+            take_value(argc, argv, &i, "from", &from, msg, sizeof msg, &rc))
+            continue;
+        rc = say(msg, sizeof msg,
+                 "unknown option '%.60s' (expected --from, --format, --out or "
+                 "--title)",
+                 argv[i]);
+    }
+    gp_format fmt = GP_PNG;
+    if (!rc && (gp_format_parse(format, &fmt) || fmt == GP_GIF))
+        rc = say(msg, sizeof msg, "unknown --format '%.40s' (expected png, svg, pdf or dumb)",
+                 format);
+    if (!rc && (!*dir || !*from))
+        rc = say(msg, sizeof msg, "--out and --from need a directory");
+    if (!rc)
+        rc = prepare_out_dir(dir, msg, sizeof msg);
+    if (rc) {
+        fprintf(err, "tutor plot bench: %s\n", msg);
+        return exit_status(rc);
+    }
+    strbuf sb = STRBUF_INIT;
+    fig_ctx c;
+    fig_init(&c, fmt, dir, "bench", &sb);
+    c.title = title;
+    int status;
+    rc = plot_bench(&c, from, msg, sizeof msg);
+    if (rc == TUTOR_ENOTFOUND) { /* gnuplot missing: the scripts were written */
+        cli_emit(out, err, &sb);
+        fprintf(err, "tutor plot bench: %s\n", msg);
+        status = 1;
+    } else if (rc) {
+        fprintf(err, "tutor plot bench: %s\n", msg[0] ? msg : status_str(rc));
+        status = exit_status(rc);
+    } else {
+        status = cli_emit(out, err, &sb);
+    }
+    sb_free(&sb);
+    return status;
+}
+
 /* `tutor plot TOPIC ...`: the plot options are taken out here, the rest are the topic's
  * inputs (the topic's example when none are given, so every topic plots out of the box). */
 static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
@@ -330,6 +382,8 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         fputs("tutor plot: missing topic (try 'tutor list')\n", err);
         return 2;
     }
+    if (strcmp(argv[0], "bench") == 0)
+        return cmd_plot_bench(argc, argv, out, err);
     const topic *t = topic_find(argv[0]);
     if (!t) {
         fprintf(err, "tutor plot: unknown topic '%s' (try 'tutor list')\n", argv[0]);
