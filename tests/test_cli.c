@@ -35,6 +35,21 @@ static void test_bad_commands(void)
     CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
 }
 
+/* A message that quotes an argument holding a newline or an escape stays one line, with
+ * the control characters written out. */
+static void test_control_chars_quoted(void)
+{
+    th_refused(th_cli(&out, &err, "run", "a\nb", NULL), &out, &err, "unknown topic 'a\\nb'");
+    th_refused(th_cli(&out, &err, "a\x1b[2Jb", NULL), &out, &err, "'a\\x1b[2Jb'");
+    th_refused(th_cli(&out, &err, "run", "ssm", "--kind", "s4\n", NULL), &out, &err,
+               "unknown kind 's4\\n'");
+    th_refused(th_cli(&out, &err, "run", "maxgap", "--nums=\r", "--seed", "1\n2", NULL), &out, &err,
+               "--seed: '1\\n2'");
+    th_refused(th_cli(&out, &err, "plot", "maxgap", "--format", "png\n", NULL), &out, &err,
+               "unknown --format 'png\\n'");
+    th_refused(th_cli(&out, &err, "exercise", "x\ty", NULL), &out, &err, "'x\\ty'");
+}
+
 static void test_list(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "list", NULL), 0);
@@ -170,6 +185,7 @@ void tests_register(void)
     static const th_test cli_tests[] = {
         {"no arguments, --help, --version", test_help_and_version},
         {"unknown command, topic, option: exit 2, one line", test_bad_commands},
+        {"control characters in quoted arguments stay on one line", test_control_chars_quoted},
         {"list, list --json, help for every topic", test_list},
         {"every topic's example runs with --json --trace", test_every_example_runs},
         {NULL, NULL},

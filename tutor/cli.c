@@ -31,6 +31,28 @@ static const char usage_text[] =
     "  tutor run knapsack --capacity 5 --items \"1:2 2:4 3:4 4:5\" --json\n"
     "  tutor run heap --ops \"push 5; push 3; pop\" --trace\n";
 
+void cli_error(FILE *err, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        memcpy(line + sizeof line - 4, "...", 4);
+    for (const unsigned char *c = (const unsigned char *)line; *c; c++) {
+        if (*c >= 0x20 && *c != 0x7f)
+            putc(*c, err);
+        else if (*c == '\n' || *c == '\r' || *c == '\t')
+            fprintf(err, "\\%c", *c == '\n' ? 'n' : *c == '\r' ? 'r' : 't');
+        else
+            fprintf(err, "\\x%02x", *c);
+    }
+    putc('\n', err);
+}
+
 int cli_emit(FILE *f, FILE *err, const strbuf *sb)
 {
     if (sb->failed) {
@@ -51,7 +73,7 @@ static int cmd_list(int argc, char **argv, FILE *out, FILE *err)
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else {
-            fprintf(err, "tutor list: unknown option '%s' (expected --json)\n", argv[i]);
+            cli_error(err, "tutor list: unknown option '%s' (expected --json)", argv[i]);
             return 2;
         }
     }
@@ -88,12 +110,12 @@ static int cmd_help(int argc, char **argv, FILE *out, FILE *err)
         return 0;
     }
     if (argc > 1) {
-        fprintf(err, "tutor help: expected one topic, got %d arguments\n", argc);
+        cli_error(err, "tutor help: expected one topic, got %d arguments", argc);
         return 2;
     }
     const topic *t = topic_find(argv[0]);
     if (!t) {
-        fprintf(err, "tutor help: unknown topic '%s' (try 'tutor list')\n", argv[0]);
+        cli_error(err, "tutor help: unknown topic '%s' (try 'tutor list')", argv[0]);
         return 2;
     }
     strbuf sb = STRBUF_INIT;
@@ -216,7 +238,7 @@ static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
     }
     const topic *t = topic_find(argv[0]);
     if (!t) {
-        fprintf(err, "tutor run: unknown topic '%s' (try 'tutor list')\n", argv[0]);
+        cli_error(err, "tutor run: unknown topic '%s' (try 'tutor list')", argv[0]);
         return 2;
     }
     topic_args args = {0};
@@ -224,7 +246,7 @@ static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
     char msg[256];
     int rc = cli_parse_args(t, argc - 1, argv + 1, &args, &json, &want_trace, msg, sizeof msg);
     if (rc) {
-        fprintf(err, "tutor run %s: %s\n", t->id, msg);
+        cli_error(err, "tutor run %s: %s", t->id, msg);
         return exit_status(rc);
     }
     trace *tr = NULL;
@@ -238,13 +260,13 @@ static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
     }
     rc = t->run(&args, tr, &res);
     if (rc) {
-        fprintf(err, "tutor run %s: %s\n", t->id, res.err[0] ? res.err : status_str(rc));
+        cli_error(err, "tutor run %s: %s", t->id, res.err[0] ? res.err : status_str(rc));
         status = exit_status(rc);
         goto out;
     }
     if (trace_status(tr)) {
-        fprintf(err, "tutor run %s: recording the trace failed: %s\n", t->id,
-                status_str(trace_status(tr)));
+        cli_error(err, "tutor run %s: recording the trace failed: %s", t->id,
+                  status_str(trace_status(tr)));
         status = 1;
         goto out;
     }
@@ -351,7 +373,7 @@ static int cmd_plot_bench(int argc, char **argv, FILE *out, FILE *err)
     if (!rc)
         rc = prepare_out_dir(dir, msg, sizeof msg);
     if (rc) {
-        fprintf(err, "tutor plot bench: %s\n", msg);
+        cli_error(err, "tutor plot bench: %s", msg);
         return exit_status(rc);
     }
     strbuf sb = STRBUF_INIT;
@@ -362,10 +384,10 @@ static int cmd_plot_bench(int argc, char **argv, FILE *out, FILE *err)
     rc = plot_bench(&c, from, msg, sizeof msg);
     if (rc == TUTOR_ENOTFOUND) { /* gnuplot missing: the scripts were written */
         cli_emit(out, err, &sb);
-        fprintf(err, "tutor plot bench: %s\n", msg);
+        cli_error(err, "tutor plot bench: %s", msg);
         status = 1;
     } else if (rc) {
-        fprintf(err, "tutor plot bench: %s\n", msg[0] ? msg : status_str(rc));
+        cli_error(err, "tutor plot bench: %s", msg[0] ? msg : status_str(rc));
         status = exit_status(rc);
     } else {
         status = cli_emit(out, err, &sb);
@@ -386,7 +408,7 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         return cmd_plot_bench(argc, argv, out, err);
     const topic *t = topic_find(argv[0]);
     if (!t) {
-        fprintf(err, "tutor plot: unknown topic '%s' (try 'tutor list')\n", argv[0]);
+        cli_error(err, "tutor plot: unknown topic '%s' (try 'tutor list')", argv[0]);
         return 2;
     }
     const char *format = "png", *dir = ".", *title = NULL;
@@ -442,7 +464,7 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
     if (!rc)
         rc = prepare_out_dir(dir, msg, sizeof msg);
     if (rc) {
-        fprintf(err, "tutor plot %s: %s\n", t->id, msg);
+        cli_error(err, "tutor plot %s: %s", t->id, msg);
         status = exit_status(rc);
         goto out;
     }
@@ -461,9 +483,9 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         /* The scripts were written: say so once, and list them like figures. */
         cli_emit(out, err, &sb);
         status = 1;
-        fprintf(err, "tutor plot %s: %s\n", t->id, msg);
+        cli_error(err, "tutor plot %s: %s", t->id, msg);
     } else if (rc) {
-        fprintf(err, "tutor plot %s: %s\n", t->id, msg[0] ? msg : status_str(rc));
+        cli_error(err, "tutor plot %s: %s", t->id, msg[0] ? msg : status_str(rc));
         status = exit_status(rc);
     } else {
         status = cli_emit(out, err, &sb);
@@ -505,6 +527,6 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
         return cmd_plot(argc - 2, argv + 2, out, err);
     if (strcmp(cmd, "exercise") == 0)
         return exercise_cli(argc - 2, argv + 2, out, err);
-    fprintf(err, "tutor: unknown command '%s' (try 'tutor --help')\n", cmd);
+    cli_error(err, "tutor: unknown command '%s' (try 'tutor --help')", cmd);
     return 2;
 }

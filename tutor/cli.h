@@ -19,6 +19,16 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err);
 struct strbuf;
 int cli_emit(FILE *f, FILE *err, const struct strbuf *sb);
 
+/* Writes one diagnostic line to err: the printf-formatted message, then a newline. Control
+ * characters in it (a newline or an escape sequence inside an argument the message quotes)
+ * are written as \n, \r, \t or \xNN, so a refusal stays one line and cannot drive the
+ * terminal. A message longer than about 1000 bytes is cut and ends in "...". */
+void cli_error(FILE *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Splits argv[0..argc) (everything after `run TOPIC`) into the options of topic t: global
  * --json, --trace, --seed are taken out into *json, *want_trace and args->seed; every
  * other option must be one t declares. `--name=value` is accepted as `--name value`.

@@ -876,13 +876,13 @@ int exercise_cli(int argc, char **argv, FILE *out, FILE *err)
         } else if (strcmp(a, "--solution") == 0) {
             solution = 1;
         } else if (a[0] == '-') {
-            fprintf(err,
-                    "tutor exercise: unknown option '%s' (expected --watch, --hint or "
-                    "--solution)\n",
-                    a);
+            cli_error(err,
+                      "tutor exercise: unknown option '%s' (expected --watch, --hint or "
+                      "--solution)",
+                      a);
             return 2;
         } else if (id) {
-            fprintf(err, "tutor exercise: expected one exercise, got '%s' and '%s'\n", id, a);
+            cli_error(err, "tutor exercise: expected one exercise, got '%s' and '%s'", id, a);
             return 2;
         } else {
             id = a;
@@ -907,14 +907,14 @@ int exercise_cli(int argc, char **argv, FILE *out, FILE *err)
         for (size_t i = 0; i < exercise_count; i++)
             topic |= strcmp(exercise_table[i].topic, id) == 0;
         if (!topic) {
-            fprintf(err, "tutor exercise: unknown exercise '%s' (try 'tutor exercise')\n", id);
+            cli_error(err, "tutor exercise: unknown exercise '%s' (try 'tutor exercise')", id);
             return 2;
         }
         if (watch || hint || solution) {
-            fprintf(err,
-                    "tutor exercise: topic '%s' has several exercises: name one (try "
-                    "'tutor exercise')\n",
-                    id);
+            cli_error(err,
+                      "tutor exercise: topic '%s' has several exercises: name one (try "
+                      "'tutor exercise')",
+                      id);
             return 2;
         }
         int code;
