@@ -730,6 +730,10 @@ static void test_cli_bad_input(void)
     expect_bad(
         th_cli(&out, &err, "run", "ssm", "--kind", "s4", "--length", "100000", "--N", "256", NULL),
         "over the cap");
+    /* Q, K, V and O of L x d each: refused before minutes of work and gigabytes of JSON. */
+    expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "retention", "--length", "100000", "--N",
+                      "256", NULL),
+               "--length 100000 with --N 256: L N is over the cap");
 }
 
 static void test_cli_random_input_and_help(void)

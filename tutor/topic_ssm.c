@@ -24,6 +24,9 @@
 #define SSM_MAX_MODES 4096u                /* S4D state size, LRU state size */
 #define SSM_MAX_CELLS ((size_t)1 << 22)    /* L x D x N for mamba, L x N for LRU's scan */
 #define SSM_MAX_RET_L 2048u                /* retention's parallel form holds an L x L matrix */
+/* Retention returns Q, K, V and O, L x d each: 2^20 values in all, whose JSON (most of the
+ * run time when L d is large) is as long as that of attention's largest runs. */
+#define SSM_MAX_RET_CELLS ((size_t)1 << 18)
 
 typedef enum kind { K_LTI, K_S4, K_S4D, K_MAMBA, K_LRU, K_RETENTION } kind;
 static const char *const kind_names[] = {"lti", "s4", "s4d", "mamba", "lru", "retention"};
@@ -598,6 +601,11 @@ static int run_retention(const topic_args *args, int conv, run_ctx *c, trace *tr
                           sizeof out->err)) ||
         (rc = ssmcli_real(args, "gamma", 0.9, 0, 0, 1, &gamma, out->err, sizeof out->err)))
         return rc;
+    if ((double)L * (double)d > (double)SSM_MAX_RET_CELLS)
+        return topic_fail(out, TUTOR_ETOOBIG,
+                          "--length %zu with --N %zu: L N is over the cap %zu (fewer samples or "
+                          "a smaller --N)",
+                          L, d, SSM_MAX_RET_CELLS);
     c->Q = mem_alloc(L * d * sizeof *c->Q);
     c->Kq = mem_alloc(L * d * sizeof *c->Kq);
     c->V = mem_alloc(L * d * sizeof *c->V);
@@ -718,7 +726,8 @@ const topic topic_ssm = {
         "             --B L x N, --C L x N, optional --D, --z); without --u, the selective-\n"
         "             copying demo (--N marked tokens among --length, seeded)\n"
         "  lru        Linear Recurrent Unit, eigenvalues on a ring (--N, --r-min, --r-max)\n"
-        "  retention  decayed linear attention, parallel or recurrent (--N = d, --gamma)\n"
+        "  retention  decayed linear attention, parallel or recurrent (--N = d, --gamma;\n"
+        "             --length times --N at most 2^18)\n"
         "Without --u, s4, s4d and lru read --length seeded Gaussian samples.\n"
         "\n"
         "json: {\"topic\": \"ssm\", \"kind\": K, \"mode\": M, \"result\": y (L values; L x D rows\n"
