@@ -314,6 +314,10 @@ static int solve(combsum_result *res, const int *candidates, size_t n, int targe
     res->calls = 1;
     int entering = 1;
     for (;;) {
+        /* Past the trace's size cap nothing more is recorded: stop formatting the steps too,
+         * or each call would cost more than the search itself. */
+        if (tr && trace_truncated(tr))
+            tr = s.tr = NULL;
         frame *f = &s.stk[depth];
         if (entering) {
             entering = 0;
@@ -322,6 +326,13 @@ static int solve(combsum_result *res, const int *candidates, size_t n, int targe
             if (f->remaining == 0) {
                 if (res->count == max_results) {
                     res->cap = COMBSUM_CAP_RESULTS;
+                    rc = TUTOR_ELIMIT;
+                    break;
+                }
+                /* Few calls can find many long combinations (candidates "1 2", a large
+                 * target): the calls cap alone does not bound the memory they take. */
+                if (depth > COMBSUM_MAX_VALUES - (res->count ? res->offsets[res->count] : 0)) {
+                    res->cap = COMBSUM_CAP_VALUES;
                     rc = TUTOR_ELIMIT;
                     break;
                 }
@@ -378,9 +389,12 @@ static int solve(combsum_result *res, const int *candidates, size_t n, int targe
     if (tr) {
         if (rc == TUTOR_ELIMIT)
             trace_step(tr, s.ln->root, "stopped: the cap on %s (%llu) was reached; %zu found",
-                       res->cap == COMBSUM_CAP_RESULTS ? "results" : "calls",
+                       res->cap == COMBSUM_CAP_RESULTS ? "results"
+                       : res->cap == COMBSUM_CAP_CALLS ? "calls"
+                                                       : "values",
                        res->cap == COMBSUM_CAP_RESULTS ? (unsigned long long)max_results
-                                                       : (unsigned long long)max_calls,
+                       : res->cap == COMBSUM_CAP_CALLS ? (unsigned long long)max_calls
+                                                       : (unsigned long long)COMBSUM_MAX_VALUES,
                        res->count);
         else if (!rc)
             trace_step(tr, s.ln->root, "done: %zu combination%s in %llu calls", res->count,

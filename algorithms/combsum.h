@@ -7,8 +7,10 @@
  * Both enumerate, in lexicographic order, every non-decreasing sequence of candidates that
  * sums to the target. The search is iterative (an explicit stack of frames), so the depth of
  * the search tree, up to target / min(candidates), never touches the C stack. The number of
- * answers can grow exponentially with the target, so two caps bound the work: the number of
- * combinations kept and the number of calls (nodes of the search tree) made. */
+ * answers can grow exponentially with the target, so three caps bound the work: the number of
+ * combinations kept, the number of calls (nodes of the search tree) made, and the values the
+ * kept combinations hold in all (each can be as long as target / min(candidates)), which is
+ * fixed at COMBSUM_MAX_VALUES. */
 #ifndef TUTOR_COMBSUM_H
 #define TUTOR_COMBSUM_H
 
@@ -21,6 +23,9 @@
 #define COMBSUM_DEFAULT_MAX_RESULTS ((size_t)10000)
 #define COMBSUM_DEFAULT_MAX_CALLS   ((uint64_t)1000000)
 
+/* The values all kept combinations may hold together (64 MiB of ints); a fixed cap. */
+#define COMBSUM_MAX_VALUES ((size_t)1 << 24)
+
 /* Bounds on the work: 0 in a field means its default. */
 typedef struct combsum_limits {
     size_t max_results; /* combinations kept; finding one more stops the search */
@@ -31,7 +36,8 @@ typedef struct combsum_limits {
 typedef enum combsum_cap {
     COMBSUM_CAP_NONE = 0,
     COMBSUM_CAP_RESULTS,
-    COMBSUM_CAP_CALLS
+    COMBSUM_CAP_CALLS,
+    COMBSUM_CAP_VALUES
 } combsum_cap;
 
 /* The combinations, flat: combination k is values[offsets[k] .. offsets[k + 1]), so offsets

@@ -804,11 +804,35 @@ static void test_trace(void)
     check_random_traces(1, 7, 40, 5, 9, 16);
 }
 
+/* Few calls can find many long answers ([1, 2] with a large target): the values cap stops
+ * the search before their memory does, and the CLI names it. */
+static void check_values_cap(void)
+{
+    int c[] = {1, 2};
+    combsum_result res;
+    CU_ASSERT_EQUAL(combsum(&res, c, 2, 100000, NULL, NULL), TUTOR_ELIMIT);
+    CU_ASSERT_EQUAL(res.cap, COMBSUM_CAP_VALUES);
+    CU_ASSERT_TRUE(res.count > 0 && res.offsets[res.count] <= COMBSUM_MAX_VALUES);
+    combsum_result_free(&res);
+    const char *a[] = {"combsum", "--candidates", "2 3 6 7", "--target", "1000000", NULL};
+    expect_bad(a, "output cap");
+    /* A million calls with a trace: once the trace is full, the search runs at full speed
+     * (formatting every step anyway took minutes under the sanitizers). */
+    trace *tr = trace_new(0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+    CU_ASSERT_EQUAL(combsum(&res, c, 2, 10000000, NULL, tr), TUTOR_ELIMIT);
+    CU_ASSERT_EQUAL(res.cap, COMBSUM_CAP_CALLS);
+    CU_ASSERT_TRUE(trace_truncated(tr));
+    combsum_result_free(&res);
+    trace_free(tr);
+}
+
 static void test_caps(void)
 {
     int c[] = {3, 1, 2};
     check_caps(1, c, 3, 9);
     check_deep(1);
+    check_values_cap();
 }
 
 static void test_alloc_failures(void)
@@ -847,7 +871,7 @@ void tests_register(void)
         {"duplicate candidates refused", test_duplicates_refused},
         {"library input errors", test_library_errors},
         {"trace replays the recursion", test_trace},
-        {"result and call caps, deep search", test_caps},
+        {"result, call and value caps, deep search", test_caps},
         {"allocation failures", test_alloc_failures},
         {"command line", test_cli},
         {NULL, NULL},

@@ -89,8 +89,11 @@ static int fail(trace *tr, int code)
 
 int trace_step(trace *tr, int line, const char *fmt, ...)
 {
-    if (!tr)
+    /* Once recording has stopped, skip the formatting: long runs step millions of times. */
+    if (!tr || tr->truncated)
         return 0;
+    if (tr->error)
+        return tr->error;
     char small[256];
     va_list ap;
     va_start(ap, fmt);

@@ -107,6 +107,12 @@ static int run_variant(const topic_args *args, trace *tr, topic_out *out, int re
                      "(e.g. --max-results %lld) to see them all",
                      max_results,
                      max_results < MAX_RESULTS_LIMIT / 10 ? max_results * 10 : MAX_RESULTS_LIMIT);
+        else if (res.cap == COMBSUM_CAP_VALUES)
+            snprintf(
+                out->err, sizeof out->err,
+                "stopped: the %zu combinations found so far hold nearly %zu numbers, the output "
+                "cap; a smaller --target or larger candidates give shorter ones",
+                res.count, COMBSUM_MAX_VALUES);
         else
             snprintf(out->err, sizeof out->err,
                      "stopped after %lld calls (%zu combinations found so far), the --max-calls "
@@ -214,6 +220,7 @@ static const char combsum_usage[] =
     "The answers can grow exponentially with the target, so the search stops at\n"
     "--max-results combinations or --max-calls calls of solve(), whichever comes first;\n"
     "then it names the cap on stderr and exits with status 2: raise the cap to go on.\n"
+    "The combinations found hold at most 2^24 numbers in all (the output cap).\n"
     "\n"
     "The trace records the recursion tree: each call (scalars call, parent, depth, start,\n"
     "remaining), each choice and undo (the path), each pruned candidate and each answer.\n";
@@ -228,7 +235,8 @@ static const char combsum2_usage[] =
     "\n"
     "The answers can grow exponentially, so the search stops at --max-results\n"
     "combinations or --max-calls calls of solve(), whichever comes first; then it names\n"
-    "the cap on stderr and exits with status 2: raise the cap to go on.\n"
+    "the cap on stderr and exits with status 2: raise the cap to go on. The combinations\n"
+    "found hold at most 2^24 numbers in all (the output cap).\n"
     "\n"
     "The trace records the recursion tree: each call (scalars call, parent, depth, start,\n"
     "remaining), each choice and undo (the path), each duplicate skipped at the same depth,\n"
