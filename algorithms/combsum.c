@@ -12,7 +12,8 @@
  *
  * The recursion is run on an explicit stack: frame d is the call at depth d (d values on the
  * path). Since every value is >= c[0] and the path's sum stays <= target, d <= target / c[0]
- * (and d <= n for combsum2, d < max_calls always), which bounds the stack we grow. */
+ * (and d <= n for combsum2, d < max_calls and d <= COMBSUM_MAX_DEPTH always), which bounds the
+ * stack we grow. */
 #include "combsum.h"
 
 #include <assert.h>
@@ -294,6 +295,8 @@ static int solve(combsum_result *res, const int *candidates, size_t n, int targe
         s.bound = n;
     if ((uint64_t)s.bound > max_calls)
         s.bound = (size_t)max_calls;
+    if (s.bound > COMBSUM_MAX_DEPTH)
+        s.bound = COMBSUM_MAX_DEPTH;
     s.cap = s.bound + 1 < 64 ? s.bound + 1 : 64;
     s.stk = mem_alloc(s.cap * sizeof *s.stk);
     s.path = mem_alloc(s.cap * sizeof *s.path);
@@ -366,6 +369,11 @@ static int solve(combsum_result *res, const int *candidates, size_t n, int targe
             rc = TUTOR_ELIMIT;
             break;
         }
+        if (depth == COMBSUM_MAX_DEPTH) {
+            res->cap = COMBSUM_CAP_DEPTH;
+            rc = TUTOR_ELIMIT;
+            break;
+        }
         rc = grow(&s, depth);
         if (rc)
             break;
@@ -391,9 +399,11 @@ static int solve(combsum_result *res, const int *candidates, size_t n, int targe
             trace_step(tr, s.ln->root, "stopped: the cap on %s (%llu) was reached; %zu found",
                        res->cap == COMBSUM_CAP_RESULTS ? "results"
                        : res->cap == COMBSUM_CAP_CALLS ? "calls"
+                       : res->cap == COMBSUM_CAP_DEPTH ? "depth"
                                                        : "values",
                        res->cap == COMBSUM_CAP_RESULTS ? (unsigned long long)max_results
                        : res->cap == COMBSUM_CAP_CALLS ? (unsigned long long)max_calls
+                       : res->cap == COMBSUM_CAP_DEPTH ? (unsigned long long)COMBSUM_MAX_DEPTH
                                                        : (unsigned long long)COMBSUM_MAX_VALUES,
                        res->count);
         else if (!rc)

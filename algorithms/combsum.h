@@ -7,10 +7,10 @@
  * Both enumerate, in lexicographic order, every non-decreasing sequence of candidates that
  * sums to the target. The search is iterative (an explicit stack of frames), so the depth of
  * the search tree, up to target / min(candidates), never touches the C stack. The number of
- * answers can grow exponentially with the target, so three caps bound the work: the number of
- * combinations kept, the number of calls (nodes of the search tree) made, and the values the
+ * answers can grow exponentially with the target, so four caps bound the work: the number of
+ * combinations kept, the number of calls (nodes of the search tree) made, the values the
  * kept combinations hold in all (each can be as long as target / min(candidates)), which is
- * fixed at COMBSUM_MAX_VALUES. */
+ * fixed at COMBSUM_MAX_VALUES, and the depth, fixed at COMBSUM_MAX_DEPTH. */
 #ifndef TUTOR_COMBSUM_H
 #define TUTOR_COMBSUM_H
 
@@ -26,6 +26,11 @@
 /* The values all kept combinations may hold together (64 MiB of ints); a fixed cap. */
 #define COMBSUM_MAX_VALUES ((size_t)1 << 24)
 
+/* The deepest the search goes: the longest combination it can build. The explicit stack
+ * holds a frame per level (about 40 MiB at this depth), and target / min(candidates) levels
+ * (up to 2^31) would otherwise be tried when --max-calls allows; a fixed cap. */
+#define COMBSUM_MAX_DEPTH ((size_t)1 << 20)
+
 /* Bounds on the work: 0 in a field means its default. */
 typedef struct combsum_limits {
     size_t max_results; /* combinations kept; finding one more stops the search */
@@ -37,7 +42,8 @@ typedef enum combsum_cap {
     COMBSUM_CAP_NONE = 0,
     COMBSUM_CAP_RESULTS,
     COMBSUM_CAP_CALLS,
-    COMBSUM_CAP_VALUES
+    COMBSUM_CAP_VALUES,
+    COMBSUM_CAP_DEPTH
 } combsum_cap;
 
 /* The combinations, flat: combination k is values[offsets[k] .. offsets[k + 1]), so offsets
@@ -71,7 +77,8 @@ extern const size_t combsum2_listing_len;
  * O(n log n) for the sort, then O(1) amortised per loop step (a choice, which is a call, or
  * the one prune per call) and per output value. The number of calls (tree nodes) can be
  * exponential in target / min(candidates), hence the caps. Memory: the sorted copy, the explicit
- * stack (depth <= target / min candidate, and <= max_calls), and the output. tr may be NULL; when
+ * stack (depth <= target / min candidate, <= max_calls and <= COMBSUM_MAX_DEPTH), and the
+ * output. tr may be NULL; when
  * not, every call, choice, undo, prune and find is recorded against combsum_listing (set by the
  * caller). */
 int combsum(combsum_result *res, const int *candidates, size_t n, int target,

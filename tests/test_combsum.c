@@ -537,6 +537,21 @@ static void check_deep(int variant)
         CU_ASSERT_EQUAL(combsum(&res, &one, 1, INT_MAX, NULL, NULL), TUTOR_ELIMIT);
         CU_ASSERT_EQUAL(res.calls, COMBSUM_DEFAULT_MAX_CALLS);
         combsum_result_free(&res);
+        /* With a huge call cap, the depth cap stops it before the stack takes gigabytes:
+         * exactly COMBSUM_MAX_DEPTH levels deep; a combination that long is still found. */
+        lim.max_calls = (uint64_t)1 << 40;
+        CU_ASSERT_EQUAL(combsum(&res, &one, 1, INT_MAX, &lim, NULL), TUTOR_ELIMIT);
+        CU_ASSERT_EQUAL(res.cap, COMBSUM_CAP_DEPTH);
+        CU_ASSERT_EQUAL(res.calls, (uint64_t)COMBSUM_MAX_DEPTH + 1);
+        CU_ASSERT_EQUAL(res.count, 0);
+        combsum_result_free(&res);
+        CU_ASSERT_EQUAL(combsum(&res, &one, 1, (int)COMBSUM_MAX_DEPTH, &lim, NULL), 0);
+        CU_ASSERT_EQUAL_FATAL(res.count, 1);
+        CU_ASSERT_EQUAL(combsum_len(&res, 0), COMBSUM_MAX_DEPTH);
+        combsum_result_free(&res);
+        const char *a[] = {"combsum",     "--candidates",  "1", "--target", "2000000000",
+                           "--max-calls", "1000000000000", NULL};
+        expect_bad(a, "depth cap");
     } else {
         /* N ones, target N: one answer, the whole list, because the duplicate skip leaves
          * one child per call (each call still scans its skipped ones: O(N^2) in all). */

@@ -107,6 +107,12 @@ static int run_variant(const topic_args *args, trace *tr, topic_out *out, int re
                      "(e.g. --max-results %lld) to see them all",
                      max_results,
                      max_results < MAX_RESULTS_LIMIT / 10 ? max_results * 10 : MAX_RESULTS_LIMIT);
+        else if (res.cap == COMBSUM_CAP_DEPTH)
+            snprintf(out->err, sizeof out->err,
+                     "stopped: a combination would hold more than %zu numbers, the depth cap "
+                     "(%zu found so far); a smaller --target or larger candidates give shorter "
+                     "ones",
+                     COMBSUM_MAX_DEPTH, res.count);
         else if (res.cap == COMBSUM_CAP_VALUES)
             snprintf(
                 out->err, sizeof out->err,

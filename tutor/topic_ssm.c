@@ -250,7 +250,7 @@ static int run_dense(const topic_args *args, kind k, int conv, run_ctx *c, trace
         ssm_s4_init(c->A, c->B, c->C, &D, N, &r);
     }
     const char *m = topic_opt_get(args, "method");
-    if (m && ((rc = ssm_method_parse(m, &method)) || (method != SSM_BILINEAR && method != SSM_ZOH)))
+    if (m && (ssm_method_parse(m, &method) || (method != SSM_BILINEAR && method != SSM_ZOH)))
         return topic_fail(out, TUTOR_EINVAL, "--method: '%.30s' is not bilinear or zoh", m);
     if ((double)L * (double)N * (double)N > SSM_MAX_WORK)
         return topic_fail(out, TUTOR_ETOOBIG,
