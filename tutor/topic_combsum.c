@@ -226,7 +226,8 @@ static const char combsum_usage[] =
     "The answers can grow exponentially with the target, so the search stops at\n"
     "--max-results combinations or --max-calls calls of solve(), whichever comes first;\n"
     "then it names the cap on stderr and exits with status 2: raise the cap to go on.\n"
-    "The combinations found hold at most 2^24 numbers in all (the output cap).\n"
+    "The combinations found hold at most 2^24 numbers in all (the output cap), and no\n"
+    "combination is longer than 2^20 (the depth cap).\n"
     "\n"
     "The trace records the recursion tree: each call (scalars call, parent, depth, start,\n"
     "remaining), each choice and undo (the path), each pruned candidate and each answer.\n";
