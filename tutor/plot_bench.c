@@ -194,8 +194,10 @@ static int read_case(const char *dir, const char *name, table *t, char *err, siz
             goto out;
         }
     }
-    if (ferror(f))
-        rc = fail(err, errlen, TUTOR_EIO, "%s:%zu: %s", p, 0, "read error");
+    if (ferror(f)) {
+        snprintf(err, errlen, "cannot read %s: %s", p, strerror(errno));
+        rc = TUTOR_EIO;
+    }
 out:
     if (rc == TUTOR_ENOMEM)
         snprintf(err, errlen, "out of memory reading %s", sb_str(&path));
@@ -352,6 +354,10 @@ static int read_heapify(const char *dir, heapify_counts *h, char *err, size_t er
         }
         if (ln > 1)
             h->m++;
+    }
+    if (!rc && ferror(f)) {
+        snprintf(err, errlen, "cannot read %s: %s", sb_str(&path), strerror(errno));
+        rc = TUTOR_EIO;
     }
     fclose(f);
     sb_free(&path);
