@@ -604,6 +604,82 @@ static void test_no_color(void)
     stop();
 }
 
+/* Growing back from below the minimum redraws the home screen whole: its title and filter
+ * rows, drawn before any clip of its own, were clipped to the small size once. */
+static void test_grow_redraws_home(void)
+{
+    if (!screen_ready())
+        return;
+    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    tmux(NULL, "resize-window", "-t", "ui", "-x", "40", "-y", "24", NULL);
+    CU_ASSERT(wait_for("at least 80x24", NULL));
+    tmux(NULL, "resize-window", "-t", "ui", "-x", "100", "-y", "30", NULL);
+    CU_ASSERT(wait_for("step through algorithms and sequence models", "(type to filter)", NULL));
+    stop();
+}
+
+/* A terminal that cannot move the cursor is refused with a reason, not scrolled into a
+ * mess; the terminal's modes are left as they were. */
+static void test_dumb_terminal(void)
+{
+    if (!screen_ready())
+        return;
+    CU_ASSERT_FATAL(start("TERM=dumb"));
+    if (wait_for("MODES", NULL)) {
+        const char *scr = capture();
+        CU_ASSERT_PTR_NOT_NULL(strstr(scr, "cannot move the cursor"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(scr, "EXIT=1"));
+        CU_ASSERT_PTR_NULL(strstr(scr, "filter:"));
+        CU_ASSERT_PTR_NULL(strstr(scr, "-icanon"));
+    } else {
+        CU_FAIL("the tutor did not exit on TERM=dumb");
+    }
+    stop();
+}
+
+/* Outside UTF-8 the home footer and the help spell the arrow keys in ASCII: no UTF-8 bytes
+ * drawn as question marks. */
+static void test_ascii_keys(void)
+{
+    if (!screen_ready())
+        return;
+    CU_ASSERT_FATAL(start("LANG=C LC_ALL=C"));
+    CU_ASSERT_FATAL(wait_for("filter:", "Up/Down move", NULL));
+    CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
+    keys("?");
+    CU_ASSERT(wait_for("Keys (any key closes)", "Right l n", NULL));
+    CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
+    stop();
+}
+
+/* An input file that is the terminal itself (or a pipe) is refused in the editor: reading
+ * it would block the tutor until Ctrl-C, with curses owning the terminal. */
+static void test_input_from_terminal(void)
+{
+    if (!screen_ready())
+        return;
+    if (!topic_find("hippo")) {
+        fprintf(stderr, "\n  no hippo topic (it takes --signal FILE): not tested\n");
+        return;
+    }
+    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    type_text("hippo");
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("hippo", "step 1 / ", NULL));
+    keys("e");
+    CU_ASSERT_FATAL(wait_for("Edit the input", NULL));
+    keys("C-u");
+    type_text("--signal /dev/stdin");
+    keys("Enter");
+    CU_ASSERT(wait_for("not a regular file", NULL));
+    keys("Escape");
+    keys("n");
+    CU_ASSERT(wait_for("step 2 / ", NULL));
+    stop();
+}
+
 /* Predict mode asks the first quiz, grades the right answer, and scores it. */
 static void test_predict(void)
 {
@@ -918,6 +994,10 @@ void tests_register(void)
         {"a crash restores the terminal before dying", test_crash_restores},
         {"colours only without NO_COLOR", test_no_color},
         {"predict mode asks, grades and scores", test_predict},
+        {"growing back from below the minimum redraws home whole", test_grow_redraws_home},
+        {"a terminal that cannot move the cursor is refused", test_dumb_terminal},
+        {"outside UTF-8 the keys are spelt in ASCII", test_ascii_keys},
+        {"an input file that is the terminal is refused, not read", test_input_from_terminal},
         {NULL, NULL},
     };
     th_suite("ui (in-process)", pure);

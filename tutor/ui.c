@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "../trace/mem.h"
 #include "../trace/status.h"
@@ -64,6 +65,25 @@ static void run_free(run *r)
     memset(r, 0, sizeof *r);
 }
 
+/* 1 when an option's value names a terminal, pipe or socket, with err saying which: the
+ * topic would read it while curses owns the terminal, and /dev/stdin, /dev/tty or a FIFO
+ * without a writer blocks until Ctrl-C ends the tutor. The batch `tutor run` reads them. */
+static int names_stream(const topic_args *args, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < args->n; k++) {
+        struct stat st;
+        const char *v = args->opts[k].value;
+        if (v && stat(v, &st) == 0 &&
+            (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+            snprintf(err, errlen,
+                     "--%s: %s is not a regular file (the tutor would wait on it for input)",
+                     args->opts[k].name, v);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Runs topic t on `input` (CLI options) through the same parser and checks as `tutor run`.
  * On success *r is replaced (the old run freed) and 0 returned; on failure *r is untouched,
  * err holds one line, and the status is returned. */
@@ -80,6 +100,10 @@ static int run_load(run *r, const topic *t, const char *input, char *err, size_t
     rc = cli_parse_args(t, nwords, words, &args, &json, &want_trace, err, errlen);
     if (rc)
         goto out;
+    if (names_stream(&args, err, errlen)) {
+        rc = TUTOR_EINVAL;
+        goto out;
+    }
     nr.input = mem_strdup(input);
     nr.tr = trace_new(0);
     if (!nr.input || !nr.tr) {
@@ -602,8 +626,8 @@ static int ask(screen *s, size_t i)
 
 static const char *const help_lines[] = {
     "Stepping",
-    "  → l n          next step (in predict mode, a question first)",
-    "  ← h p          previous step",
+    "  Right l n      next step (in predict mode, a question first)",
+    "  Left h p       previous step",
     "  Home End       first / last step",
     "  g              go to a step by number",
     "  space          play / pause;  + -  faster / slower",
@@ -905,6 +929,9 @@ static int matches(const topic *t, const char *filter)
 static const char *const home_keys[] = {"↑/↓", "move",  "Enter", "open",  "type", "filter",
                                         "Esc", "clear", "t",     "notes", "x",    "exercise",
                                         "?",   "help",  "q",     "quit",  NULL};
+static const char *const home_keys_ascii[] = {
+    "Up/Down", "move", "Enter",    "open", "type", "filter", "Esc",  "clear", "t",
+    "notes",   "x",    "exercise", "?",    "help", "q",      "quit", NULL};
 
 /* Each topic's exercise status (an exercise_state), or -1 when it has no exercise. Read
  * again whenever the home screen comes back, so a run in another terminal shows. */
@@ -1011,7 +1038,7 @@ static int home_screen(void)
                 ui_put(LINES - 3, 1, COLS - 2, UI_ERROR, status);
             else if (ns)
                 ui_put(LINES - 3, 1, COLS - 2, UI_DIM, shown[sel]->summary);
-            draw_keys(LINES - 1, home_keys);
+            draw_keys(LINES - 1, ui_g->arrow[0] == '>' ? home_keys_ascii : home_keys);
             refresh();
         }
         int ch = ui_key(-1);

@@ -400,6 +400,16 @@ int ui_term_open(char *err, size_t errlen)
         return -1;
     }
     set_term(screen);
+    /* newterm accepts any terminal that is not hardcopy or generic, dumb included; one
+     * that cannot move the cursor would get every screen as a scrolling mess. */
+    char *cup = tigetstr("cup");
+    if (!cup || cup == (char *)-1) {
+        endwin();
+        delscreen(screen);
+        screen = NULL;
+        snprintf(err, errlen, "the terminal type '%s' (TERM) cannot move the cursor", term);
+        return -1;
+    }
     leave_len = 0;
     leave_add("sgr0");
     leave_add("cnorm");
@@ -448,6 +458,11 @@ int ui_key(int timeout_ms)
         return UI_KEY_SIGNAL;
     timeout(timeout_ms);
     int ch = getch();
+    /* The clip rectangle was cut to the old size (ui_big_enough's message, a draw at a
+     * smaller size): screens that draw before setting a clip of their own would lose
+     * every column and row the terminal gained. */
+    if (ch == KEY_RESIZE)
+        ui_clip_reset();
     if (stop_signal)
         return UI_KEY_SIGNAL;
     return ch;
