@@ -135,7 +135,8 @@ static int scan_fast(double *y, double *delta, const mamba_in *in)
     double *work = mem_alloc(D * (1 + 2 * N) * sizeof *work);
     if (!work)
         return TUTOR_ENOMEM;
-    /* At least 8 channels per part: one vector of AVX-512, and whole cache lines of y. */
+    /* At least 8 channels per part: one AVX-512 vector, and few cache lines of y shared by two
+     * threads. */
     size_t parts = par_parts(in->threads, (double)in->L * (double)D * (double)N, (D + 7) / 8);
     size_t block = (D + parts - 1) / parts;
     block = (block + 7) / 8 * 8;
