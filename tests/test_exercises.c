@@ -400,15 +400,16 @@ static void tmux_cmd(const char *sock, const char *args)
     sb_free(&ignored);
 }
 
-/* The interactive tutor: `x` on a topic's screen (and on the home screen) runs its exercises
- * and shows the report; back on the home screen the topic's status has changed. Needs tmux and
- * $TUTOR_BIN (set by make test). */
-static void test_ui_x(void)
+/* Starts the tutor in tmux session "ex" on socket sock, with fresh progress, the student's
+ * files in work_dir and the sources at src, and opens the ssm topic (whose exercise the
+ * kernel file answers). Returns 1 when its first step shows, 0 when there is no tmux or
+ * $TUTOR_BIN (set by make test): the UI checks are then skipped. */
+static int open_ssm(const char *sock, const char *src, strbuf *pane)
 {
     const char *bin = getenv("TUTOR_BIN");
     if (!bin || !*bin || system("tmux -V >/dev/null 2>&1") != 0) {
         fprintf(stderr, "\n  (no tmux or no TUTOR_BIN: the UI check is skipped)\n");
-        return;
+        return 0;
     }
     size_t index = topic_count;
     for (size_t i = 0; i < topic_count; i++)
@@ -416,22 +417,39 @@ static void test_ui_x(void)
             index = i;
     CU_ASSERT_FATAL(index < topic_count);
     reset_state();
-    char file[128], sock[64];
+    char file[128];
     kernel_file(file, sizeof file);
     CU_ASSERT_EQUAL(write_file(file, kernel_solution), 0);
-    snprintf(sock, sizeof sock, "tutor-ex-%ld", (long)getpid());
-    const char *src = getenv("TUTOR_SRCDIR");
-    strbuf cmd = STRBUF_INIT, pane = STRBUF_INIT;
+    strbuf cmd = STRBUF_INIT;
     sb_printf(&cmd,
               "new-session -d -s ex -x 100 -y 30 \"env LANG=C.UTF-8 LC_ALL=C.UTF-8 "
               "XDG_STATE_HOME='%s' TUTOR_EXERCISE_DIR='%s' TUTOR_SRCDIR='%s' '%s'\"",
-              state_home, work_dir, src && *src ? src : TUTOR_SRCDIR, bin);
+              state_home, work_dir, src, bin);
     tmux_cmd(sock, sb_str(&cmd));
-    CU_ASSERT(pane_shows(sock, "exercise: to do", 10, &pane));
+    sb_free(&cmd);
+    CU_ASSERT(pane_shows(sock, "exercise: to do", 10, pane));
     for (size_t i = 0; i < index; i++)
         tmux_cmd(sock, "send-keys -t ex Down");
     tmux_cmd(sock, "send-keys -t ex Enter");
-    CU_ASSERT(pane_shows(sock, "step 1 /", 20, &pane));
+    int ok = pane_shows(sock, "step 1 /", 20, pane);
+    CU_ASSERT(ok);
+    return ok;
+}
+
+/* The interactive tutor: `x` on a topic's screen (and on the home screen) runs its exercises
+ * and shows the report; back on the home screen the topic's status has changed. Needs tmux and
+ * $TUTOR_BIN (set by make test). */
+static void test_ui_x(void)
+{
+    char sock[64];
+    snprintf(sock, sizeof sock, "tutor-ex-%ld", (long)getpid());
+    const char *src = getenv("TUTOR_SRCDIR");
+    strbuf pane = STRBUF_INIT;
+    if (!open_ssm(sock, src && *src ? src : TUTOR_SRCDIR, &pane)) {
+        tmux_cmd(sock, "kill-server");
+        sb_free(&pane);
+        return;
+    }
     tmux_cmd(sock, "send-keys -t ex x");
     CU_ASSERT(pane_shows(sock, "6 passed, 0 failed", 90, &pane));
     CU_ASSERT(strstr(sb_str(&pane), "Exercise: ssm") != NULL);
@@ -449,7 +467,48 @@ static void test_ui_x(void)
     tmux_cmd(sock, "send-keys -t ex q");
     tmux_cmd(sock, "kill-server");
     CU_ASSERT_EQUAL(exercise_status("ssm"), EXERCISE_PASSING);
-    sb_free(&cmd);
+    sb_free(&pane);
+}
+
+/* q while the UI's `x` waits for make stops the whole build at once (make and what it
+ * started, in their own process group), says "cancelled" and records nothing. A stand-in
+ * source tree whose `make exercise` sleeps makes the run last. */
+static void test_ui_x_cancel(void)
+{
+    char fake[128], path[192], sock[64];
+    snprintf(fake, sizeof fake, "%s/fake-src", work_dir);
+    snprintf(path, sizeof path, "mkdir -p '%s/exercises'", fake);
+    CU_ASSERT_FATAL(system(path) == 0);
+    snprintf(path, sizeof path, "%s/exercises/exercises.mk", fake);
+    CU_ASSERT_EQUAL(write_file(path, "# stand-in\n"), 0);
+    snprintf(path, sizeof path, "%s/Makefile", fake);
+    CU_ASSERT_EQUAL(write_file(path, "exercise:\n\t@echo building\n\t@sleep 37.25\n"), 0);
+    snprintf(sock, sizeof sock, "tutor-exc-%ld", (long)getpid());
+    strbuf pane = STRBUF_INIT;
+    if (!open_ssm(sock, fake, &pane)) {
+        tmux_cmd(sock, "kill-server");
+        sb_free(&pane);
+        return;
+    }
+    tmux_cmd(sock, "send-keys -t ex x");
+    CU_ASSERT(pane_shows(sock, "q: cancel", 10, &pane));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tmux_cmd(sock, "send-keys -t ex q");
+    CU_ASSERT(pane_shows(sock, "cancelled", 10, &pane));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CU_ASSERT((double)(t1.tv_sec - t0.tv_sec) < 5); /* not the sleep's 37 s */
+    strbuf ps = STRBUF_INIT;
+    run("pgrep -f 'sleep 3[7][.]25' || true", &ps); /* [7]: not this shell */
+    CU_ASSERT_EQUAL(ps.len, 0);                     /* the build's own children are gone too */
+    sb_free(&ps);
+    tmux_cmd(sock, "send-keys -t ex q");
+    CU_ASSERT(pane_shows(sock, "step 1 /", 10, &pane));
+    tmux_cmd(sock, "send-keys -t ex q");
+    CU_ASSERT(pane_shows(sock, "exercise: to do", 10, &pane));
+    tmux_cmd(sock, "send-keys -t ex q");
+    tmux_cmd(sock, "kill-server");
+    CU_ASSERT_EQUAL(exercise_status("ssm"), EXERCISE_NOT_STARTED);
     sb_free(&pane);
 }
 
@@ -487,6 +546,7 @@ void tests_register(void)
         {"no sources", test_no_sources},
         {"watch", test_watch},
         {"the UI's x key", test_ui_x},
+        {"the UI's x key: q cancels the build", test_ui_x_cancel},
         {NULL, NULL},
     };
     th_suite("exercises", tests);

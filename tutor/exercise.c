@@ -4,6 +4,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -469,38 +471,137 @@ static int starts_with(const char *s, const char *prefix)
 
 /* Keeps the suite's own lines and drops CUnit's banner, its repeat of each failure and its
  * summary table (the suite prints the same things more readably). */
-static void filter_output(FILE *f, const exercise *ex, strbuf *report)
+/* What filter_line keeps between lines. */
+typedef struct filter {
+    int in_summary, blank;
+} filter;
+
+/* Copies one line of make's output (with its newline) into report, leaving out CUnit's
+ * banner, its run summary and make's own error lines, turning the suite's count line into
+ * "exercise ID: N passed, N failed", and squeezing runs of blank lines. */
+static void filter_line(filter *st, const char *line, const exercise *ex, strbuf *report)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    int in_summary = 0, blank = 1;
-    while (getline(&line, &cap, f) >= 0) {
-        const char *s = line + strspn(line, " ");
-        unsigned passed, failed;
-        if (strstr(line, "CUnit - A unit testing framework") ||
-            strstr(line, "http://cunit.sourceforge.net/") ||
-            (starts_with(line, "Suite ") && strstr(line, " had failures:")) ||
-            (line[0] == ' ' && strstr(s, ". exercise:")) || starts_with(line, "make: ***"))
-            continue;
-        if (starts_with(line, "Run Summary:"))
-            in_summary = 1;
-        if (in_summary) {
-            if (starts_with(line, "Elapsed time"))
-                in_summary = 0;
-            continue;
-        }
-        if (sscanf(line, "student: %u passed, %u failed", &passed, &failed) == 2) {
-            sb_printf(report, "exercise %s: %u passed, %u failed\n", ex->id, passed, failed);
-            blank = 0;
-            continue;
-        }
-        int is_blank = *s == '\n' || *s == '\0';
-        if (is_blank && blank)
-            continue;
-        blank = is_blank;
-        sb_puts(report, line);
+    const char *s = line + strspn(line, " ");
+    unsigned passed, failed;
+    if (strstr(line, "CUnit - A unit testing framework") ||
+        strstr(line, "http://cunit.sourceforge.net/") ||
+        (starts_with(line, "Suite ") && strstr(line, " had failures:")) ||
+        (line[0] == ' ' && strstr(s, ". exercise:")) || starts_with(line, "make: ***"))
+        return;
+    if (starts_with(line, "Run Summary:"))
+        st->in_summary = 1;
+    if (st->in_summary) {
+        if (starts_with(line, "Elapsed time"))
+            st->in_summary = 0;
+        return;
     }
-    free(line);
+    if (sscanf(line, "student: %u passed, %u failed", &passed, &failed) == 2) {
+        sb_printf(report, "exercise %s: %u passed, %u failed\n", ex->id, passed, failed);
+        st->blank = 0;
+        return;
+    }
+    int is_blank = *s == '\n' || *s == '\0';
+    if (is_blank && st->blank)
+        return;
+    st->blank = is_blank;
+    sb_puts(report, line);
+}
+
+/* Runs cmd through /bin/sh with its output and errors on a pipe, passing each line through
+ * filter_line into report. With cancel, the command runs in a process group of its own, and
+ * cancel(ctx) is asked every 100 ms and after each read: when it says yes, the whole group
+ * (make and the compilers it started) is stopped. Returns the wait status, -1 when the
+ * command could not be started (errno set), or -2 when it was cancelled. */
+static int run_filtered(const char *cmd, const exercise *ex, strbuf *report,
+                        exercise_cancel_fn cancel, void *ctx)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fd[0]);
+        close(fd[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        if (cancel)
+            setpgid(0, 0);
+        /* Nothing here reads the terminal, and in a group of its own a read would stop it. */
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2(null, 0);
+        dup2(fd[1], 1);
+        dup2(fd[1], 2);
+        close(fd[0]);
+        close(fd[1]);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    if (cancel)
+        setpgid(pid, pid); /* also here: whichever runs first, the group exists before a kill */
+    close(fd[1]);
+    filter st = {0, 1};
+    strbuf pending = STRBUF_INIT;
+    int cancelled = 0;
+    char buf[4096];
+    for (;;) {
+        if (cancel && cancel(ctx)) {
+            cancelled = 1;
+            kill(-pid, SIGTERM);
+            break;
+        }
+        struct pollfd p = {fd[0], POLLIN, 0};
+        int r = poll(&p, 1, cancel ? 100 : -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            continue;
+        ssize_t k = r < 0 ? -1 : read(fd[0], buf, sizeof buf);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        sb_putn(&pending, buf, (size_t)k);
+        /* Hand over every complete line; keep the unfinished tail for the next read. */
+        if (pending.failed)
+            continue; /* out of memory: drain the pipe, report->failed says the rest */
+        char *start = pending.s, *nl;
+        while ((nl = memchr(start, '\n', pending.len - (size_t)(start - pending.s))) != NULL) {
+            char after = nl[1]; /* the next line's first byte, or the buffer's final NUL */
+            nl[1] = '\0';
+            filter_line(&st, start, ex, report);
+            nl[1] = after;
+            start = nl + 1;
+        }
+        size_t used = (size_t)(start - pending.s);
+        memmove(pending.s, pending.s + used, pending.len - used);
+        pending.len -= used;
+        pending.s[pending.len] = '\0';
+    }
+    if (pending.failed)
+        report->failed = TUTOR_ENOMEM;
+    if (!cancelled && pending.len && !pending.failed) {
+        sb_putc(&pending, '\n');
+        filter_line(&st, sb_str(&pending), ex, report);
+    }
+    sb_free(&pending);
+    close(fd[0]);
+    int status = 0;
+    /* A cancelled group gets 2 s to go after SIGTERM, then SIGKILL. */
+    for (int k = 0; cancelled && k < 20; k++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return -2;
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+    }
+    if (cancelled)
+        kill(-pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return cancelled ? -2 : status;
 }
 
 /* Copies the stub exercises/ID.c to the student's file `to` (never over an existing file),
@@ -549,7 +650,7 @@ done:
 }
 
 /* Runs one exercise; 0 passed, 1 failed, or a negative code (line in report). */
-static int run_one(const exercise *ex, strbuf *report)
+static int run_one(const exercise *ex, strbuf *report, exercise_cancel_fn cancel, void *ctx)
 {
     const char *src = srcdir();
     if (!sources_present(src)) {
@@ -587,21 +688,23 @@ static int run_one(const exercise *ex, strbuf *report)
     }
     sb_printf(report, "exercise %s: %s\nyour file: %s%s\n", ex->id, ex->title, sb_str(&file),
               existed ? "" : " (a copy of the stub, made now)");
-    fflush(NULL);
-    FILE *f = popen(sb_str(&cmd), "r");
-    if (!f) {
+    int status = run_filtered(sb_str(&cmd), ex, report, cancel, ctx);
+    if (status == -2) {
+        sb_printf(report, "\nexercise %s: cancelled; nothing recorded\n", ex->id);
+        rc = EXERCISE_CANCELLED;
+        goto out;
+    }
+    if (status == -1) {
         sb_printf(report, "tutor exercise: cannot run make: %s\n", strerror(errno));
         rc = TUTOR_ENOTFOUND;
         goto out;
     }
-    filter_output(f, ex, report);
-    int status = pclose(f);
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
         sb_puts(report, "tutor exercise: make was not found (install build-essential)\n");
         rc = TUTOR_ENOTFOUND;
         goto out;
     }
-    rc = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
     progress p;
     /* A file that could not be read is never overwritten with what little we know. */
     if (load(&p) == 0) {
@@ -617,9 +720,14 @@ out:
 
 int exercise_run(const char *id, strbuf *report)
 {
+    return exercise_run_cancellable(id, report, NULL, NULL);
+}
+
+int exercise_run_cancellable(const char *id, strbuf *report, exercise_cancel_fn cancel, void *ctx)
+{
     const exercise *ex = exercise_find(id);
     if (ex)
-        return run_one(ex, report);
+        return run_one(ex, report, cancel, ctx);
     int any = 0, worst = 0;
     for (size_t i = 0; i < exercise_count; i++) {
         if (strcmp(exercise_table[i].topic, id) != 0)
@@ -627,8 +735,8 @@ int exercise_run(const char *id, strbuf *report)
         if (any)
             sb_putc(report, '\n');
         any = 1;
-        int rc = run_one(&exercise_table[i], report);
-        if (rc < 0)
+        int rc = run_one(&exercise_table[i], report, cancel, ctx);
+        if (rc < 0 || rc == EXERCISE_CANCELLED)
             return rc;
         worst |= rc;
     }

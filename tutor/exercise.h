@@ -12,7 +12,7 @@
  * exercise, rewritten atomically (temporary file + rename). A file that does not parse is
  * renamed progress.corrupt-N (never silently reset) and reported.
  *
- * For the UI: exercise_status(topic id) and exercise_run(topic id, report). */
+ * For the UI: exercise_status(topic id) and exercise_run_cancellable(topic id, report, ...). */
 #ifndef TUTOR_EXERCISE_H
 #define TUTOR_EXERCISE_H
 
@@ -59,6 +59,19 @@ exercise_state exercise_status(const char *id);
  * did not build, TUTOR_ENOTFOUND when the sources or make are not there, TUTOR_EINVAL for an
  * unknown id (a line in report says which), TUTOR_ENOMEM. Blocks while make runs (seconds). */
 int exercise_run(const char *id, strbuf *report);
+
+/* exercise_run's result when cancel stopped it (see below). */
+#define EXERCISE_CANCELLED 3
+
+/* Asked every 100 ms while make runs; nonzero stops the run. */
+typedef int (*exercise_cancel_fn)(void *ctx);
+
+/* exercise_run for the interactive tutor: make runs in a process group of its own, and when
+ * cancel(ctx) returns nonzero the whole group is stopped (SIGTERM), "cancelled" is appended
+ * to report, nothing is recorded in the progress file, and the result is
+ * EXERCISE_CANCELLED (the exercises after it, for a topic id, are not run). cancel NULL:
+ * exactly exercise_run, make staying in the caller's group (so Ctrl-C reaches it). */
+int exercise_run_cancellable(const char *id, strbuf *report, exercise_cancel_fn cancel, void *ctx);
 
 /* The last warning about the progress file (set aside, not writable), or NULL; reading it
  * clears it. */

@@ -115,7 +115,18 @@ static void draw_running(const char *id)
     ui_putf(0, 1, COLS - 2, UI_TITLE, "Exercise: %s", id);
     ui_putf(2, 2, COLS - 4, UI_NORMAL, "Building and running the exercise tests of %s...", id);
     ui_put(3, 2, COLS - 4, UI_DIM, "(make exercise: compiling your file against the suite)");
+    ui_put(5, 2, COLS - 4, UI_NORMAL, "q: cancel");
     refresh();
+}
+
+/* exercise_run_cancellable's question while make works: stop on q, Esc or a signal; redraw
+ * on a resize. ctx is the topic id. */
+static int cancel_asked(void *ctx)
+{
+    int ch = ui_key(0);
+    if (ch == KEY_RESIZE && ui_big_enough())
+        draw_running(ctx);
+    return ch == UI_KEY_SIGNAL || ch == 'q' || ch == 27 || ui_signalled();
 }
 
 int exercise_screen(const char *topic_id)
@@ -129,7 +140,7 @@ int exercise_screen(const char *topic_id)
             sb_clear(&report);
             if (ui_big_enough())
                 draw_running(topic_id);
-            rc = exercise_run(topic_id, &report);
+            rc = exercise_run_cancellable(topic_id, &report, cancel_asked, (void *)topic_id);
             const char *w = exercise_warning();
             if (w)
                 sb_printf(&report, "\n%s\n", w);
@@ -165,7 +176,10 @@ int exercise_screen(const char *topic_id)
             top = 0;
         erase();
         ui_fill(0, 0, COLS, UI_TITLE);
-        const char *verdict = rc == 0 ? "passing" : rc == 1 ? "failing" : "could not run";
+        const char *verdict = rc == 0                    ? "passing"
+                              : rc == 1                  ? "failing"
+                              : rc == EXERCISE_CANCELLED ? "cancelled"
+                                                         : "could not run";
         unsigned passed = 0, failed = 0;
         int counted = count_behaviours(sb_str(&report), &passed, &failed);
         if (counted)
