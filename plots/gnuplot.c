@@ -1,19 +1,16 @@
 #include "gnuplot.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../trace/proc.h"
 #include "../trace/status.h"
 
 /* Output of gnuplot kept when reading its stderr or dumb text back: a figure's text is a few
@@ -370,187 +367,6 @@ out:
 
 /* ---- running gnuplot ---- */
 
-/* A running gnuplot: its process id, which is also its process group's, and our ends of
- * the pipes to its stdin (fd[0], written) and from its stdout and stderr (fd[1], fd[2],
- * read); -1 once closed or not used. */
-typedef struct gp_child {
-    pid_t pid;
-    int fd[3];
-} gp_child;
-
-/* One stretch of text to send to gnuplot's stdin. */
-typedef struct gp_piece {
-    const char *s;
-    size_t len;
-} gp_piece;
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The wait until deadline, as poll takes it: -1 (no limit) for a negative deadline, 0 once
- * it has passed. */
-static int ms_left(long deadline)
-{
-    if (deadline < 0)
-        return -1;
-    long left = deadline - now_ms();
-    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-/* Starts the program at path exe with its stdin, stdout and stderr on pipes. Only the dumb terminal
- * writes the figure to stdout; for the others stdout joins stderr, where anything gnuplot says
- * belongs. The child leads its own process group, so that a timeout kills gnuplot together
- * with whatever it started (the real gnuplot under a wrapper script). Returns 0, or -1 with
- * errno set and nothing left open or running. */
-static int spawn(gp_child *c, const char *exe, int dumb)
-{
-    int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-    for (int i = 0; i < 3; i++) {
-        if (i == 1 && !dumb)
-            continue;
-        if (pipe(p[i]) != 0)
-            goto fail;
-        /* No other child inherits a write end: an open copy would hold off the EOF that
-         * says gnuplot is done. dup2 in the child clears the flag on 0, 1 and 2. */
-        fcntl(p[i][0], F_SETFD, FD_CLOEXEC);
-        fcntl(p[i][1], F_SETFD, FD_CLOEXEC);
-    }
-    /* A write never blocks past the deadline: poll says when the pipe has room. */
-    fcntl(p[0][1], F_SETFL, fcntl(p[0][1], F_GETFL) | O_NONBLOCK);
-    pid_t pid = fork();
-    if (pid < 0)
-        goto fail;
-    if (pid == 0) {
-        /* Nothing here allocates or takes a lock: the parent may have threads. exe holds a
-         * slash, so execvp does no search; it only runs a script without #! through sh. */
-        setpgid(0, 0);
-        dup2(p[0][0], 0);
-        dup2(dumb ? p[1][1] : p[2][1], 1);
-        dup2(p[2][1], 2);
-        char *argv[] = {(char *)exe, NULL};
-        execvp(exe, argv);
-        _exit(127);
-    }
-    setpgid(pid, pid); /* as the child does, so the group exists whichever runs first */
-    c->pid = pid;
-    c->fd[0] = p[0][1];
-    c->fd[1] = p[1][0];
-    c->fd[2] = p[2][0];
-    close(p[0][0]);
-    close_fd(&p[1][1]);
-    close(p[2][1]);
-    return 0;
-fail:;
-    int saved = errno;
-    for (int i = 0; i < 3; i++) {
-        close_fd(&p[i][0]);
-        close_fd(&p[i][1]);
-    }
-    errno = saved;
-    return -1;
-}
-
-/* Sends the pieces to gnuplot's stdin and closes it, while collecting its stdout into out
- * and its stderr into log (GP_READ_CAP bytes each; the rest is read and dropped, so gnuplot
- * never stalls on a full pipe), until both reach EOF. Returns 0, 1 when the deadline passed
- * first, or -1 when poll failed (errno set). *write_failed is set when gnuplot stopped
- * reading before the end (it died: EPIPE). */
-static int exchange(gp_child *c, const gp_piece *piece, size_t pieces, strbuf *out, strbuf *log,
-                    long deadline, int *write_failed)
-{
-    strbuf *sink[3] = {NULL, out, log};
-    size_t k = 0, off = 0;
-    for (;;) {
-        while (k < pieces && off == piece[k].len)
-            k++, off = 0;
-        if (k == pieces)
-            close_fd(&c->fd[0]);
-        if (c->fd[0] < 0 && c->fd[1] < 0 && c->fd[2] < 0)
-            return 0;
-        int left = ms_left(deadline);
-        if (left == 0)
-            return 1;
-        struct pollfd pf[3];
-        for (int i = 0; i < 3; i++)
-            pf[i] = (struct pollfd){.fd = c->fd[i], .events = i ? POLLIN : POLLOUT};
-        int r = poll(pf, 3, left);
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (r <= 0)
-            continue;
-        if (pf[0].revents) {
-            ssize_t n = write(c->fd[0], piece[k].s + off, piece[k].len - off);
-            if (n >= 0) {
-                off += (size_t)n;
-            } else if (errno != EINTR && errno != EAGAIN) {
-                *write_failed = 1;
-                k = pieces;
-            }
-        }
-        for (int i = 1; i < 3; i++) {
-            if (!pf[i].revents)
-                continue;
-            char buf[4096];
-            ssize_t n = read(c->fd[i], buf, sizeof buf);
-            if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (n <= 0)
-                close_fd(&c->fd[i]);
-            else if (sink[i]->len < GP_READ_CAP)
-                sb_putn(sink[i], buf, (size_t)n);
-        }
-    }
-}
-
-/* Talks to the child (exchange), then waits for it to exit. Past the deadline (< 0: none),
- * or when poll failed, it kills the child's process group and reaps it. Closes the pipes.
- * Returns the wait status, with *timed_out set when it was killed for time; or -1 (errno
- * set) when poll or waitpid failed. */
-static int converse(gp_child *c, const gp_piece *piece, size_t pieces, strbuf *out, strbuf *log,
-                    long deadline, int *write_failed, int *timed_out)
-{
-    int io = exchange(c, piece, pieces, out, log, deadline, write_failed);
-    int saved = errno, st = 0;
-    for (int i = 0; i < 3; i++)
-        close_fd(&c->fd[i]);
-    /* EOF on its output usually means gnuplot has exited; the deadline still holds until
-     * waitpid says so. */
-    while (io == 0) {
-        pid_t r = waitpid(c->pid, &st, deadline < 0 ? 0 : WNOHANG);
-        if (r == c->pid)
-            return st;
-        if (r < 0 && errno != EINTR)
-            return -1;
-        int left = ms_left(deadline);
-        if (r == 0 && left == 0)
-            io = 1;
-        else if (r == 0)
-            poll(NULL, 0, left < 10 ? left : 10);
-    }
-    *timed_out = io == 1;
-    kill(-c->pid, SIGKILL);
-    kill(c->pid, SIGKILL);
-    while (waitpid(c->pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    if (io < 0) {
-        errno = saved;
-        return -1;
-    }
-    return st;
-}
-
 int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf *script_path,
               char *err, size_t errlen)
 {
@@ -595,7 +411,7 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
         goto out;
     }
     static const char tail[] = "unset output\n";
-    const gp_piece pieces[] = {
+    const proc_piece pieces[] = {
         {head.s, head.len}, {g->script.s, g->script.len}, {tail, sizeof tail - 1}};
 
     /* If gnuplot dies early, writing to the pipe raises SIGPIPE, which would kill us: ignore
@@ -605,26 +421,30 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old);
-    gp_child child;
-    if (spawn(&child, sb_str(&exe), dumb) != 0) {
-        sigaction(SIGPIPE, &old, NULL);
-        snprintf(err, errlen, "could not start gnuplot: %s", strerror(errno));
-        rc = TUTOR_EIO;
-        goto out;
-    }
-    part_made = !dumb;
-    long deadline = g->timeout_ms ? now_ms() + g->timeout_ms : -1;
-    int write_failed = 0, timed_out = 0;
-    int ps = converse(&child, pieces, 3, &shown, &log, deadline, &write_failed, &timed_out);
+    /* gnuplot leads a process group of its own, so that a timeout stops it together with
+     * whatever it started (the real gnuplot under a wrapper script). Only the dumb terminal
+     * writes the figure to stdout; for the others stdout joins stderr, where anything
+     * gnuplot says belongs. */
+    char *argv[] = {(char *)sb_str(&exe), NULL};
+    proc_run run = {.path = sb_str(&exe),
+                    .argv = argv,
+                    .in = pieces,
+                    .nin = 3,
+                    .out = dumb ? &shown : NULL,
+                    .err = &log,
+                    .cap = GP_READ_CAP,
+                    .own_group = 1,
+                    .timeout_ms = g->timeout_ms};
+    int ps = proc_exec(&run);
     int wait_errno = errno;
     sigaction(SIGPIPE, &old, NULL);
-
-    if (timed_out) {
+    part_made = !dumb; /* gnuplot may have begun it: removed below unless it succeeded */
+    if (run.timed_out) {
         snprintf(err, errlen, "gnuplot did not finish within %g s and was stopped",
                  g->timeout_ms / 1000.0);
         rc = TUTOR_EIO;
     } else if (ps == -1) {
-        snprintf(err, errlen, "could not wait for gnuplot: %s", strerror(wait_errno));
+        snprintf(err, errlen, "could not run gnuplot: %s", strerror(wait_errno));
         rc = TUTOR_EIO;
     } else if (WIFSIGNALED(ps)) {
         snprintf(err, errlen, "gnuplot was killed by signal %d", WTERMSIG(ps));
@@ -638,7 +458,7 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
     } else if (WIFEXITED(ps) && WEXITSTATUS(ps) != 0) {
         explain_failure(sb_str(&log), err, errlen);
         rc = TUTOR_EIO;
-    } else if (write_failed) {
+    } else if (run.write_failed) {
         snprintf(err, errlen, "could not write the script to gnuplot");
         rc = TUTOR_EIO;
     } else if (dumb) {

@@ -1,8 +1,11 @@
-/* Tests of the base layer: the trace recorder, strbuf, rng and the allocation wrapper. */
+/* Tests of the base layer: the trace recorder, strbuf, rng, the allocation wrapper and proc. */
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "../trace/mem.h"
+#include "../trace/proc.h"
 #include "../trace/rng.h"
 #include "../trace/status.h"
 #include "../trace/trace.h"
@@ -229,6 +232,100 @@ static void test_mem_calloc_overflow(void)
     CU_ASSERT_STRING_EQUAL(status_str(12345), "unknown error");
 }
 
+/* ---- proc: a child on pipes ---- */
+
+static int proc_sh(proc_run *r, const char *script, strbuf *out, strbuf *err)
+{
+    static char *argv[4] = {"sh", "-c", NULL, NULL};
+    argv[2] = (char *)script;
+    r->path = "/bin/sh";
+    r->argv = argv;
+    r->out = out;
+    r->err = err;
+    if (!r->cap)
+        r->cap = 1 << 20;
+    return proc_exec(r);
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* stdin pieces in order, stdout and stderr apart or together, the cap, exit statuses. */
+static void test_proc_streams(void)
+{
+    strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+    proc_piece in[] = {{"ab", 2}, {"", 0}, {"c\n", 2}};
+    proc_run r = {.in = in, .nin = 3};
+    int st = proc_sh(&r, "cat; echo oops >&2; exit 4", &out, &err);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 4);
+    CU_ASSERT_STRING_EQUAL(sb_str(&out), "abc\n");
+    CU_ASSERT_STRING_EQUAL(sb_str(&err), "oops\n");
+    sb_clear(&err);
+    r = (proc_run){0};
+    st = proc_sh(&r, "echo one; echo two >&2; read x || echo no-stdin", NULL, &err);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CU_ASSERT_STRING_EQUAL(sb_str(&err), "one\ntwo\nno-stdin\n");
+    /* Past the cap the output is read and dropped: the child is never stalled. */
+    sb_clear(&err);
+    r = (proc_run){.cap = 1000};
+    st = proc_sh(&r, "head -c 3000000 /dev/zero", NULL, &err);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CU_ASSERT(err.len >= 1000 && err.len < 1000 + 4096);
+    char *argv[] = {"nosuch", NULL};
+    r = (proc_run){.path = "/nonexistent/nosuch", .argv = argv, .err = &err, .cap = 100};
+    st = proc_exec(&r);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 127);
+    sb_free(&out);
+    sb_free(&err);
+}
+
+/* A timeout stops the child's whole group at once; nothing of it is left running. */
+static void test_proc_timeout(void)
+{
+    strbuf err = STRBUF_INIT, ps = STRBUF_INIT;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    proc_run r = {.own_group = 1, .timeout_ms = 200};
+    int st = proc_sh(&r, "sleep 41.5 & sleep 41.5", NULL, &err);
+    CU_ASSERT_TRUE(r.timed_out);
+    CU_ASSERT_FALSE(r.cancelled);
+    CU_ASSERT(WIFSIGNALED(st));
+    CU_ASSERT(elapsed_ms(&t0) < 5000);
+    r = (proc_run){0};
+    proc_sh(&r, "pgrep -f 'sleep 4[1][.]5' || true", &ps, &err); /* [1]: not this shell */
+    CU_ASSERT_EQUAL(ps.len, 0);
+    sb_free(&err);
+    sb_free(&ps);
+}
+
+static int calls_until_cancel;
+static int cancel_after(void *ctx)
+{
+    (void)ctx;
+    return --calls_until_cancel <= 0;
+}
+
+/* cancel is asked while the child runs; a cancelled child gets SIGTERM first and its grace
+ * time to finish (make deletes half-written targets then). */
+static void test_proc_cancel(void)
+{
+    strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+    calls_until_cancel = 3;
+    proc_run r = {.own_group = 1, .cancel = cancel_after, .grace_ms = 3000};
+    int st = proc_sh(&r, "trap 'echo term; exit 3' TERM; echo up; sleep 41.5 & wait", &out, &err);
+    CU_ASSERT_TRUE(r.cancelled);
+    CU_ASSERT_FALSE(r.timed_out);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "term"));
+    CU_ASSERT_TRUE(calls_until_cancel <= 0);
+    sb_free(&out);
+    sb_free(&err);
+}
+
 void tests_register(void)
 {
     static const th_test trace_tests[] = {
@@ -244,6 +341,9 @@ void tests_register(void)
         {"strbuf appends, JSON numbers and strings", test_strbuf},
         {"rng is deterministic and uniform", test_rng},
         {"mem wrapper refuses overflowing sizes", test_mem_calloc_overflow},
+        {"proc: stdin, stdout, stderr, cap, exit status", test_proc_streams},
+        {"proc: a timeout stops the whole group", test_proc_timeout},
+        {"proc: cancel, SIGTERM with grace", test_proc_cancel},
         {NULL, NULL},
     };
     th_suite("trace", trace_tests);

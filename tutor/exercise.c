@@ -4,8 +4,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,6 +15,7 @@
 #include <unistd.h>
 
 #include "../trace/mem.h"
+#include "../trace/proc.h"
 #include "../trace/status.h"
 
 #ifndef TUTOR_SRCDIR
@@ -34,6 +33,9 @@
 #ifndef EX_SANITIZE
 #define EX_SANITIZE "0"
 #endif
+
+/* make's output kept for the report: compiler errors and the suite's lines are far less. */
+#define EX_OUTPUT_CAP ((size_t)1 << 20)
 
 /* ---- the table (exercises/exercises.mk lists the same ids and functions) ---- */
 
@@ -507,101 +509,25 @@ static void filter_line(filter *st, const char *line, const exercise *ex, strbuf
     sb_puts(report, line);
 }
 
-/* Runs cmd through /bin/sh with its output and errors on a pipe, passing each line through
- * filter_line into report. With cancel, the command runs in a process group of its own, and
- * cancel(ctx) is asked every 100 ms and after each read: when it says yes, the whole group
- * (make and the compilers it started) is stopped. Returns the wait status, -1 when the
- * command could not be started (errno set), or -2 when it was cancelled. */
-static int run_filtered(const char *cmd, const exercise *ex, strbuf *report,
-                        exercise_cancel_fn cancel, void *ctx)
+/* Passes make's output (out, whole lines) through filter_line into report. */
+static void filter_output(const strbuf *out, const exercise *ex, strbuf *report)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(fd[0]);
-        close(fd[1]);
-        errno = e;
-        return -1;
-    }
-    if (pid == 0) {
-        if (cancel)
-            setpgid(0, 0);
-        /* Nothing here reads the terminal, and in a group of its own a read would stop it. */
-        int null = open("/dev/null", O_RDONLY);
-        if (null >= 0)
-            dup2(null, 0);
-        dup2(fd[1], 1);
-        dup2(fd[1], 2);
-        close(fd[0]);
-        close(fd[1]);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    if (cancel)
-        setpgid(pid, pid); /* also here: whichever runs first, the group exists before a kill */
-    close(fd[1]);
     filter st = {0, 1};
-    strbuf pending = STRBUF_INIT;
-    int cancelled = 0;
-    char buf[4096];
-    for (;;) {
-        if (cancel && cancel(ctx)) {
-            cancelled = 1;
-            kill(-pid, SIGTERM);
+    strbuf line = STRBUF_INIT;
+    for (const char *p = sb_str(out); *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        sb_clear(&line);
+        sb_putn(&line, p, len);
+        sb_putc(&line, '\n');
+        if (line.failed)
             break;
-        }
-        struct pollfd p = {fd[0], POLLIN, 0};
-        int r = poll(&p, 1, cancel ? 100 : -1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0)
-            continue;
-        ssize_t k = r < 0 ? -1 : read(fd[0], buf, sizeof buf);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        sb_putn(&pending, buf, (size_t)k);
-        /* Hand over every complete line; keep the unfinished tail for the next read. */
-        if (pending.failed)
-            continue; /* out of memory: drain the pipe, report->failed says the rest */
-        char *start = pending.s, *nl;
-        while ((nl = memchr(start, '\n', pending.len - (size_t)(start - pending.s))) != NULL) {
-            char after = nl[1]; /* the next line's first byte, or the buffer's final NUL */
-            nl[1] = '\0';
-            filter_line(&st, start, ex, report);
-            nl[1] = after;
-            start = nl + 1;
-        }
-        size_t used = (size_t)(start - pending.s);
-        memmove(pending.s, pending.s + used, pending.len - used);
-        pending.len -= used;
-        pending.s[pending.len] = '\0';
+        filter_line(&st, sb_str(&line), ex, report);
+        p += len + (nl != NULL);
     }
-    if (pending.failed)
+    if (line.failed)
         report->failed = TUTOR_ENOMEM;
-    if (!cancelled && pending.len && !pending.failed) {
-        sb_putc(&pending, '\n');
-        filter_line(&st, sb_str(&pending), ex, report);
-    }
-    sb_free(&pending);
-    close(fd[0]);
-    int status = 0;
-    /* A cancelled group gets 2 s to go after SIGTERM, then SIGKILL. */
-    for (int k = 0; cancelled && k < 20; k++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return -2;
-        nanosleep(&(struct timespec){0, 100000000}, NULL);
-    }
-    if (cancelled)
-        kill(-pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return cancelled ? -2 : status;
+    sb_free(&line);
 }
 
 /* Copies the stub exercises/ID.c to the student's file `to` (never over an existing file),
@@ -688,14 +614,31 @@ static int run_one(const exercise *ex, strbuf *report, exercise_cancel_fn cancel
     }
     sb_printf(report, "exercise %s: %s\nyour file: %s%s\n", ex->id, ex->title, sb_str(&file),
               existed ? "" : " (a copy of the stub, made now)");
-    int status = run_filtered(sb_str(&cmd), ex, report, cancel, ctx);
-    if (status == -2) {
+    /* With a cancel key (the UI), make and everything it starts run in a group of their
+     * own, stopped together; from the CLI they stay in ours, so that Ctrl-C reaches them. */
+    char *argv[] = {"sh", "-c", (char *)sb_str(&cmd), NULL};
+    strbuf made = STRBUF_INIT;
+    proc_run run = {.path = "/bin/sh",
+                    .argv = argv,
+                    .err = &made,
+                    .cap = EX_OUTPUT_CAP,
+                    .own_group = cancel != NULL,
+                    .cancel = cancel,
+                    .ctx = ctx,
+                    .grace_ms = 2000};
+    int status = proc_exec(&run);
+    int run_errno = errno;
+    filter_output(&made, ex, report);
+    if (made.failed)
+        report->failed = TUTOR_ENOMEM;
+    sb_free(&made);
+    if (run.cancelled) {
         sb_printf(report, "\nexercise %s: cancelled; nothing recorded\n", ex->id);
         rc = EXERCISE_CANCELLED;
         goto out;
     }
     if (status == -1) {
-        sb_printf(report, "tutor exercise: cannot run make: %s\n", strerror(errno));
+        sb_printf(report, "tutor exercise: cannot run make: %s\n", strerror(run_errno));
         rc = TUTOR_ENOTFOUND;
         goto out;
     }
