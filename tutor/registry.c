@@ -6,16 +6,8 @@
 #include "../trace/mem.h"
 #include "topic.h"
 
-/* Each topic lives in tutor/topic_ID.c. Add the declaration and the table line together. */
-extern const topic topic_maxgap;
-extern const topic topic_combsum;
-extern const topic topic_combsum2;
-extern const topic topic_knapsack;
-extern const topic topic_heap;
-extern const topic topic_attention;
-extern const topic topic_hippo;
-extern const topic topic_ssm;
-
+/* Each topic lives in tutor/topic_ID.c, declared in topic.h: add the declaration and the
+ * table line together. */
 const topic *const topic_registry[] = {
     /* Algorithms */
     &topic_maxgap,

@@ -1,6 +1,6 @@
 /* topic.h: the topic registry, the one table the CLI, the UI, the plots and the exercise
- * runner all walk. Adding a topic is adding one `topic` definition (tutor/topic_ID.c) and
- * one line in registry.c. */
+ * runner all walk. Adding a topic is adding one `topic` definition (tutor/topic_ID.c), its
+ * declaration below, and one line in registry.c. */
 #ifndef TUTOR_TOPIC_H
 #define TUTOR_TOPIC_H
 
@@ -73,6 +73,17 @@ plot_fn plot_heap;
 plot_fn plot_attention;
 plot_fn plot_hippo;
 plot_fn plot_ssm;
+
+/* The topics, each defined in tutor/topic_ID.c and listed once in registry.c. Declared
+ * here so that each definition is checked against the one the registry sees. */
+extern const topic topic_maxgap;
+extern const topic topic_combsum;
+extern const topic topic_combsum2;
+extern const topic topic_knapsack;
+extern const topic topic_heap;
+extern const topic topic_attention;
+extern const topic topic_hippo;
+extern const topic topic_ssm;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];
