@@ -71,8 +71,9 @@ extern const size_t combsum2_listing_len;
  *
  * Returns 0; TUTOR_ELIMIT when a cap stopped the search: res->cap names it and the
  * combinations in res are valid answers, the first ones in order; TUTOR_EINVAL when a
- * candidate is <= 0, two candidates are equal or target <= 0; TUTOR_ENOMEM. On any error
- * other than TUTOR_ELIMIT res is left empty. Always safe to pass res to combsum_result_free.
+ * candidate is <= 0, two candidates are equal or target <= 0; TUTOR_ENOMEM, also when the
+ * trace failed to record (its sticky error wins over TUTOR_ELIMIT). On any error other
+ * than TUTOR_ELIMIT res is left empty. Always safe to pass res to combsum_result_free.
  *
  * O(n log n) for the sort, then O(1) amortised per loop step (a choice, which is a call, or
  * the one prune per call) and per output value. The number of calls (tree nodes) can be

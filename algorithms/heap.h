@@ -18,7 +18,12 @@
  * move, and quizzes "which child does the sift follow?" and "where does the item come to
  * rest?". During a sift the hole is shown holding the item being placed, which is what the
  * array would hold if the sift swapped instead of moving a hole. Step lines refer to
- * heap_listing. */
+ * heap_listing.
+ *
+ * Errors and tracing: "unchanged" below holds for the failures that come before any change
+ * (growing the array, the tracer's own buffer). A traced operation whose recording fails
+ * part-way (the trace's sticky error, TUTOR_ENOMEM) still completes, and returns that error
+ * with the heap or out already changed; so does every later traced call on the same trace. */
 #ifndef TUTOR_HEAP_H
 #define TUTOR_HEAP_H
 

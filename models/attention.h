@@ -9,7 +9,8 @@
  * the listing their steps name is exported beside them.
  *
  * Errors: TUTOR_EINVAL for a zero size or a parameter outside its range, TUTOR_ENOMEM when
- * an allocation fails (nothing leaks, o is then unspecified). */
+ * an allocation fails (nothing leaks, o is then unspecified). A traced fast form whose
+ * recording failed returns the trace's sticky error, with o computed all the same. */
 #ifndef TUTOR_ATTENTION_H
 #define TUTOR_ATTENTION_H
 

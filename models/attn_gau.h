@@ -10,7 +10,8 @@
  * Shapes: the cores take q, k (n, s) and v (n, e) and give o (n, e); the layers take x
  * (n, dm) and give o (n, dm) with weights from attn_gau_weights_new. Trace names: S, A, O
  * (core); U, V, Z, Q, K, A, AV, O (layer); A_g, M, O, A (flash). Errors: TUTOR_EINVAL (zero
- * size), TUTOR_ENOMEM (nothing leaks). */
+ * size), TUTOR_ENOMEM (nothing leaks); a traced form whose recording failed returns the
+ * trace's sticky error, with o computed all the same. */
 #ifndef TUTOR_ATTN_GAU_H
 #define TUTOR_ATTN_GAU_H
 

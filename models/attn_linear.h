@@ -13,7 +13,8 @@
  * normaliser (n, 1: fq_i . z), A (the implied n x n attention matrix, recorded only when
  * small), O; Performer adds W, P_exact, error, max_error. Per-time-step steps for the first
  * ATTN_TRACE_ROWS steps of a causal run (S's evolution), then one summary step.
- * Errors: TUTOR_EINVAL (zero size), TUTOR_ENOMEM (nothing leaks). */
+ * Errors: TUTOR_EINVAL (zero size), TUTOR_ENOMEM (nothing leaks); a traced form whose
+ * recording failed returns the trace's sticky error, with o computed all the same. */
 #ifndef TUTOR_ATTN_LINEAR_H
 #define TUTOR_ATTN_LINEAR_H
 

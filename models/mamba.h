@@ -59,9 +59,10 @@ int mamba_scan_parallel(double *y, const mamba_in *in, trace *tr);
  * slot j (C[t] = e_j). A = -0.01 everywhere (a slow leak). The scan's last K outputs are
  * then the marked values in order (target); the same input with a constant Delta (what an
  * LTI model must use) smears the noise into the state instead.
- * All arrays are new (mem_alloc; free each with mem_free): u, delta_raw (L), A (K),
- * B and C (L, K), target (K), marked (K positions, increasing). Requires K >= 1 and
- * L >= 2K. Returns 0, TUTOR_EINVAL or TUTOR_ENOMEM (nothing allocated then). O(L K). */
+ * All arrays are new, owned by demo (free them all with mamba_demo_free): u, delta_raw (L),
+ * A (K), B and C (L, K), target (K), marked (K positions, increasing). Requires K >= 1 and
+ * L >= 2K. Returns 0, TUTOR_EINVAL or TUTOR_ENOMEM (demo zeroed, nothing allocated then).
+ * O(L K). mamba_demo_free frees the arrays (not demo) and zeroes demo. */
 typedef struct mamba_demo {
     size_t L, K;
     double *u, *delta_raw, *A, *B, *C, *target;

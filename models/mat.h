@@ -26,7 +26,8 @@
  * Free with mat_free. O(rows * cols). */
 double *mat_new(size_t rows, size_t cols);
 
-/* Returns a new copy of the rows x cols matrix a, or NULL (overflow, out of memory). */
+/* Returns a new copy of the rows x cols matrix a, or NULL (overflow, out of memory). Free
+ * with mat_free. O(rows * cols). */
 double *mat_dup(const double *a, size_t rows, size_t cols);
 
 /* Frees a matrix from mat_new, mat_dup or mat_load (NULL is fine). */
@@ -68,12 +69,14 @@ double mat_max_abs_diff(const double *a, const double *b, size_t n);
  * triangular, p = min(m, n); a is (m, n) and is not changed. Signs are fixed so that
  * diag(r) >= 0, which makes the factorisation unique for full-rank a (and makes q Haar
  * distributed when a is Gaussian). q or r may be NULL when not wanted.
- * Returns 0, TUTOR_ENOMEM, or TUTOR_EINVAL (LAPACK refused the input, e.g. NaN).
+ * Returns 0, TUTOR_ENOMEM, or TUTOR_EINVAL (LAPACK refused the input, e.g. NaN, or m or n
+ * is over INT_MAX).
  * LAPACKE dgeqrf + dorgqr; O(m n p). */
 int mat_qr(double *q, double *r, const double *a, size_t m, size_t n);
 
 /* Solves a x = b for x: a is (n, n), b and x are (n, nrhs); x may equal b; a is not changed.
- * Returns 0, TUTOR_ENOMEM, or TUTOR_EINVAL when a is singular (x is then unspecified).
+ * Returns 0, TUTOR_ENOMEM, or TUTOR_EINVAL when a is singular (x is then unspecified) or n
+ * or nrhs is over INT_MAX.
  * LAPACKE dgesv (LU with partial pivoting); O(n^3 + n^2 nrhs). */
 int mat_solve(double *x, const double *a, const double *b, size_t n, size_t nrhs);
 
@@ -111,8 +114,8 @@ int mat_json(strbuf *sb, const double *a, size_t rows, size_t cols);
 
 /* Appends a as readable text, one row per line, each line starting with `indent`; values
  * in %9.4g. A matrix bigger than max_show x max_show shows its first max_show rows and
- * columns with "..." and a last line "(rows x cols, min .., max .., mean ..)".
- * Returns 0 or TUTOR_ENOMEM. */
+ * columns with "..." and a last line "(rows x cols, min .., max .., mean ..)". indent may
+ * be NULL (none). Returns 0 or TUTOR_ENOMEM. O(rows cols). */
 int mat_text(strbuf *sb, const double *a, size_t rows, size_t cols, size_t max_show,
              const char *indent);
 

@@ -14,8 +14,9 @@
 
 #include "../trace/trace.h"
 
-/* Parallel form. O (L, dv). Returns 0, TUTOR_EINVAL (gamma not in [0, 1], a size 0) or
- * TUTOR_ENOMEM. tr may be NULL; steps name lines 1-3 of retention_listing. */
+/* Parallel form. O (L, dv). Returns 0, TUTOR_EINVAL (gamma not in [0, 1], a size 0),
+ * TUTOR_ENOMEM, or the trace's error (O computed all the same). tr may be NULL; steps name
+ * lines 1-3 of retention_listing. O(L^2) memory for the decayed score matrix. */
 int retention_parallel(double *O, const double *Q, const double *K, const double *V, double gamma,
                        size_t L, size_t d, size_t dv, trace *tr);
 

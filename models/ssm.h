@@ -54,7 +54,8 @@ int ssm_recurrent(double *y, double *x_final, const double *Abar, const double *
 
 /* Convolutional mode: y (L) = K * u + D u with K from ssm_kernel, convolved through the FFT
  * (linalg_conv_fft, zero-padded to 2L). K (L) receives the kernel when not NULL. tr may be
- * NULL; steps name lines of ssm_conv_listing. Returns 0 or TUTOR_ENOMEM. O(L N^2 + L log L). */
+ * NULL; steps name lines of ssm_conv_listing. Returns 0, TUTOR_ENOMEM, or the trace's error.
+ * O(L N^2 + L log L). */
 int ssm_convolution(double *y, double *K, const double *Abar, const double *Bbar, const double *C,
                     double D, const double *u, size_t N, size_t L, trace *tr);
 

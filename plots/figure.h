@@ -43,7 +43,8 @@ typedef struct fig_ctx {
     char err[256]; /* the first error's line */
 } fig_ctx;
 
-/* Sets up c with the given format, directory, prefix and output buffer; the rest off. */
+/* Sets up c with the given format, directory (NULL or "": "."), prefix and output buffer;
+ * the rest off. Allocates nothing, cannot fail; the strings and out must outlive c. */
 void fig_init(fig_ctx *c, gp_format fmt, const char *out_dir, const char *prefix, strbuf *out);
 
 /* Starts a figure in g: the session, the style, the title (c->title when set, else title;
@@ -60,7 +61,8 @@ int fig_multiplot(fig_ctx *c, gp *g, int rows, int cols, const char *title);
  * fig_multiplot. Close with `unset multiplot`. Returns 0 or g's sticky error. */
 int fig_stack(fig_ctx *c, gp *g, int rows, const char *title);
 
-/* Sets the axis labels (include the units: "n (elements)", "time (ms)"). Text is quoted. */
+/* Sets the axis labels (include the units: "n (elements)", "time (ms)"). Text is quoted.
+ * Returns 0 or g's sticky error, as do fig_palette and fig_image. */
 int fig_axes(gp *g, const char *xlabel, const char *ylabel);
 
 /* Sets the heatmap palette: viridis (signed 0), or for signed 1 a diverging map centred on
@@ -107,7 +109,8 @@ int fig_lines(fig_ctx *c, const char *name, const char *title, const char *xlabe
               const char *ylabel, const fig_series *s, size_t ns, unsigned flags);
 
 /* Writes the series as datablocks $S0, $S1... and the plot command for them into g (which
- * the caller began, labelled and will end). For recipes that add marks to a line chart. */
+ * the caller began, labelled and will end). For recipes that add marks to a line chart.
+ * Returns 0 or g's sticky error. O(total points). */
 int fig_plot_series(gp *g, const fig_series *s, size_t ns, const char *extra_plot);
 
 /* An animated gif of the trace, one frame per step (every k-th when there are more than

@@ -82,7 +82,8 @@ int gp_raw(gp *g, const char *fmt, ...)
 #endif
     ;
 
-/* Appends text as a safe gnuplot string literal (see the header comment). */
+/* Appends text as a safe gnuplot string literal (gp_quote). Returns 0 or the sticky
+ * error. */
 int gp_text(gp *g, const char *text);
 
 /* Appends text to sb as a gnuplot double-quoted string literal, quotes included, in which
@@ -99,7 +100,8 @@ int gp_data_row(gp *g, const double *v, size_t n);
 int gp_data_end(gp *g);
 
 /* Datablock `$name` holding m (rows x cols, row-major) as a gnuplot `matrix` (one matrix
- * row per line: plot it with `$name matrix with image`, column index as x, row as y). */
+ * row per line: plot it with `$name matrix with image`, column index as x, row as y).
+ * Returns 0 or the sticky error, as gp_data_begin. O(rows cols). */
 int gp_data_matrix(gp *g, const char *name, const double *m, size_t rows, size_t cols);
 
 /* Renders the session. program: the gnuplot binary (a name looked up on PATH, or a path);

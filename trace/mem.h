@@ -22,7 +22,7 @@ void *mem_calloc(size_t count, size_t size);
  * caller. O(new size). */
 void *mem_realloc_array(void *p, size_t count, size_t size);
 
-/* Returns a mem_alloc'ed copy of the NUL-terminated s, or NULL. */
+/* Returns a copy of the NUL-terminated s, or NULL. Free with mem_free. O(length of s). */
 char *mem_strdup(const char *s);
 
 /* Frees p (NULL is fine). */
@@ -32,7 +32,8 @@ void mem_free(void *p);
  * mem_fail_after(-1) is called. k = 0 makes the very next one fail. */
 void mem_fail_after(long k);
 
-/* Test hook: how many allocations succeeded since the program started. */
+/* Test hook: how many allocations the hook let through since the program started (one the
+ * system then refused still counts). */
 unsigned long mem_count(void);
 
 #endif

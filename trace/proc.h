@@ -49,8 +49,10 @@ typedef struct proc_run {
 /* Runs r: starts the child, feeds its stdin, collects its output until both streams end,
  * and reaps it. Returns the wait status (exit status 127: it could not be run), or -1 with
  * errno set when it could not be started or poll or waitpid failed (nothing is left
- * running then). Appends to r->out and r->err only; their sticky errors tell of memory.
- * Blocks until the child has exited or been stopped. */
+ * running then). A child stopped for its deadline or by cancel is still reaped: its
+ * status is returned (killed by a signal, usually) and timed_out or cancelled says why.
+ * Appends to r->out and r->err only; their sticky errors tell of memory. Blocks until the
+ * child has exited or been stopped. */
 int proc_exec(proc_run *r);
 
 #endif

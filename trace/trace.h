@@ -117,8 +117,8 @@ int trace_mark(trace *tr, const char *target, long row, long col, trace_role rol
  * step's message is the reason shown after grading. Returns 0 or the sticky error. */
 int trace_quiz(trace *tr, const char *question, int64_t answer);
 
-/* Readers. trace_len: number of steps recorded. trace_at: step i (i < trace_len), owned by
- * the trace. trace_find: the snapshot `name` recorded in step st itself, or NULL.
+/* Readers. trace_len: number of steps recorded. trace_at: step i, owned by the trace (NULL
+ * when i >= trace_len). trace_find: the snapshot `name` recorded in step st itself, or NULL.
  * trace_latest: the latest snapshot `name` at or before step i, or NULL. O(i) worst case. */
 size_t trace_len(const trace *tr);
 const trace_frame *trace_at(const trace *tr, size_t i);

@@ -78,9 +78,10 @@ int exercise_run_cancellable(const char *id, strbuf *report, exercise_cancel_fn 
 const char *exercise_warning(void);
 
 /* The interactive tutor's exercise screen (`x` on a topic): runs exercise `id` (or the
- * topic's exercises) through exercise_run and pages through the report until the user goes
- * back; 'r' runs again. Returns 0, UI_KEY_SIGNAL (-2, ui_draw.h) when a signal asked the
- * tutor to stop, or TUTOR_ENOMEM. Needs the terminal the UI opened (exercise_ui.c). */
+ * topic's exercises) through exercise_run_cancellable (q or Esc stops the build) and pages
+ * through the report until the user goes back; 'r' runs again. Returns 0, UI_KEY_SIGNAL
+ * (-2, ui_draw.h) when a signal asked the tutor to stop, or TUTOR_ENOMEM. Needs the
+ * terminal the UI opened (exercise_ui.c). */
 int exercise_screen(const char *id);
 
 /* `tutor exercise [ID] [--watch] [--hint] [--solution]`: the CLI command. Returns the exit

@@ -27,8 +27,9 @@ int parse_ints(const char *s, const char *what, size_t max_n, int **out, size_t 
                size_t errlen);
 
 /* Parses a list of `a:b` int pairs ("1:2 2:4", volume:value for knapsack items) into two
- * new arrays of *n values each, with a in [alo, ahi] and b in [blo, bhi], at most max_n
- * pairs. Returns 0 or an error (nothing allocated then). */
+ * new arrays *a and *b of *n values each (free each with mem_free; both NULL when the list
+ * is empty), with a in [alo, ahi] and b in [blo, bhi], at most max_n pairs. Returns 0 or an
+ * error (nothing allocated then). O(length of s). */
 int parse_pairs(const char *s, const char *what, long long alo, long long ahi, long long blo,
                 long long bhi, size_t max_n, int **a, int **b, size_t *n, char *err, size_t errlen);
 

@@ -10,6 +10,7 @@
 
 #include "../plots/figure.h"
 #include "../trace/strbuf.h"
+#include "../trace/trace.h"
 #include "topic.h"
 
 typedef struct plot_request {
@@ -34,12 +35,14 @@ int plot_ctx(fig_ctx *c, const plot_request *req, strbuf *out, strbuf *caption);
 double plot_now_ms(void);
 
 /* Runs req's topic on args (req->args when NULL) with a new trace, returned in *tr (free
- * with trace_free). Returns 0, or the runner's error with its line in err (*tr NULL). */
+ * with trace_free). Returns 0, or with *tr NULL and a line in err: the runner's error
+ * (TUTOR_ELIMIT included), the trace's own (recording failed), or TUTOR_ENOMEM. */
 int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *err, size_t errlen);
 
 /* Validates req's inputs by running the topic once untraced: returns 0, or the runner's
  * input error (TUTOR_EINVAL, TUTOR_ERANGE, TUTOR_ETOOBIG, ...) or TUTOR_ENOMEM with its line
- * in err. A cap the run hit (TUTOR_ELIMIT) is not an input error here. */
+ * in err. A cap the run hit (TUTOR_ELIMIT) and an I/O error (TUTOR_EIO) are not input
+ * errors here: both give 0. */
 int plot_check(const plot_request *req, char *err, size_t errlen);
 
 /* Makes *out a copy of in without the options named in drop (NULL-terminated); out->opts

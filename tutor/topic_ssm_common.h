@@ -16,17 +16,21 @@
 int ssmcli_real(const topic_args *args, const char *name, double def, double lo, int open_lo,
                 double hi, double *out, char *err, size_t errlen);
 
-/* Option `name` as an integer in [lo, hi], or def when absent. Values over hi are
- * TUTOR_ETOOBIG ("at most hi"), under lo TUTOR_ERANGE. */
+/* Option `name` as an integer in [lo, hi], or def when absent. Returns 0; TUTOR_EINVAL
+ * (not an integer); TUTOR_ETOOBIG for a value over hi ("at most hi"); TUTOR_ERANGE for one
+ * under lo. */
 int ssmcli_size(const topic_args *args, const char *name, size_t def, size_t lo, size_t hi,
                 size_t *out, char *err, size_t errlen);
 
-/* Loads the matrix file given to option `name` (mat_load) with at most max_values values.
- * Errors read "--name: FILE:LINE: ..." (mat_load's own words after the option). */
+/* Loads the matrix file given to option `name` (mat_load) with at most max_values values;
+ * the option must have been given (the caller checks). Returns 0 with *out a new matrix
+ * (free with mat_free), or mat_load's error with nothing allocated; errors read
+ * "--name: FILE:LINE: ..." (mat_load's own words after the option). */
 int ssmcli_load(const topic_args *args, const char *name, size_t max_values, double **out,
                 size_t *rows, size_t *cols, char *err, size_t errlen);
 
-/* Appends `[v...]` (non-finite as null). */
+/* The JSON writers append to sb; a failure is left in sb's sticky error.
+ * Appends `[v...]` (non-finite as null). */
 void ssmcli_json_list(strbuf *sb, const double *v, size_t n);
 
 /* Appends `"name": [v...]` (non-finite as null). */

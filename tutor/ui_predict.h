@@ -16,8 +16,10 @@ typedef struct ui_score {
     size_t n;
 } ui_score;
 
-/* Resets the score for a trace of `steps` steps. Returns 0 or TUTOR_ENOMEM (score empty,
- * nothing will be asked twice-guarded: ui_score_done then says every step was done). */
+/* Resets the score for a trace of `steps` steps; s is zeroed or a score from an earlier
+ * reset, whose memory is freed first. Returns 0, or TUTOR_ENOMEM with s empty, where
+ * ui_score_done says every step was done, so nothing is asked. ui_score_free frees s's
+ * memory (not s) and zeroes it. */
 int ui_score_reset(ui_score *s, size_t steps);
 void ui_score_free(ui_score *s);
 
@@ -25,8 +27,9 @@ void ui_score_free(ui_score *s);
 int ui_score_done(const ui_score *s, size_t i);
 
 /* Parses a typed answer: an integer (spaces around allowed), yes/y/true (1) or
- * no/n/false (0), none/empty/-inf/- (TRACE_NONE). Returns 0 and sets *v, or TUTOR_EINVAL
- * with a one-line reason in err. */
+ * no/n/false (0), none/empty/null/-inf/- (TRACE_NONE), words in any case. Returns 0 and
+ * sets *v, or TUTOR_EINVAL (TUTOR_ERANGE for an integer too long or out of range) with a
+ * one-line reason in err. */
 int ui_predict_parse(const char *text, int64_t *v, char *err, size_t errlen);
 
 /* Grades the answer to step i's quiz: records it in the score and returns 1 when right,
