@@ -298,8 +298,8 @@ static int solve(combsum_result *res, const int *candidates, size_t n, int targe
     if (s.bound > COMBSUM_MAX_DEPTH)
         s.bound = COMBSUM_MAX_DEPTH;
     s.cap = s.bound + 1 < 64 ? s.bound + 1 : 64;
-    s.stk = mem_alloc(s.cap * sizeof *s.stk);
-    s.path = mem_alloc(s.cap * sizeof *s.path);
+    s.stk = mem_alloc(mem_mul(s.cap, sizeof *s.stk));
+    s.path = mem_alloc(mem_mul(s.cap, sizeof *s.path));
     if (!s.stk || !s.path) {
         rc = TUTOR_ENOMEM;
         goto out;

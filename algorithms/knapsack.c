@@ -328,7 +328,7 @@ static int run_1d(int64_t *best, const int *volume, const int *value, size_t n, 
     if (knap_1d_bytes(capacity) > KNAP_MEM_CAP)
         return TUTOR_ETOOBIG;
     size_t cols = (size_t)capacity + 1;
-    int64_t *f = mem_alloc(cols * sizeof *f);
+    int64_t *f = mem_alloc(mem_mul(cols, sizeof *f));
     if (!f)
         return TUTOR_ENOMEM;
     for (size_t j = 0; j < cols; j++)

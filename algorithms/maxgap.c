@@ -292,7 +292,7 @@ int maxgap_sorted(int64_t *gap, const int *nums, size_t n)
         *gap = 0;
         return 0;
     }
-    int *copy = mem_alloc(n * sizeof *copy);
+    int *copy = mem_alloc(mem_mul(n, sizeof *copy));
     if (!copy)
         return TUTOR_ENOMEM;
     memcpy(copy, nums, n * sizeof *copy);

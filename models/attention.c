@@ -180,7 +180,7 @@ static int softmax_blocked(double *o, const double *q, const double *k, const do
     b = b < SOFTMAX_BLOCK_MIN ? SOFTMAX_BLOCK_MIN : b > SOFTMAX_BLOCK_MAX ? SOFTMAX_BLOCK_MAX : b;
     b = b < n ? b : n;
     double *s = mat_new(b, n);
-    double *sums = mem_alloc(b * sizeof *sums);
+    double *sums = mem_alloc(mem_mul(b, sizeof *sums));
     if (!s || !sums) {
         mat_free(s);
         mem_free(sums);

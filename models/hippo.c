@@ -248,17 +248,17 @@ int hippo_run(hippo_result *res, const hippo_cfg *cfg, const double *f, size_t L
     res->L = L;
     int rc = TUTOR_ENOMEM;
     double *work = NULL, *c = NULL;
-    res->A = mem_alloc(N * N * sizeof(double));
-    res->B = mem_alloc(N * sizeof(double));
-    res->coefs = mem_alloc(L * N * sizeof(double));
-    res->recon = mem_alloc(L * sizeof(double));
-    work = mem_alloc(((N + 1) * (N + 1) + N) * sizeof *work);
+    res->A = mem_alloc(mem_mul(mem_mul(N, N), sizeof(double)));
+    res->B = mem_alloc(mem_mul(N, sizeof(double)));
+    res->coefs = mem_alloc(mem_mul(mem_mul(L, N), sizeof(double)));
+    res->recon = mem_alloc(mem_mul(L, sizeof(double)));
+    work = mem_alloc(mem_mul(mem_add(mem_mul(N + 1, N + 1), N), sizeof *work));
     c = mem_calloc(N, sizeof *c);
     if (!res->A || !res->B || !res->coefs || !res->recon || !work || !c)
         goto out;
     if (!legs) {
-        res->Abar = mem_alloc(N * N * sizeof(double));
-        res->Bbar = mem_alloc(N * sizeof(double));
+        res->Abar = mem_alloc(mem_mul(mem_mul(N, N), sizeof(double)));
+        res->Bbar = mem_alloc(mem_mul(N, sizeof(double)));
         if (!res->Abar || !res->Bbar)
             goto out;
     }

@@ -41,7 +41,7 @@ int linalg_expm(double *out, const double *a, size_t n)
     }
     double scale = ldexp(1.0, -s);
     size_t nn = n * n;
-    double *x = mem_alloc(nn * sizeof *x * 6);
+    double *x = mem_alloc(mem_mul(nn, 6 * sizeof *x));
     if (!x)
         return TUTOR_ENOMEM;
     double *x2 = x + nn, *x4 = x2 + nn, *x6 = x4 + nn, *ev = x6 + nn, *od = ev + nn;
@@ -96,9 +96,9 @@ int linalg_conv_fft(double *y, const double *k, const double *u, size_t L)
     size_t m = 2 * L, mc = m / 2 + 1;
     int rc = TUTOR_ENOMEM;
     fftw_plan fwd = NULL, inv = NULL;
-    double *buf = mem_alloc(m * sizeof *buf);
-    fftw_complex *kf = mem_alloc(mc * sizeof *kf);
-    fftw_complex *uf = mem_alloc(mc * sizeof *uf);
+    double *buf = mem_alloc(mem_mul(m, sizeof *buf));
+    fftw_complex *kf = mem_alloc(mem_mul(mc, sizeof *kf));
+    fftw_complex *uf = mem_alloc(mem_mul(mc, sizeof *uf));
     if (!buf || !kf || !uf)
         goto out;
     /* FFTW_ESTIMATE plans without overwriting the arrays; the arrays come from mem_alloc, so

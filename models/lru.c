@@ -38,13 +38,13 @@ int lru_init(lru_params *p, size_t N, size_t H, double r_min, double r_max, doub
         return TUTOR_EINVAL;
     p->N = N;
     p->H = H;
-    p->nu = mem_alloc(N * sizeof *p->nu);
-    p->theta = mem_alloc(N * sizeof *p->theta);
-    p->lambda = mem_alloc(N * sizeof *p->lambda);
-    p->gamma = mem_alloc(N * sizeof *p->gamma);
-    p->B = mem_alloc(N * H * sizeof *p->B);
-    p->C = mem_alloc(H * N * sizeof *p->C);
-    p->Dskip = mem_alloc(H * sizeof *p->Dskip);
+    p->nu = mem_alloc(mem_mul(N, sizeof *p->nu));
+    p->theta = mem_alloc(mem_mul(N, sizeof *p->theta));
+    p->lambda = mem_alloc(mem_mul(N, sizeof *p->lambda));
+    p->gamma = mem_alloc(mem_mul(N, sizeof *p->gamma));
+    p->B = mem_alloc(mem_mul(mem_mul(N, H), sizeof *p->B));
+    p->C = mem_alloc(mem_mul(mem_mul(H, N), sizeof *p->C));
+    p->Dskip = mem_alloc(mem_mul(H, sizeof *p->Dskip));
     if (!p->nu || !p->theta || !p->lambda || !p->gamma || !p->B || !p->C || !p->Dskip) {
         lru_free(p);
         return TUTOR_ENOMEM;
@@ -151,8 +151,8 @@ int lru_recurrent(double *y, const lru_params *p, const double *u, size_t L, tra
 int lru_scan(double *y, const lru_params *p, const double *u, size_t L, trace *tr)
 {
     size_t N = p->N, H = p->H;
-    double complex *a = mem_alloc(L * N * sizeof *a);
-    double complex *b = mem_alloc(L * N * sizeof *b);
+    double complex *a = mem_alloc(mem_mul(mem_mul(L, N), sizeof *a));
+    double complex *b = mem_alloc(mem_mul(mem_mul(L, N), sizeof *b));
     double *show = tr ? mem_alloc(2 * N * sizeof *show) : NULL;
     if (!a || !b || (tr && !show)) {
         mem_free(a);

@@ -153,9 +153,10 @@ int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr)
     if (!tr)
         return scan_fast(y, delta, in);
     size_t L = in->L, D = in->D, N = in->N;
-    double *dl = mem_alloc(L * D * sizeof *dl);
-    double *h = mem_calloc(D * N, sizeof *h);
-    double *abar = mem_alloc(D * N * sizeof *abar); /* Abar for one step, for the trace */
+    double *dl = mem_alloc(mem_mul(mem_mul(L, D), sizeof *dl));
+    double *h = mem_calloc(mem_mul(D, N), sizeof *h);
+    double *abar =
+        mem_alloc(mem_mul(mem_mul(D, N), sizeof *abar)); /* Abar for one step, for the trace */
     if (!dl || !h || !abar) {
         mem_free(dl);
         mem_free(h);
@@ -223,8 +224,8 @@ int mamba_scan_parallel(double *y, const mamba_in *in, trace *tr)
     if (bad_sizes(in))
         return TUTOR_EINVAL;
     size_t L = in->L, D = in->D, N = in->N, W = D * N;
-    double *a = mem_alloc(L * W * sizeof *a);
-    double *b = mem_alloc(L * W * sizeof *b);
+    double *a = mem_alloc(mem_mul(mem_mul(L, W), sizeof *a));
+    double *b = mem_alloc(mem_mul(mem_mul(L, W), sizeof *b));
     if (!a || !b) {
         mem_free(a);
         mem_free(b);
@@ -296,13 +297,13 @@ int mamba_selective_copy(mamba_demo *demo, size_t L, size_t K, uint64_t seed)
         return TUTOR_EINVAL;
     demo->L = L;
     demo->K = K;
-    demo->u = mem_alloc(L * sizeof(double));
-    demo->delta_raw = mem_alloc(L * sizeof(double));
-    demo->A = mem_alloc(K * sizeof(double));
-    demo->B = mem_calloc(L * K, sizeof(double));
-    demo->C = mem_calloc(L * K, sizeof(double));
-    demo->target = mem_alloc(K * sizeof(double));
-    demo->marked = mem_alloc(K * sizeof(size_t));
+    demo->u = mem_alloc(mem_mul(L, sizeof(double)));
+    demo->delta_raw = mem_alloc(mem_mul(L, sizeof(double)));
+    demo->A = mem_alloc(mem_mul(K, sizeof(double)));
+    demo->B = mem_calloc(mem_mul(L, K), sizeof(double));
+    demo->C = mem_calloc(mem_mul(L, K), sizeof(double));
+    demo->target = mem_alloc(mem_mul(K, sizeof(double)));
+    demo->marked = mem_alloc(mem_mul(K, sizeof(size_t)));
     if (!demo->u || !demo->delta_raw || !demo->A || !demo->B || !demo->C || !demo->target ||
         !demo->marked) {
         mamba_demo_free(demo);

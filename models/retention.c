@@ -28,7 +28,7 @@ int retention_parallel(double *O, const double *Q, const double *K, const double
 {
     if (bad(gamma, L, d, dv))
         return TUTOR_EINVAL;
-    double *p = mem_alloc(L * L * sizeof *p);
+    double *p = mem_alloc(mem_mul(mem_mul(L, L), sizeof *p));
     if (!p)
         return TUTOR_ENOMEM;
     mat_gemm(p, Q, K, L, L, d, 0, 1, 1.0, 0.0);
@@ -68,7 +68,7 @@ int retention_recurrent(double *O, const double *Q, const double *K, const doubl
 {
     if (bad(gamma, L, d, dv))
         return TUTOR_EINVAL;
-    double *S = mem_calloc(d * dv, sizeof *S);
+    double *S = mem_calloc(mem_mul(d, dv), sizeof *S);
     if (!S)
         return TUTOR_ENOMEM;
     if (tr) {

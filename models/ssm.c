@@ -57,7 +57,7 @@ static int rational(double *Abar, double *Bbar, const double *A, const double *B
                     double dt, double a, double b)
 {
     size_t nn = N * N;
-    double *m = mem_alloc((2 * nn + N) * sizeof *m);
+    double *m = mem_alloc(mem_mul(mem_add(mem_mul(2, nn), N), sizeof *m));
     if (!m)
         return TUTOR_ENOMEM;
     double *rhs = m + nn; /* [P | dt B] as N rows of N + 1 columns */
@@ -99,7 +99,7 @@ int ssm_discretize(double *Abar, double *Bbar, const double *A, const double *B,
      * column is exactly Bbar for an input held constant over the step, and no inverse of A
      * is needed (A may be singular). */
     size_t n1 = N + 1;
-    double *e = mem_calloc(n1 * n1, sizeof *e);
+    double *e = mem_calloc(mem_mul(n1, n1), sizeof *e);
     if (!e)
         return TUTOR_ENOMEM;
     for (size_t i = 0; i < N; i++) {

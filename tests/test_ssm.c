@@ -491,6 +491,30 @@ static int sweep_library(void *ctx)
     return rc;
 }
 
+/* Sizes whose byte counts do not fit in size_t: each call must fail with TUTOR_ENOMEM
+ * before touching its arrays (a wrapped product used to give a tiny block that the loops
+ * then overran), whatever the one-element arrays passed for the data. */
+static void test_overflowing_sizes(void)
+{
+    double one[1] = {1.0}, out[1];
+    /* L * L * 8 = 2^69 bytes. */
+    CU_ASSERT_EQUAL(retention_parallel(out, one, one, one, 0.5, (size_t)1 << 33, 1, 1, NULL),
+                    TUTOR_ENOMEM);
+    CU_ASSERT_EQUAL(
+        retention_recurrent(out, one, one, one, 0.5, 1, (size_t)1 << 33, (size_t)1 << 33, NULL),
+        TUTOR_ENOMEM);
+    /* N * 8 would wrap around to 8 bytes. */
+    rng r;
+    rng_seed(&r, 1);
+    lru_params p;
+    CU_ASSERT_EQUAL(lru_init(&p, ((size_t)1 << 61) + 1, 1, 0.5, 0.9, 1.0, &r), TUTOR_ENOMEM);
+    CU_ASSERT_PTR_NULL(p.nu);
+    hippo_cfg cfg = {HIPPO_LEGS, SSM_BILINEAR, (size_t)1 << 62, 1.0, 1.0, 0};
+    hippo_result res;
+    CU_ASSERT_EQUAL(hippo_run(&res, &cfg, one, 1, NULL), TUTOR_ENOMEM);
+    CU_ASSERT_PTR_NULL(res.A);
+}
+
 static void test_alloc_failures_library(void)
 {
     CU_ASSERT_TRUE(th_alloc_sweep(sweep_library, NULL, 0) > 10);
@@ -800,6 +824,7 @@ void tests_register(void)
         {"retention parallel = recurrent = triple loop", test_retention},
         {"traces", test_traces},
         {"allocation failures (library)", test_alloc_failures_library},
+        {"sizes whose byte counts overflow", test_overflowing_sizes},
         {"topic traces", test_topic_traces},
         {"allocation failures (topic)", test_alloc_failures_topic},
         {NULL, NULL},

@@ -228,6 +228,22 @@ static void test_mem_calloc_overflow(void)
 {
     CU_ASSERT_PTR_NULL(mem_calloc(SIZE_MAX / 2, 4));
     CU_ASSERT_PTR_NULL(mem_realloc_array(NULL, SIZE_MAX / 2, 4));
+    /* Above PTRDIFF_MAX, refused before malloc (which under ASan would abort instead). */
+    CU_ASSERT_PTR_NULL(mem_alloc(SIZE_MAX));
+    CU_ASSERT_PTR_NULL(mem_alloc((size_t)PTRDIFF_MAX + 1));
+    CU_ASSERT_PTR_NULL(mem_calloc((size_t)PTRDIFF_MAX / 2 + 1, 2));
+    /* Saturating sizes: exact when they fit, SIZE_MAX (so refused) when not, composed too. */
+    CU_ASSERT_EQUAL(mem_mul(3, 7), 21);
+    CU_ASSERT_EQUAL(mem_mul(0, SIZE_MAX), 0);
+    CU_ASSERT_EQUAL(mem_mul(SIZE_MAX, 1), SIZE_MAX);
+    CU_ASSERT_EQUAL(mem_mul((size_t)1 << 32, (size_t)1 << 31), (size_t)1 << 63);
+    CU_ASSERT_EQUAL(mem_mul((size_t)1 << 32, (size_t)1 << 32), SIZE_MAX);
+    CU_ASSERT_EQUAL(mem_mul(((size_t)1 << 61) + 1, 8), SIZE_MAX); /* would wrap to 8 */
+    CU_ASSERT_EQUAL(mem_add(SIZE_MAX - 1, 1), SIZE_MAX);
+    CU_ASSERT_EQUAL(mem_add(SIZE_MAX - 1, 2), SIZE_MAX);
+    CU_ASSERT_EQUAL(mem_add(5, 6), 11);
+    CU_ASSERT_EQUAL(mem_mul(mem_add(SIZE_MAX, 1), 0), 0);
+    CU_ASSERT_EQUAL(mem_mul(mem_add(SIZE_MAX, 1), 2), SIZE_MAX);
     CU_ASSERT_STRING_EQUAL(status_str(TUTOR_ENOMEM), "out of memory");
     CU_ASSERT_STRING_EQUAL(status_str(12345), "unknown error");
 }

@@ -18,16 +18,21 @@ static int mem_permit(void)
     return 1;
 }
 
+/* Larger requests are refused before malloc sees them: no object may be larger (pointer
+ * differences inside it would overflow), and the sanitizers' allocators abort on such a
+ * request instead of returning NULL. */
+#define MEM_MAX ((size_t)PTRDIFF_MAX)
+
 void *mem_alloc(size_t n)
 {
-    if (!mem_permit())
+    if (n > MEM_MAX || !mem_permit())
         return NULL;
     return malloc(n ? n : 1);
 }
 
 void *mem_calloc(size_t count, size_t size)
 {
-    if (size && count > SIZE_MAX / size)
+    if (mem_mul(count, size) > MEM_MAX)
         return NULL;
     if (!mem_permit())
         return NULL;
@@ -36,7 +41,7 @@ void *mem_calloc(size_t count, size_t size)
 
 void *mem_realloc_array(void *p, size_t count, size_t size)
 {
-    if (size && count > SIZE_MAX / size)
+    if (mem_mul(count, size) > MEM_MAX)
         return NULL;
     if (!mem_permit())
         return NULL;

@@ -8,18 +8,35 @@
 #define TUTOR_MEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-/* Returns a block of n bytes (n == 0 is treated as 1), or NULL when out of memory or when an
- * injected failure fires. Free with mem_free. O(1). */
+/* Sizes for mem_alloc computed from caller-supplied counts: a * b and a + b, or SIZE_MAX
+ * when the exact value does not fit. Every allocator here refuses a request above
+ * PTRDIFF_MAX (the largest object C allows), so a size that would have wrapped around to a
+ * small block becomes a refused allocation (NULL, reported as TUTOR_ENOMEM) instead of a
+ * buffer overrun. Saturation composes: mem_mul(mem_add(a, b), c) is SIZE_MAX whenever any
+ * step overflowed. O(1). */
+static inline size_t mem_mul(size_t a, size_t b)
+{
+    return (b && a > SIZE_MAX / b) ? SIZE_MAX : a * b;
+}
+
+static inline size_t mem_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* Returns a block of n bytes (n == 0 is treated as 1), or NULL when n > PTRDIFF_MAX, out of
+ * memory or when an injected failure fires. Free with mem_free. O(1). */
 void *mem_alloc(size_t n);
 
-/* Returns count * size zeroed bytes, or NULL on overflow of the product, out of memory or an
- * injected failure. Free with mem_free. O(count * size). */
+/* Returns count * size zeroed bytes, or NULL when the product exceeds PTRDIFF_MAX, out of
+ * memory or an injected failure. Free with mem_free. O(count * size). */
 void *mem_calloc(size_t count, size_t size);
 
-/* Resizes p to count * size bytes like realloc. Returns the new block, or NULL on overflow,
- * out of memory or injected failure, in which case p is untouched and still owned by the
- * caller. O(new size). */
+/* Resizes p to count * size bytes like realloc. Returns the new block, or NULL when the
+ * product exceeds PTRDIFF_MAX, out of memory or injected failure, in which case p is untouched and
+ * still owned by the caller. O(new size). */
 void *mem_realloc_array(void *p, size_t count, size_t size);
 
 /* Returns a copy of the NUL-terminated s, or NULL. Free with mem_free. O(length of s). */
