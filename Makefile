@@ -159,6 +159,29 @@ $(B)/bench/bench: $(call obj,$(BENCH_SRC)) $(B)/obj/bench/peer_pq.o $(B)/libmode
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# `make fuzz FUZZ=NAME [FUZZ_TIME=60]`: runs the libFuzzer harness fuzz/fuzz_NAME.c for
+# FUZZ_TIME seconds (fuzz/README.md). The libraries are rebuilt by clang with coverage and
+# ASan + UBSan in $(B)/fuzz/, a folder of their own; new inputs go to $(B)/fuzz/corpus-NAME
+# and crashes to $(B)/fuzz/, never into fuzz/corpus/ (the hand-written seeds). Not part of
+# `make test`. FUZZ_ARGS passes more libFuzzer options.
+.PHONY: fuzz
+FUZZ_TIME ?= 60
+FUZZ_CC   ?= clang
+FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+fuzz:
+	$(if $(wildcard fuzz/fuzz_$(FUZZ).c),,$(error make fuzz: FUZZ=NAME, one of: \
+	    $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))))
+	@$(MAKE) --no-print-directory BUILD=$(B)/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" \
+	    SAN_FLAGS="$(FUZZ_SAN)" $(B)/fuzz/fuzz_$(FUZZ)
+	@mkdir -p $(B)/fuzz/corpus-$(FUZZ)
+	$(B)/fuzz/fuzz_$(FUZZ) -max_total_time=$(FUZZ_TIME) -timeout=10 \
+	    -artifact_prefix=$(B)/fuzz/$(FUZZ)- $(FUZZ_ARGS) \
+	    $(B)/fuzz/corpus-$(FUZZ) fuzz/corpus/$(FUZZ)
+
+$(B)/fuzz_%: $(call obj,fuzz/fuzz_%.c) $(call obj,fuzz/common.c) $(LIBS)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 endif # HAVE_DEPS

@@ -280,6 +280,13 @@ int mat_load(const char *path, size_t max_values, double **out, size_t *rows, si
     int in_comment = 0, rc = 0;
     for (;;) {
         int c = getc(f);
+        if (c == '\0') {
+            /* getc hands a NUL byte over like any other, but the token it would end up in is
+             * a C string, where it would cut "3\0\0 7" to a silent 3: not text, refused. */
+            rc =
+                fail(err, errlen, TUTOR_EFORMAT, "%s:%zu: a NUL byte: not a text file", path, line);
+            break;
+        }
         int sep = c == EOF || c == '\n' || c == ' ' || c == '\t' || c == '\r' || c == ',' ||
                   c == '\v' || c == '\f' || c == '#';
         if (!in_comment && !sep) {

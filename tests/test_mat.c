@@ -228,6 +228,34 @@ static void test_load_errors(void)
     CU_ASSERT_STRING_EQUAL(err, "/nonexistent/dir/q.txt: no such file");
 }
 
+/* Found by fuzz/fuzz_mat.c: a NUL byte cut the token it was in, so "3\0\0\0" loaded as 3
+ * and whatever followed the NUL on that token was dropped without a word. The file is
+ * refused, by mat_load and so by the CLI (one line, exit status 2). */
+static void test_load_nul_byte(void)
+{
+    static const char bytes[] = "1 2 3\0\0\0\n4 5 6\n";
+    char path[64], err[256];
+    strcpy(path, "/tmp/tutor_mat_XXXXXX");
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    fwrite(bytes, 1, sizeof bytes - 1, f);
+    fclose(f);
+    double *a = NULL;
+    size_t rows = 0, cols = 0;
+    CU_ASSERT_EQUAL(mat_load(path, 0, &a, &rows, &cols, err, sizeof err), TUTOR_EFORMAT);
+    CU_ASSERT_PTR_NULL(a);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: a NUL byte"));
+    strbuf out = STRBUF_INIT, msg = STRBUF_INIT;
+    int rc = th_cli(&out, &msg, "run", "attention", "--variant", "softmax", "--Q", path, "--K",
+                    path, "--V", path, NULL);
+    th_refused(rc, &out, &msg, "a NUL byte");
+    sb_free(&out);
+    sb_free(&msg);
+    unlink(path);
+}
+
 static void test_parse_double(void)
 {
     double x = 0.0;
@@ -309,6 +337,7 @@ void tests_register(void)
         {"solve", test_solve},
         {"loader formats", test_load_formats},
         {"loader errors", test_load_errors},
+        {"loader: a NUL byte is refused", test_load_nul_byte},
         {"parse one number", test_parse_double},
         {"json and text", test_format},
         {"allocation failures", test_alloc_failures},
