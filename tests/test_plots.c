@@ -952,15 +952,21 @@ static void test_cli_every_topic(void)
 
 /* ---- tutor plot bench ---- */
 
-/* Writes text to DIR/NAME. */
-static void write_file(const char *dir, const char *name, const char *text)
+/* Writes len bytes to DIR/NAME (NUL bytes included). */
+static void write_bytes(const char *dir, const char *name, const char *bytes, size_t len)
 {
     char path[8192];
     join(path, sizeof path, dir, name);
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(path, "wb");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
+    fwrite(bytes, 1, len, f);
     fclose(f);
+}
+
+/* Writes text to DIR/NAME. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    write_bytes(dir, name, text, strlen(text));
 }
 
 #define BENCH_HEADER                                                                               \
@@ -1012,16 +1018,20 @@ static void test_cli_bench(void)
     CU_ASSERT_TRUE(th_alloc_sweep(sweep_cli, (void *)argv, 0) > 5);
 }
 
+/* Makes fresh, empty folders for a run's CSVs (in) and its figures (out), each 8192 bytes
+ * (subdir's own buffer is reused by its next call). */
+static void bench_dirs(char *in, char *out_dir, const char *in_name, const char *out_name)
+{
+    snprintf(in, 8192, "%s", subdir(in_name));
+    snprintf(out_dir, 8192, "%s", subdir(out_name));
+}
+
 /* Bad input: a missing or empty folder, a malformed or foreign file (named with its line),
  * the options tutor plot bench does not take. Nothing is written. */
 static void test_cli_bench_bad(void)
 {
-    const char *empty = subdir("bench-empty");
-    char e[8192];
-    snprintf(e, sizeof e, "%s", empty);
-    const char *dir = subdir("bench-bad-out");
-    char d[8192];
-    snprintf(d, sizeof d, "%s", dir);
+    char e[8192], d[8192];
+    bench_dirs(e, d, "bench-empty", "bench-bad-out");
     expect_bad("no results", th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
                "no benchmark results");
     char nosuch[8192];
@@ -1059,6 +1069,32 @@ static void test_cli_bench_bad(void)
     CU_ASSERT_EQUAL(count_files(d, ""), 0);
 }
 
+/* Found by fuzz/fuzz_plot_bench.c: lines were read with fgets, which cannot tell a NUL
+ * byte from the end of the line. A NUL on the last line (no newline after it) cut the line
+ * there and the rest was dropped without a word, so a damaged file drew figures; a NUL
+ * elsewhere was reported as "line too long". Both are now refused as not text, by line. */
+static void test_cli_bench_nul(void)
+{
+    char e[8192], d[8192];
+    bench_dirs(e, d, "bench-nul", "bench-nul-out");
+    static const char tail[] = "# a note\0\"maxgap\",\"n=1\",1";
+    strbuf sb = STRBUF_INIT;
+    sb_puts(&sb, bench_maxgap);
+    sb_putn(&sb, tail, sizeof tail - 1);
+    CU_ASSERT_FATAL(!sb.failed);
+    write_bytes(e, "maxgap.csv", sb_str(&sb), sb.len);
+    sb_free(&sb);
+    expect_bad("NUL on the last line",
+               th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
+               "maxgap.csv:7: a NUL byte: not a text file");
+    static const char heapify[] = "n,comparisons,per_element\n1000,16\0\n26,1.626\n";
+    write_file(e, "maxgap.csv", bench_maxgap);
+    write_bytes(e, "heap_heapify.csv", heapify, sizeof heapify - 1);
+    expect_bad("NUL inside", th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
+               "heap_heapify.csv:2: a NUL byte: not a text file");
+    CU_ASSERT_EQUAL(count_files(d, ""), 0);
+}
+
 void tests_register(void)
 {
     static const th_test gp_tests[] = {
@@ -1089,6 +1125,7 @@ void tests_register(void)
         {"every topic", test_cli_every_topic},
         {"bench figures", test_cli_bench},
         {"bench figures: bad input", test_cli_bench_bad},
+        {"bench figures: a NUL byte is refused", test_cli_bench_nul},
         {NULL, NULL},
     };
     th_suite("gnuplot", gp_tests);

@@ -42,6 +42,8 @@ static void table_free(table *t)
     t->n = 0;
 }
 
+#define NUL_BYTE "a NUL byte: not a text file"
+
 static int fail(char *err, size_t errlen, int rc, const char *fmt, const char *path, size_t line,
                 const char *what)
 {
@@ -98,19 +100,26 @@ static int number(const char *s, double *out)
     return end != s && !*end && errno != ERANGE ? 0 : -1;
 }
 
-/* Reads one line of at most PLOT_BENCH_MAX_LINE bytes into buf (newline dropped). Returns
- * 1, 0 at the end, or -1 for a longer line. */
+/* Reads one line into buf (cap bytes: at most cap - 2 of text; the newline, and a CR
+ * before it, dropped). Returns 1, 0 at the end, -1 for a longer line, or -2 for a NUL
+ * byte: the file is not text, and as a C string the line would end there, silently
+ * dropping the rest of it (fgets cannot tell, so the bytes are read one by one). */
 static int read_line(FILE *f, char *buf, size_t cap)
 {
-    if (!fgets(buf, (int)cap, f))
+    size_t len = 0;
+    int c = getc(f);
+    if (c == EOF)
         return 0;
-    size_t len = strlen(buf);
-    if (len && buf[len - 1] == '\n')
-        buf[--len] = '\0';
-    else if (!feof(f))
-        return -1;
+    for (; c != EOF && c != '\n'; c = getc(f)) {
+        if (c == '\0')
+            return -2;
+        if (len + 2 >= cap)
+            return -1;
+        buf[len++] = (char)c;
+    }
     if (len && buf[len - 1] == '\r')
-        buf[--len] = '\0';
+        len--;
+    buf[len] = '\0';
     return 1;
 }
 
@@ -153,6 +162,10 @@ static int read_case(const char *dir, const char *name, table *t, char *err, siz
         int got = read_line(f, line, PLOT_BENCH_MAX_LINE + 2);
         if (got == 0)
             break;
+        if (got == -2) {
+            rc = fail(err, errlen, TUTOR_EFORMAT, "%s:%zu: %s", p, ln, NUL_BYTE);
+            goto out;
+        }
         if (got < 0) {
             rc = fail(err, errlen, TUTOR_ETOOBIG, "%s:%zu: %s", p, ln, "line too long");
             goto out;
@@ -349,7 +362,9 @@ static int read_heapify(const char *dir, heapify_counts *h, char *err, size_t er
              (m == HEAPIFY_MAX || split_csv(line, fld, 3) != 3 || number(fld[0], &h->n[m]) ||
               number(fld[1], &cmps) || number(fld[2], &h->per[m]) || !(h->n[m] > 0)))) {
             rc = fail(err, errlen, TUTOR_EFORMAT, "%s:%zu: %s", sb_str(&path), ln,
-                      m == HEAPIFY_MAX ? "too many rows" : "expected n,comparisons,per_element");
+                      got == -2          ? NUL_BYTE
+                      : m == HEAPIFY_MAX ? "too many rows"
+                                         : "expected n,comparisons,per_element");
             break;
         }
         if (ln > 1)
