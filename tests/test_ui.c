@@ -815,6 +815,41 @@ static void test_markdown_alloc(void)
     CU_ASSERT(th_alloc_sweep(render_body, (void *)sample_md, 0) > 0);
 }
 
+/* Found writing fuzz/fuzz_notes.c (and timed with it): every emphasis or link opener
+ * searched to the end of the paragraph for its closer, so a paragraph of openers without
+ * closers was quadratic (90 kB of "*a " took over a minute, a megabyte would have taken
+ * hours). Each run below is linear now and renders in milliseconds; 5 s leaves room for a
+ * sanitizer build on a busy machine while the quadratic version needs 14 to 25 s for
+ * each. The openers stay as written. */
+static void test_markdown_many_openers(void)
+{
+    static const char *const unit[] = {"*a ", "[", "[a]("};
+    static const size_t count[] = {100000, 1000000, 500000};
+    for (int k = 0; k < 3; k++) {
+        strbuf src = STRBUF_INIT;
+        for (size_t i = 0; i < count[k]; i++)
+            sb_puts(&src, unit[k]);
+        CU_ASSERT_FATAL(!src.failed);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ui_md md = {0};
+        CU_ASSERT_EQUAL(ui_md_render(sb_str(&src), 80, &md), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (secs > 5) {
+            CU_FAIL("rendering a paragraph of openers is not linear");
+            fprintf(stderr, "\n  %zu x '%s' took %.1f s\n", count[k], unit[k], secs);
+        }
+        size_t opener = 0;
+        for (size_t i = 0; i < md.n; i++)
+            for (const char *c = md.lines[i].text; *c; c++)
+                opener += *c == unit[k][0];
+        CU_ASSERT_EQUAL(opener, count[k]);
+        ui_md_free(&md);
+        sb_free(&src);
+    }
+}
+
 static void test_notes_find(void)
 {
     static const topic fake = {.id = "no_such_topic_xyz"};
@@ -978,6 +1013,8 @@ void tests_register(void)
     static const th_test pure[] = {
         {"markdown rendering", test_markdown},
         {"markdown rendering survives failed allocations", test_markdown_alloc},
+        {"markdown: many openers without closers render in linear time",
+         test_markdown_many_openers},
         {"notes are found via TUTOR_DOCS, else a clear message", test_notes_find},
         {"predict answers are parsed, graded and scored once", test_predict_grading},
         {"series plot through gnuplot's dumb terminal", test_plot_dumb},

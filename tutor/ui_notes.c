@@ -94,9 +94,18 @@ static int md_blank(ui_md *md)
 }
 
 /* Appends s (n bytes) to out without inline markers: ** and __ and backticks dropped,
- * [text](url) written "text (url)". */
+ * [text](url) written "text (url)".
+ *
+ * Each opener looks ahead for its closer, and every opener before a closer finds the same
+ * one, so the closers are remembered (star, bracket, paren: the first at or after where
+ * they were looked for, n for none) and looked for again only once passed. Searching anew
+ * for each opener made a line of openers with no closer ("*a *a *a ...", "[[[...")
+ * quadratic: 90 kB of notes took over a minute. Now each call reads s a bounded number of
+ * times, and the recursion (a link's text, an emphasis) is at most three deep. */
 static void inline_strip(strbuf *out, const char *s, size_t n)
 {
+    size_t star = 0, bracket = 0, paren = 0;
+    int have_star = 0, have_bracket = 0, have_paren = 0;
     for (size_t i = 0; i < n; i++) {
         if ((s[i] == '*' || s[i] == '_') && i + 1 < n && s[i + 1] == s[i]) {
             i++;
@@ -108,9 +117,13 @@ static void inline_strip(strbuf *out, const char *s, size_t n)
          * (a * b, 2*n) stays. */
         if (s[i] == '*' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '(') && i + 1 < n &&
             s[i + 1] != ' ' && s[i + 1] != '*') {
-            size_t j = i + 1;
-            while (j < n && !(s[j] == '*' && s[j - 1] != ' '))
-                j++;
+            if (!have_star || star <= i) {
+                star = i + 1;
+                while (star < n && !(s[star] == '*' && s[star - 1] != ' '))
+                    star++;
+                have_star = 1;
+            }
+            size_t j = star;
             if (j < n && (j + 1 == n || !isalnum((unsigned char)s[j + 1]))) {
                 inline_strip(out, s + i + 1, j - i - 1);
                 i = j;
@@ -118,15 +131,25 @@ static void inline_strip(strbuf *out, const char *s, size_t n)
             }
         }
         if (s[i] == '[') {
-            const char *close = memchr(s + i, ']', n - i);
-            if (close && (size_t)(close - s) + 1 < n && close[1] == '(') {
-                const char *end = memchr(close, ')', n - (size_t)(close - s));
-                if (end) {
-                    inline_strip(out, s + i + 1, (size_t)(close - s - (long)i - 1));
+            if (!have_bracket || bracket < i) {
+                const char *c = memchr(s + i, ']', n - i);
+                bracket = c ? (size_t)(c - s) : n;
+                have_bracket = 1;
+            }
+            size_t close = bracket;
+            if (close + 1 < n && s[close + 1] == '(') {
+                if (!have_paren || paren < close) {
+                    const char *e = memchr(s + close, ')', n - close);
+                    paren = e ? (size_t)(e - s) : n;
+                    have_paren = 1;
+                }
+                size_t end = paren;
+                if (end < n) {
+                    inline_strip(out, s + i + 1, close - i - 1);
                     sb_puts(out, " (");
-                    sb_putn(out, close + 2, (size_t)(end - close - 2));
+                    sb_putn(out, s + close + 2, end - close - 2);
                     sb_putc(out, ')');
-                    i = (size_t)(end - s);
+                    i = end;
                     continue;
                 }
             }
