@@ -240,6 +240,29 @@ static void test_corrupt_progress(void)
     CU_ASSERT_EQUAL(rmdir(path), 0);
 }
 
+/* Found by fuzz/fuzz_progress.c: the line parser was sscanf("%63s %31s %d"), which split a
+ * word longer than 63 bytes in two, so "<63 bytes>passing 2" read as an id and a state and
+ * the line was accepted; and "%d" past INT_MAX is undefined (glibc wrapped 4294967297 to
+ * 1). Both files are corrupt now: set aside, nothing loaded from them. */
+static void test_progress_strict_words(void)
+{
+    char path[128], aside[160], line[160];
+    progress_path(path, sizeof path);
+    snprintf(aside, sizeof aside, "%s.corrupt-1", path);
+    memset(line, 'x', 63);
+    snprintf(line + 63, sizeof line - 63, "passing 2\nmaxgap passing 1\n");
+    const char *bad[] = {line, "maxgap passing 4294967297\n"};
+    for (int i = 0; i < 2; i++) {
+        reset_state();
+        CU_ASSERT_EQUAL(write_file(path, bad[i]), 0);
+        CU_ASSERT_EQUAL(exercise_status("maxgap"), EXERCISE_NOT_STARTED);
+        const char *w = exercise_warning();
+        CU_ASSERT(w && strstr(w, "line 1") && strstr(w, "set aside"));
+        CU_ASSERT_EQUAL(access(aside, F_OK), 0);
+    }
+    reset_state();
+}
+
 static const char kernel_solution[] =
     "#include <string.h>\n"
     "#include \"models/ssm.h\"\n#include \"trace/mem.h\"\n#include \"trace/status.h\"\n"
@@ -542,6 +565,7 @@ void tests_register(void)
         {"hint ladder, atomic progress", test_hints},
         {"solution", test_solution},
         {"corrupt progress set aside", test_corrupt_progress},
+        {"progress lines: three whole words, hints one digit", test_progress_strict_words},
         {"run through make", test_run},
         {"no sources", test_no_sources},
         {"watch", test_watch},

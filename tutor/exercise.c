@@ -297,23 +297,35 @@ static void set_aside(const char *path, size_t line)
 }
 
 /* Parses one "id state hints" line into p; 0 or TUTOR_EFORMAT. Unknown ids are skipped, so
- * a newer tutor's file still loads. */
+ * a newer tutor's file still loads. The words are split here rather than by sscanf, whose
+ * "%63s" cut a longer word in two and read its tail as the next word ("<63 x>passing 1"
+ * loaded), and whose "%d" is undefined past INT_MAX (glibc wrapped "4294967297" to 1). */
 static int parse_line(char *line, progress *p)
 {
-    char id[64], word[32], extra[2];
-    int hints;
-    if (sscanf(line, "%63s %31s %d %1s", id, word, &hints, extra) != 3 || hints < 0 || hints > 3)
+    static const char space[] = " \t\r\n\v\f";
+    char *word[3];
+    int n = 0;
+    for (char *s = line + strspn(line, space); *s; s += strspn(s, space)) {
+        if (n == 3)
+            return TUTOR_EFORMAT;
+        word[n++] = s;
+        s += strcspn(s, space);
+        if (*s)
+            *s++ = '\0';
+    }
+    /* hints: one digit, as save writes it. */
+    if (n != 3 || word[2][0] < '0' || word[2][0] > '3' || word[2][1])
         return TUTOR_EFORMAT;
-    int s = -1;
+    int state = -1;
     for (int i = 0; i < 3; i++)
-        if (strcmp(word, state_words[i]) == 0)
-            s = i;
-    if (s < 0)
+        if (strcmp(word[1], state_words[i]) == 0)
+            state = i;
+    if (state < 0)
         return TUTOR_EFORMAT;
-    const exercise *ex = exercise_find(id);
+    const exercise *ex = exercise_find(word[0]);
     if (ex) {
-        p->state[index_of(ex)] = (exercise_state)s;
-        p->hints[index_of(ex)] = hints;
+        p->state[index_of(ex)] = (exercise_state)state;
+        p->hints[index_of(ex)] = word[2][0] - '0';
     }
     return 0;
 }
