@@ -53,6 +53,14 @@ const char *fz_file(const char *name, const uint8_t *data, size_t size)
     return path;
 }
 
+const uint8_t *fz_find(const uint8_t *data, size_t size, const char *s, size_t len)
+{
+    for (size_t i = 0; i + len <= size; i++)
+        if (memcmp(data + i, s, len) == 0)
+            return data + i;
+    return NULL;
+}
+
 void fz_remove(const char *name)
 {
     snprintf(path, sizeof path, "%s/%s", fz_dir(), name);

@@ -17,6 +17,10 @@ const char *fz_dir(void);
  * and returns the full path, valid until the next call. Aborts on failure. */
 const char *fz_file(const char *name, const uint8_t *data, size_t size);
 
+/* Where the len bytes of s first occur in data (size bytes), or NULL. For harnesses whose
+ * input holds several files separated by a marker (memmem is a GNU extension). */
+const uint8_t *fz_find(const uint8_t *data, size_t size, const char *s, size_t len);
+
 /* Removes fz_dir()/name when it exists. */
 void fz_remove(const char *name);
 

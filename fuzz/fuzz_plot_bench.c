@@ -26,22 +26,13 @@ static const char *const files[] = {"maxgap.csv",    "heap.csv", "knapsack.csv",
                                     "attention.csv", "ssm.csv",  "heap_heapify.csv"};
 #define NFILES (sizeof files / sizeof files[0])
 
-/* Where sep (len bytes) first occurs in data, or NULL (memmem is a GNU extension). */
-static const uint8_t *find(const uint8_t *data, size_t size, const char *sep, size_t len)
-{
-    for (size_t i = 0; i + len <= size; i++)
-        if (memcmp(data + i, sep, len) == 0)
-            return data + i;
-    return NULL;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char sep[] = "\n====\n";
     unsigned ctl = fz_control(&data, &size);
     for (size_t i = 0; i < NFILES; i++)
         fz_remove(files[i]);
-    const uint8_t *second = find(data, size, sep, sizeof sep - 1);
+    const uint8_t *second = fz_find(data, size, sep, sizeof sep - 1);
     size_t first_len = second ? (size_t)(second - data) : size;
     size_t first = (ctl & 7) < 5 ? (ctl & 7) : 5;
     fz_file(files[first], data, first_len);
@@ -66,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_free(&out);
     /* A NUL byte makes a file not text: it must be refused wherever it is (a C string
      * would end at it and hide the rest of its line). */
-    if (find(data, size, "", 1) && (rc == 0 || rc == TUTOR_ENOTFOUND))
+    if (fz_find(data, size, "", 1) && (rc == 0 || rc == TUTOR_ENOTFOUND))
         fz_fail("plot_bench: a file with a NUL byte was accepted");
     switch (rc) {
     case 0: break;
