@@ -1047,6 +1047,9 @@ static void test_cli_bench_bad(void)
          "maxgap.csv:2:"},
         {"not a number", BENCH_HEADER "\"maxgap\",\"n=1\",x,\"a\",\"b\",1,1,1,1,1,0,\"-\",\"\"\n",
          "maxgap.csv:2: fields 3 and 6 to 11 must be numbers"},
+        /* An infinity reached gnuplot as an axis range, and its error was the only word. */
+        {"infinity", BENCH_HEADER "\"maxgap\",\"n=1\",1,\"a\",\"b\",1,1,1,inf,1,0,\"-\",\"\"\n",
+         "maxgap.csv:2: fields 3 and 6 to 11 must be numbers"},
         {"text after a quote",
          BENCH_HEADER "\"maxgap\"x,\"n=1\",1,\"a\",\"b\",1,1,1,1,1,0,\"-\",\"\"\n",
          "maxgap.csv:2:"},

@@ -91,13 +91,14 @@ static int split_csv(char *line, char **field, int max)
     }
 }
 
-/* A number field: a whole decimal number, "nan" allowed (a skipped peer's ratio). */
+/* A number field: a whole decimal number, "nan" allowed (a skipped peer's ratio). The bench
+ * never writes an infinity, and one would reach gnuplot as an axis range it rejects. */
 static int number(const char *s, double *out)
 {
     char *end;
     errno = 0;
     *out = strtod(s, &end);
-    return end != s && !*end && errno != ERANGE ? 0 : -1;
+    return end != s && !*end && errno != ERANGE && !isinf(*out) ? 0 : -1;
 }
 
 /* Reads one line into buf (cap bytes: at most cap - 2 of text; the newline, and a CR
