@@ -653,6 +653,23 @@ static void test_ascii_keys(void)
     stop();
 }
 
+/* Outside UTF-8 the notes spell their UTF-8 in ASCII ("Sigma_{j <= k}" for "Σ_{j ≤ k}"),
+ * where each byte used to show as a question mark. */
+static void test_ascii_notes(void)
+{
+    if (!screen_ready())
+        return;
+    CU_ASSERT_FATAL(start("LANG=C LC_ALL=C"));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    type_text("ssm");
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    keys("t");
+    CU_ASSERT(wait_for("Notes: ssm", "Sigma_{j <= k} K_j", NULL));
+    CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
+    stop();
+}
+
 /* An input file that is the terminal itself (or a pipe) is refused in the editor: reading
  * it would block the tutor until Ctrl-C, with curses owning the terminal. */
 static void test_input_from_terminal(void)
@@ -800,6 +817,36 @@ static void test_markdown(void)
     sb_free(&all);
     ui_md_free(&md);
     CU_ASSERT_EQUAL(md.n, 0);
+}
+
+/* A paragraph's or list item's markers may span source lines: they are stripped from the
+ * gathered text, not line by line (a title in *...* over two lines kept its stars). */
+static void test_markdown_across_lines(void)
+{
+    static const char src[] = "A paragraph with *an emphasis that\n"
+                              "spans two lines* and a [link that\n"
+                              "spans](http://x) too.\n"
+                              "\n"
+                              "- an item *whose emphasis\n"
+                              "  ends here* and `code that\n"
+                              "  wraps`\n";
+    ui_md md = {0};
+    CU_ASSERT_EQUAL_FATAL(ui_md_render(src, 200, &md), 0);
+    strbuf all = STRBUF_INIT;
+    for (size_t k = 0; k < md.n; k++)
+        sb_printf(&all, "%s|", md.lines[k].text);
+    const char *a = sb_str(&all);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, "A paragraph with an emphasis that spans two lines and a "
+                                     "link that spans (http://x) too.|"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, "an item whose emphasis ends here and code that wraps|"));
+    /* (The item's bullet may itself be a '*' outside UTF-8.) */
+    CU_ASSERT_PTR_NULL(strpbrk(a, "`[]"));
+    CU_ASSERT_PTR_NULL(strstr(a, "*an"));
+    CU_ASSERT_PTR_NULL(strstr(a, "*whose"));
+    CU_ASSERT_PTR_NULL(strstr(a, "lines*"));
+    CU_ASSERT_PTR_NULL(strstr(a, "here*"));
+    sb_free(&all);
+    ui_md_free(&md);
 }
 
 static int render_body(void *ctx)
@@ -1012,6 +1059,7 @@ void tests_register(void)
     atexit(stop);
     static const th_test pure[] = {
         {"markdown rendering", test_markdown},
+        {"markdown markers across source lines", test_markdown_across_lines},
         {"markdown rendering survives failed allocations", test_markdown_alloc},
         {"markdown: many openers without closers render in linear time",
          test_markdown_many_openers},
@@ -1034,6 +1082,7 @@ void tests_register(void)
         {"growing back from below the minimum redraws home whole", test_grow_redraws_home},
         {"a terminal that cannot move the cursor is refused", test_dumb_terminal},
         {"outside UTF-8 the keys are spelt in ASCII", test_ascii_keys},
+        {"outside UTF-8 the notes are spelt in ASCII", test_ascii_notes},
         {"an input file that is the terminal is refused, not read", test_input_from_terminal},
         {NULL, NULL},
     };

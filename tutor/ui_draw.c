@@ -1,5 +1,6 @@
 #include "ui_draw.h"
 
+#include <ctype.h>
 #include <langinfo.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -63,6 +64,7 @@ static int colors;                        /* 0 none, 1 eight, 2 256 */
 static attr_t style_attr[UI_STYLE_COUNT]; /* attributes without the colour pair */
 static short style_pair[UI_STYLE_COUNT];
 static ui_rect clip;
+static int ascii_text; /* outside UTF-8: spell the text in ASCII (utf8_ascii) */
 
 /* xterm-256 indices from dark blue through green to yellow: readable on dark and light
  * backgrounds and ordered by lightness, so it still reads in grey. */
@@ -87,6 +89,7 @@ void ui_draw_init(void)
     const char *cs = nl_langinfo(CODESET);
     ui_g =
         cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0) ? &glyphs_utf8 : &glyphs_ascii;
+    ascii_text = ui_g == &glyphs_ascii;
     const char *nc = getenv("NO_COLOR");
     colors = 0;
     if (has_colors() && !(nc && *nc) && start_color() == OK) {
@@ -152,10 +155,96 @@ void ui_clip_reset(void)
     ui_clip((ui_rect){0, 0, LINES, COLS});
 }
 
-/* Decodes one character of s: its wide char, byte length and display width, with invalid
- * bytes as '?' and control characters as spaces. Returns 0 at the end of s. */
-static size_t next_char(const char *s, mbstate_t *st, wchar_t *wc, int *cw)
+/* Outside a UTF-8 locale the terminal cannot show our UTF-8 text (notes, listings, trace
+ * messages), and the C library would decode each of its bytes as an invalid '?': "exp(Δ A)"
+ * became "exp(?? A)". There the text is decoded as UTF-8 by hand and the characters the
+ * notes and listings use are spelled in ASCII, sorted by code point for bsearch; any other
+ * character is one '?'. */
+
+typedef struct translit {
+    unsigned cp;
+    const char *ascii;
+} translit;
+
+static const translit translits[] = {
+    {0xa0, " "},        {0xb1, "+/-"},     {0xb2, "^2"},     {0xb3, "^3"},     {0xb7, "*"},
+    {0xb9, "^1"},       {0xbd, "1/2"},     {0xd7, "x"},      {0xe0, "a"},      {0xe1, "a"},
+    {0xe4, "a"},        {0xe7, "c"},       {0xe8, "e"},      {0xe9, "e"},      {0xea, "e"},
+    {0xf6, "o"},        {0xfc, "u"},       {0x100, "Abar"},  {0x101, "abar"},  {0x2e3, "^x"},
+    {0x304, "bar"},     {0x391, "Alpha"},  {0x392, "Beta"},  {0x393, "Gamma"}, {0x394, "Delta"},
+    {0x395, "Epsilon"}, {0x396, "Zeta"},   {0x397, "Eta"},   {0x398, "Theta"}, {0x399, "Iota"},
+    {0x39a, "Kappa"},   {0x39b, "Lambda"}, {0x39c, "Mu"},    {0x39d, "Nu"},    {0x39e, "Xi"},
+    {0x39f, "Omicron"}, {0x3a0, "Pi"},     {0x3a1, "Rho"},   {0x3a3, "Sigma"}, {0x3a4, "Tau"},
+    {0x3a5, "Upsilon"}, {0x3a6, "Phi"},    {0x3a7, "Chi"},   {0x3a8, "Psi"},   {0x3a9, "Omega"},
+    {0x3b1, "alpha"},   {0x3b2, "beta"},   {0x3b3, "gamma"}, {0x3b4, "delta"}, {0x3b5, "epsilon"},
+    {0x3b6, "zeta"},    {0x3b7, "eta"},    {0x3b8, "theta"}, {0x3b9, "iota"},  {0x3ba, "kappa"},
+    {0x3bb, "lambda"},  {0x3bc, "mu"},     {0x3bd, "nu"},    {0x3be, "xi"},    {0x3bf, "omicron"},
+    {0x3c0, "pi"},      {0x3c1, "rho"},    {0x3c2, "sigma"}, {0x3c3, "sigma"}, {0x3c4, "tau"},
+    {0x3c5, "upsilon"}, {0x3c6, "phi"},    {0x3c7, "chi"},   {0x3c8, "psi"},   {0x3c9, "omega"},
+    {0x1d40, "^T"},     {0x2013, "-"},     {0x2014, "--"},   {0x2016, "||"},   {0x2018, "'"},
+    {0x2019, "'"},      {0x201c, "\""},    {0x201d, "\""},   {0x2022, "*"},    {0x2026, "..."},
+    {0x2070, "^0"},     {0x2074, "^4"},    {0x2075, "^5"},   {0x2076, "^6"},   {0x2077, "^7"},
+    {0x2078, "^8"},     {0x2079, "^9"},    {0x207a, "^+"},   {0x207b, "^-"},   {0x2080, "_0"},
+    {0x2081, "_1"},     {0x2082, "_2"},    {0x2083, "_3"},   {0x2190, "<-"},   {0x2191, "^"},
+    {0x2192, "->"},     {0x2193, "v"},     {0x2202, "d"},    {0x2207, "grad"}, {0x2208, " in "},
+    {0x2211, "sum"},    {0x2212, "-"},     {0x221a, "sqrt"}, {0x221e, "inf"},  {0x222b, "int"},
+    {0x2248, "~="},     {0x2260, "!="},    {0x2261, "=="},   {0x2264, "<="},   {0x2265, ">="},
+    {0x2297, "(x)"},    {0x2299, "(.)"},   {0x2500, "-"},    {0x2502, "|"},    {0x250c, "+"},
+    {0x2510, "+"},      {0x2514, "+"},     {0x2518, "+"},    {0x251c, "+"},    {0x2581, "."},
+    {0x2582, ","},      {0x2583, "-"},     {0x2584, "~"},    {0x2585, "="},    {0x2586, "+"},
+    {0x2587, "*"},      {0x2588, "#"},     {0x2591, ":"},    {0x2592, "+"},    {0x2593, "*"},
+    {0x25b6, ">"},      {0x25cf, "*"},     {0x2713, "v"},    {0x2717, "x"},
+};
+
+static int translit_cmp(const void *key, const void *elem)
 {
+    unsigned cp = *(const unsigned *)key, e = ((const translit *)elem)->cp;
+    return (cp > e) - (cp < e);
+}
+
+/* Decodes one UTF-8 character at s (its first byte >= 0x80): returns its byte length and
+ * sets *ascii to its ASCII spelling; a malformed, overlong or surrogate sequence is one
+ * byte, spelled '?'. */
+static size_t utf8_ascii(const char *s, const char **ascii)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = u[0] >= 0xf0 && u[0] < 0xf5 ? 4 : u[0] >= 0xe0 ? 3 : u[0] >= 0xc2 ? 2 : 0;
+    unsigned cp = len == 4 ? u[0] & 0x07u : len == 3 ? u[0] & 0x0fu : u[0] & 0x1fu;
+    *ascii = "?";
+    if (len == 0 || len > 4)
+        return 1;
+    for (size_t i = 1; i < len; i++) {
+        if ((u[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+            return 1;
+        cp = cp << 6 | (u[i] & 0x3fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 1;
+    const translit *t = bsearch(&cp, translits, sizeof translits / sizeof translits[0],
+                                sizeof translits[0], translit_cmp);
+    if (t)
+        *ascii = t->ascii;
+    return len;
+}
+
+/* Decodes one character of s: its wide char, byte length and display width, with invalid
+ * bytes as '?' and control characters as spaces. Returns 0 at the end of s. Outside UTF-8
+ * (ascii_text), a character above ASCII comes back as *ascii, its ASCII spelling, whose
+ * length is its width; *ascii is NULL otherwise. */
+static size_t next_char(const char *s, mbstate_t *st, wchar_t *wc, int *cw, const char **ascii)
+{
+    *ascii = NULL;
+    if (ascii_text && (unsigned char)*s >= 0x80) {
+        size_t k = utf8_ascii(s, ascii);
+        *wc = L'?';
+        *cw = (int)strlen(*ascii);
+        /* A spelled-out name before a letter or digit gets a space ("Delta A" for "ΔA"); the
+         * caller draws a space past the spelling's end. */
+        if (*cw > 1 && isalpha((unsigned char)(*ascii)[0]) && isalnum((unsigned char)s[k]))
+            (*cw)++;
+        return k;
+    }
     size_t k = mbrtowc(wc, s, MB_CUR_MAX, st);
     if (k == 0)
         return 0;
@@ -192,7 +281,8 @@ int ui_put(int y, int x, int maxw, int s, const char *text)
     while (*text && col < maxw) {
         wchar_t wc;
         int cw;
-        size_t k = next_char(text, &st, &wc, &cw);
+        const char *ascii;
+        size_t k = next_char(text, &st, &wc, &cw, &ascii);
         if (k == 0)
             break;
         text += k;
@@ -200,12 +290,14 @@ int ui_put(int y, int x, int maxw, int s, const char *text)
             continue; /* combining marks: dropped rather than risk a misplaced cell */
         if (col + cw > maxw)
             break;
-        int cx = x + col;
-        if (visible_row && cx >= clip.x && cx + cw <= clip.x + clip.w) {
-            wchar_t ws[2] = {wc, 0};
-            cchar_t cc;
-            setcchar(&cc, ws, style_attr[s], style_pair[s], NULL);
-            mvadd_wch(y, cx, &cc);
+        for (int i = 0; i < (ascii ? cw : 1); i++) {
+            int cx = x + col + i, w = ascii ? 1 : cw;
+            if (visible_row && cx >= clip.x && cx + w <= clip.x + clip.w) {
+                wchar_t ws[2] = {ascii ? (wchar_t)(ascii[i] ? ascii[i] : ' ') : wc, 0};
+                cchar_t cc;
+                setcchar(&cc, ws, style_attr[s], style_pair[s], NULL);
+                mvadd_wch(y, cx, &cc);
+            }
         }
         col += cw;
     }
@@ -253,7 +345,8 @@ int ui_width(const char *s)
     for (;;) {
         wchar_t wc;
         int cw;
-        size_t k = next_char(s, &st, &wc, &cw);
+        const char *ascii;
+        size_t k = next_char(s, &st, &wc, &cw, &ascii);
         if (k == 0)
             return w;
         s += k;
@@ -270,7 +363,8 @@ size_t ui_fit(const char *s, int w)
     for (;;) {
         wchar_t wc;
         int cw;
-        size_t k = next_char(s + bytes, &st, &wc, &cw);
+        const char *ascii;
+        size_t k = next_char(s + bytes, &st, &wc, &cw, &ascii);
         if (k == 0 || col + cw > w)
             return bytes;
         bytes += k;
@@ -283,7 +377,8 @@ size_t ui_char(const char *s, int *cw)
     mbstate_t st;
     memset(&st, 0, sizeof st);
     wchar_t wc;
-    return next_char(s, &st, &wc, cw);
+    const char *ascii;
+    return next_char(s, &st, &wc, cw, &ascii);
 }
 
 void ui_box(ui_rect r, int s)

@@ -235,17 +235,23 @@ int ui_md_render(const char *src, int width, ui_md *md)
     ui_md_free(md);
     if (width < 20)
         width = 20;
-    strbuf para = STRBUF_INIT; /* the paragraph or list item being gathered */
+    /* A paragraph or list item is gathered whole (its source lines joined by spaces in raw,
+     * a list item's bullet or number in para) and its inline markers are stripped once it
+     * ends, so that an emphasis or a link may span source lines. */
+    strbuf para = STRBUF_INIT, raw = STRBUF_INIT;
     int para_indent = 0, para_hang = 0, para_style = UI_NORMAL, in_para = 0;
     int in_code = 0, rc = 0;
     const char *p = src;
 #define FLUSH()                                                                                    \
     do {                                                                                           \
         if (in_para) {                                                                             \
-            if (para.failed ||                                                                     \
+            if (!raw.failed)                                                                       \
+                inline_strip(&para, sb_str(&raw), raw.len);                                        \
+            if (raw.failed || para.failed ||                                                       \
                 md_wrap(md, para_style, para_indent, para_hang, sb_str(&para), width))             \
                 goto nomem;                                                                        \
             sb_clear(&para);                                                                       \
+            sb_clear(&raw);                                                                        \
             in_para = 0;                                                                           \
         }                                                                                          \
     } while (0)
@@ -326,7 +332,7 @@ int ui_md_render(const char *src, int width, ui_md *md)
             } else {
                 sb_putn(&para, s, m);
             }
-            inline_strip(&para, s + m, sn - m);
+            sb_putn(&raw, s + m, sn - m);
         } else {
             if (!in_para) {
                 in_para = 1;
@@ -334,18 +340,20 @@ int ui_md_render(const char *src, int width, ui_md *md)
                 para_indent = 0;
                 para_hang = 0;
             } else {
-                sb_putc(&para, ' ');
+                sb_putc(&raw, ' ');
             }
-            inline_strip(&para, s, sn);
+            sb_putn(&raw, s, sn);
         }
         p = next;
     }
     FLUSH();
 #undef FLUSH
     sb_free(&para);
+    sb_free(&raw);
     return rc;
 nomem:
     sb_free(&para);
+    sb_free(&raw);
     ui_md_free(md);
     return TUTOR_ENOMEM;
 }
