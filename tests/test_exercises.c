@@ -240,6 +240,37 @@ static void test_corrupt_progress(void)
     CU_ASSERT_EQUAL(rmdir(path), 0);
 }
 
+/* With every name from .corrupt-1 to .corrupt-999 taken, a corrupt file stays where it is
+ * and says so: the last name used to be renamed over, losing the file set aside there. */
+static void test_progress_aside_names_full(void)
+{
+    reset_state();
+    char path[128], aside[160];
+    progress_path(path, sizeof path);
+    for (int n = 1; n < 1000; n++) {
+        snprintf(aside, sizeof aside, "%s.corrupt-%d", path, n);
+        char text[16];
+        snprintf(text, sizeof text, "old %d\n", n);
+        CU_ASSERT_EQUAL_FATAL(write_file(aside, text), 0);
+    }
+    CU_ASSERT_EQUAL(write_file(path, "not progress\n"), 0);
+    CU_ASSERT_EQUAL(exercise_status("maxgap"), EXERCISE_NOT_STARTED);
+    const char *w = exercise_warning();
+    CU_ASSERT(w && strstr(w, "could not be set aside"));
+    CU_ASSERT_EQUAL(access(path, F_OK), 0);
+    FILE *f = fopen(aside, "r"); /* .corrupt-999 */
+    char line[32] = "";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, f));
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(line, "old 999\n");
+    for (int n = 1; n < 1000; n++) {
+        snprintf(aside, sizeof aside, "%s.corrupt-%d", path, n);
+        unlink(aside);
+    }
+    reset_state();
+}
+
 /* Found by fuzz/fuzz_progress.c: the line parser was sscanf("%63s %31s %d"), which split a
  * word longer than 63 bytes in two, so "<63 bytes>passing 2" read as an id and a state and
  * the line was accepted; and "%d" past INT_MAX is undefined (glibc wrapped 4294967297 to
@@ -565,6 +596,7 @@ void tests_register(void)
         {"hint ladder, atomic progress", test_hints},
         {"solution", test_solution},
         {"corrupt progress set aside", test_corrupt_progress},
+        {"corrupt progress with every aside name taken", test_progress_aside_names_full},
         {"progress lines: three whole words, hints one digit", test_progress_strict_words},
         {"run through make", test_run},
         {"no sources", test_no_sources},

@@ -273,19 +273,22 @@ static size_t index_of(const exercise *ex)
     return (size_t)(ex - exercise_table);
 }
 
-/* Renames a corrupt progress file to path.corrupt-N, the first N free. */
+/* Renames a corrupt progress file to path.corrupt-N, the first N free (1 to 999; with all of
+ * them taken it stays where it is rather than replace an older one). */
 static void set_aside(const char *path, size_t line)
 {
     strbuf to = STRBUF_INIT;
-    for (int n = 1; n < 1000; n++) {
+    int free_name = 0;
+    for (int n = 1; n < 1000 && !free_name; n++) {
         sb_clear(&to);
         sb_printf(&to, "%s.corrupt-%d", path, n);
-        if (to.failed || access(sb_str(&to), F_OK) != 0)
+        free_name = !to.failed && access(sb_str(&to), F_OK) != 0;
+        if (to.failed)
             break;
     }
     char where[32];
     snprintf(where, sizeof where, "line %zu", line);
-    if (!to.failed && rename(path, sb_str(&to)) == 0) {
+    if (free_name && rename(path, sb_str(&to)) == 0) {
         warn("tutor: the progress file %s did not parse (%s); it was set aside as %s and "
              "progress starts afresh",
              path, where, sb_str(&to));
