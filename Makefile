@@ -172,6 +172,8 @@ FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=u
 fuzz:
 	$(if $(wildcard fuzz/fuzz_$(FUZZ).c),,$(error make fuzz: FUZZ=NAME, one of: \
 	    $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))))
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz: needs $(FUZZ_CC) with its" \
+	    "libFuzzer runtime (Debian: apt-get install clang)" >&2; exit 2; }
 	@$(MAKE) --no-print-directory BUILD=$(B)/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" \
 	    SAN_FLAGS="$(FUZZ_SAN)" $(B)/fuzz/fuzz_$(FUZZ)
 	@mkdir -p $(B)/fuzz/corpus-$(FUZZ)
