@@ -14,8 +14,8 @@
  *
  * This module knows traces (the layer below) but not topics: topic recipes live with the
  * registry in tutor/. */
-#ifndef PLOTS_FIGURE_H
-#define PLOTS_FIGURE_H
+#ifndef TUTOR_FIGURE_H
+#define TUTOR_FIGURE_H
 
 #include <stddef.h>
 

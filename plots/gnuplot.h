@@ -22,8 +22,8 @@
  * When gnuplot is not installed, gp_render writes the script (with its data) to FIGURE.gp
  * next to where the figure would have gone, so it can be rendered later with `gnuplot
  * FIGURE.gp`, and returns TUTOR_ENOTFOUND. */
-#ifndef PLOTS_GNUPLOT_H
-#define PLOTS_GNUPLOT_H
+#ifndef TUTOR_GNUPLOT_H
+#define TUTOR_GNUPLOT_H
 
 #include <stddef.h>
 
