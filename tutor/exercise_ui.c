@@ -1,5 +1,6 @@
 /* exercise_ui.c: the interactive tutor's exercise screen (`x` on a topic): runs the topic's
- * exercises through exercise_run and pages through the report, coloured per behaviour. */
+ * exercises through exercise_run_cancellable (q or Esc stops the build) and pages through
+ * the report, coloured per behaviour. */
 #include <stdio.h>
 #include <string.h>
 
