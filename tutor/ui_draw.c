@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <term.h>
 #include <termios.h>
 #include <unistd.h>
@@ -547,12 +548,42 @@ void ui_term_close(void)
     leave_len = 0;
 }
 
+/* How often a wait for a key looks at the terminal's size. A resize signal that arrives
+ * between curses' check for one and its blocking read is otherwise only noticed at the
+ * next key (seen when valgrind slowed the tutor down: the screen kept its old size). */
+#define UI_SIZE_POLL_MS 250
+
+/* Whether the terminal's size differs from the one curses draws for; if so, curses is told
+ * (as its own resize handling would) and the caller reports KEY_RESIZE. */
+static int size_changed(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0)
+        return 0;
+    if (!is_term_resized(ws.ws_row, ws.ws_col))
+        return 0;
+    resize_term(ws.ws_row, ws.ws_col);
+    clearok(curscr, TRUE); /* what the terminal shows now is unknown: repaint it all */
+    return 1;
+}
+
 int ui_key(int timeout_ms)
 {
     if (stop_signal)
         return UI_KEY_SIGNAL;
-    timeout(timeout_ms);
-    int ch = getch();
+    int ch;
+    if (timeout_ms < 0) {
+        /* Waiting without end: wake now and then to catch a missed resize. */
+        timeout(UI_SIZE_POLL_MS);
+        while ((ch = getch()) == ERR && !stop_signal)
+            if (size_changed()) {
+                ch = KEY_RESIZE;
+                break;
+            }
+    } else {
+        timeout(timeout_ms);
+        ch = getch();
+    }
     /* The clip rectangle was cut to the old size (ui_big_enough's message, a draw at a
      * smaller size): screens that draw before setting a clip of their own would lose
      * every column and row the terminal gained. */
