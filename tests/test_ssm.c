@@ -627,6 +627,49 @@ static void expect_bad(int rc, const char *words)
     th_refused(rc, &out, &err, words);
 }
 
+/* Reads the JSON number array after "key": [ in s into v (at most cap values); returns
+ * how many, or -1 when the key is missing or the array is malformed. */
+static int json_numbers(const char *s, const char *key, double *v, int cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": [", key);
+    const char *p = strstr(s, pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    int n = 0;
+    while (*p != ']') {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || n == cap)
+            return -1;
+        v[n++] = x;
+        p = end;
+        if (*p == ',')
+            p += 2;
+        else if (*p != ']')
+            return -1;
+    }
+    return n;
+}
+
+/* The copying demo's "marked" are indices into "u" (from 0, like the arrays): each marked
+ * token holds its target value. (They were printed from 1, so u[marked[j]] was a noise
+ * token.) */
+static void test_cli_mamba_marked(void)
+{
+    CU_ASSERT_EQUAL_FATAL(th_cli(&out, &err, "run", "ssm", "--kind", "mamba", "--json", NULL), 0);
+    double u[256], target[16], marked[16];
+    int nu = json_numbers(sb_str(&out), "u", u, 256);
+    int nt = json_numbers(sb_str(&out), "target", target, 16);
+    int nm = json_numbers(sb_str(&out), "marked", marked, 16);
+    CU_ASSERT_FATAL(nu > 0 && nt > 0 && nm == nt);
+    for (int j = 0; j < nm; j++) {
+        CU_ASSERT_FATAL(marked[j] >= 0 && marked[j] < nu);
+        CU_ASSERT_EQUAL(u[(int)marked[j]], target[j]);
+    }
+}
+
 static void test_cli_shapes(void)
 {
     const char *kinds[][2] = {{"s4", "convolution"},     {"s4", "recurrent"},
@@ -832,6 +875,7 @@ void tests_register(void)
     th_suite("ssm models", lib_tests);
     CU_pSuite s = CU_add_suite("ssm CLI", cli_init, cli_clean);
     CU_add_test(s, "JSON shapes", test_cli_shapes);
+    CU_add_test(s, "mamba demo: marked indexes u", test_cli_mamba_marked);
     CU_add_test(s, "files", test_cli_files);
     CU_add_test(s, "bad input", test_cli_bad_input);
     CU_add_test(s, "random inputs and help", test_cli_random_input_and_help);

@@ -873,6 +873,22 @@ static void test_markdown_across_lines(void)
     ui_md_free(&md);
 }
 
+/* An indented code block loses the four spaces that mark it, not its own indentation. */
+static void test_markdown_indented_code(void)
+{
+    ui_md md = {0};
+    CU_ASSERT_EQUAL_FATAL(ui_md_render("Text.\n\n    first(x)\n      = second\n", 60, &md), 0);
+    int seen = 0;
+    for (size_t k = 0; k < md.n; k++) {
+        if (md.lines[k].style != UI_CODE)
+            continue;
+        CU_ASSERT_STRING_EQUAL(md.lines[k].text, seen ? "  = second" : "first(x)");
+        seen++;
+    }
+    CU_ASSERT_EQUAL(seen, 2);
+    ui_md_free(&md);
+}
+
 static int render_body(void *ctx)
 {
     ui_md md = {0};
@@ -1084,6 +1100,7 @@ void tests_register(void)
     static const th_test pure[] = {
         {"markdown rendering", test_markdown},
         {"markdown markers across source lines", test_markdown_across_lines},
+        {"markdown indented code keeps its own indentation", test_markdown_indented_code},
         {"markdown rendering survives failed allocations", test_markdown_alloc},
         {"markdown: many openers without closers render in linear time",
          test_markdown_many_openers},

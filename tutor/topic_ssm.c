@@ -513,20 +513,21 @@ static int run_mamba(const topic_args *args, int conv, run_ctx *c, trace *tr, to
         ssmcli_json_reals(sb, "u", in.u, in.L);
         sb_puts(sb, ", ");
         ssmcli_json_reals(sb, "target", c->demo.target, c->demo.K);
+        /* Indices into "u", from 0 like every array here: u[marked[j]] is target[j]. */
         sb_puts(sb, ", \"marked\": [");
         for (size_t j = 0; j < c->demo.K; j++)
-            sb_printf(sb, j ? ", %zu" : "%zu", c->demo.marked[j] + 1);
+            sb_printf(sb, j ? ", %zu" : "%zu", c->demo.marked[j]);
         sb_putc(sb, ']');
     }
     sb_putc(sb, '}');
     if (demo) {
         sb_printf(&out->text,
                   "Mamba selective copying: %zu marked tokens among %zu, read back by the last "
-                  "%zu queries\n  position  target     output\n",
+                  "%zu queries\n     index  target     output\n",
                   c->demo.K, in.L - c->demo.K, c->demo.K);
         for (size_t j = 0; j < c->demo.K; j++)
-            sb_printf(&out->text, "  %8zu  %9.4f  %9.4f\n", c->demo.marked[j] + 1,
-                      c->demo.target[j], c->y[in.L - c->demo.K + j]);
+            sb_printf(&out->text, "  %8zu  %9.4f  %9.4f\n", c->demo.marked[j], c->demo.target[j],
+                      c->y[in.L - c->demo.K + j]);
         return out->text.failed;
     }
     sb_printf(&out->text, "Mamba selective scan (%s), L = %zu, D = %zu, N = %zu\ny:\n",

@@ -281,7 +281,9 @@ int ui_md_render(const char *src, int width, ui_md *md)
             if (md_blank(md))
                 goto nomem;
         } else if (lead >= 4 && !in_para) {
-            if (md_push(md, UI_CODE, 4, s, sn))
+            /* Only the four spaces that mark the block go: deeper ones are the code's own
+             * indentation (a continued line lined up under the one before). */
+            if (md_push(md, UI_CODE, 4, p + 4, n - 4))
                 goto nomem;
         } else if (s[0] == '#') {
             FLUSH();
