@@ -889,6 +889,48 @@ static void test_markdown_indented_code(void)
     ui_md_free(&md);
 }
 
+/* A table that fits is shown as written; a wider one, which the screen would cut, becomes
+ * one item per row with "header: cell" lines, every line within the width. */
+static void test_markdown_tables(void)
+{
+    static const char narrow[] = "| a | b |\n|---|---|\n| 1 | 2 |\nafter\n";
+    ui_md md = {0};
+    CU_ASSERT_EQUAL_FATAL(ui_md_render(narrow, 40, &md), 0);
+    CU_ASSERT_EQUAL_FATAL(md.n, 4);
+    CU_ASSERT_STRING_EQUAL(md.lines[0].text, "| a | b |");
+    CU_ASSERT_STRING_EQUAL(md.lines[2].text, "| 1 | 2 |");
+    CU_ASSERT_STRING_EQUAL(md.lines[3].text, "after");
+    static const char wide[] =
+        "| op | what it does | returns |\n"
+        "|---|:---:|---|\n"
+        "| `push x` | append x and sift it up toward the root | nothing at all |\n"
+        "| `pop` | the root leaves; the last item fills the hole and sifts down | the old "
+        "root |\n"
+        "text\n";
+    CU_ASSERT_EQUAL_FATAL(ui_md_render(wide, 40, &md), 0);
+    strbuf all = STRBUF_INIT;
+    for (size_t k = 0; k < md.n; k++) {
+        CU_ASSERT(md.lines[k].indent + ui_width(md.lines[k].text) <= 40);
+        sb_printf(&all, "%d:%s|", md.lines[k].indent, md.lines[k].text);
+    }
+    const char *a = sb_str(&all);
+    char bullet_push[32], bullet_pop[32];
+    snprintf(bullet_push, sizeof bullet_push, "2:%s push x|", ui_g->bullet);
+    snprintf(bullet_pop, sizeof bullet_pop, "2:%s pop|", ui_g->bullet);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, bullet_push));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(a, "|4:what it does: append x and sift it|6:up toward the root|"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, "|4:returns: nothing at all|"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, bullet_pop));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, "|4:returns: the old root|0:text|"));
+    CU_ASSERT_PTR_NULL(strstr(a, "---"));
+    CU_ASSERT_PTR_NULL(strchr(a, '`'));
+    if (!strstr(a, "|6:up toward the root|"))
+        fprintf(stderr, "\n  [%s]\n", a);
+    sb_free(&all);
+    ui_md_free(&md);
+}
+
 static int render_body(void *ctx)
 {
     ui_md md = {0};
@@ -1101,6 +1143,7 @@ void tests_register(void)
         {"markdown rendering", test_markdown},
         {"markdown markers across source lines", test_markdown_across_lines},
         {"markdown indented code keeps its own indentation", test_markdown_indented_code},
+        {"markdown tables: as written, or one item per row when too wide", test_markdown_tables},
         {"markdown rendering survives failed allocations", test_markdown_alloc},
         {"markdown: many openers without closers render in linear time",
          test_markdown_many_openers},

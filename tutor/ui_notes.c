@@ -230,6 +230,145 @@ static size_t list_marker(const char *s, size_t n)
     return 0;
 }
 
+/* A table's line: its text without leading spaces or a trailing CR, and where the next line
+ * starts. */
+static const char *table_line(const char *p, size_t *len, const char **next)
+{
+    const char *eol = strchr(p, '\n');
+    size_t n = eol ? (size_t)(eol - p) : strlen(p);
+    *next = eol ? eol + 1 : p + n;
+    if (n && p[n - 1] == '\r')
+        n--;
+    while (n && *p == ' ') {
+        p++;
+        n--;
+    }
+    *len = n;
+    return p;
+}
+
+/* The next cell of a table row at *p (n bytes left), without its spaces; advances past
+ * it. Returns 0 when the row has no more cells. */
+static int table_cell(const char **p, size_t *n, const char **cell, size_t *clen)
+{
+    if (*n && **p == '|') {
+        (*p)++;
+        (*n)--;
+    }
+    if (*n == 0)
+        return 0;
+    const char *bar = memchr(*p, '|', *n);
+    size_t k = bar ? (size_t)(bar - *p) : *n;
+    const char *c = *p;
+    size_t cl = k;
+    while (cl && *c == ' ') {
+        c++;
+        cl--;
+    }
+    while (cl && c[cl - 1] == ' ')
+        cl--;
+    *p += k;
+    *n -= k;
+    if (!bar && cl == 0)
+        return 0; /* the space after a closing bar */
+    *cell = c;
+    *clen = cl;
+    return 1;
+}
+
+/* Whether a row is the |---|:---:| line under a header. */
+static int table_separator(const char *s, size_t n)
+{
+    int dash = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '-')
+            dash = 1;
+        else if (s[i] != '|' && s[i] != ':' && s[i] != ' ')
+            return 0;
+    }
+    return dash;
+}
+
+#define TABLE_MAX_COLS 16
+
+/* Renders the table whose first line is at *pp and advances *pp past its last line. One
+ * that fits the width is shown as written; a wider one would be cut at the screen's edge,
+ * so each row becomes a list item instead: its first cell, then "header: cell" for the
+ * others, each wrapped. */
+static int md_table(ui_md *md, const char **pp, int width)
+{
+    const char *p = *pp, *next;
+    size_t n;
+    int fits = 1;
+    const char *end = p;
+    for (const char *q = p;;) {
+        const char *s = table_line(q, &n, &next);
+        if (n == 0 || s[0] != '|')
+            break;
+        strbuf tmp = STRBUF_INIT;
+        sb_putn(&tmp, s, n);
+        if (tmp.failed) {
+            sb_free(&tmp);
+            return TUTOR_ENOMEM;
+        }
+        if (2 + ui_width(sb_str(&tmp)) > width)
+            fits = 0;
+        sb_free(&tmp);
+        end = q = next;
+        if (!*q)
+            break;
+    }
+    *pp = end;
+    int rc = 0;
+    strbuf head[TABLE_MAX_COLS], text = STRBUF_INIT;
+    size_t nhead = 0;
+    int row = 0;
+    for (const char *q = p; q < end; q = next, row++) {
+        const char *s = table_line(q, &n, &next);
+        if (fits) {
+            if (md_push(md, UI_NORMAL, 2, s, n))
+                rc = TUTOR_ENOMEM;
+            continue;
+        }
+        if (table_separator(s, n))
+            continue;
+        const char *c;
+        size_t cl;
+        /* The first row is the header when the separator follows it. */
+        if (row == 0) {
+            size_t n2;
+            const char *next2, *s2 = table_line(next, &n2, &next2);
+            if (next < end && table_separator(s2, n2)) {
+                while (nhead < TABLE_MAX_COLS && table_cell(&s, &n, &c, &cl)) {
+                    head[nhead] = (strbuf)STRBUF_INIT;
+                    inline_strip(&head[nhead], c, cl);
+                    nhead++;
+                }
+                continue;
+            }
+        }
+        for (size_t col = 0; table_cell(&s, &n, &c, &cl); col++) {
+            sb_clear(&text);
+            if (col == 0) {
+                sb_puts(&text, ui_g->bullet);
+                sb_putc(&text, ' ');
+            } else if (col < nhead && head[col].len) {
+                sb_printf(&text, "%s: ", sb_str(&head[col]));
+            }
+            inline_strip(&text, c, cl);
+            if (text.failed || md_wrap(md, UI_NORMAL, col ? 4 : 2, 2, sb_str(&text), width))
+                rc = TUTOR_ENOMEM;
+        }
+    }
+    for (size_t k = 0; k < nhead; k++) {
+        if (head[k].failed)
+            rc = TUTOR_ENOMEM;
+        sb_free(&head[k]);
+    }
+    sb_free(&text);
+    return rc;
+}
+
 int ui_md_render(const char *src, int width, ui_md *md)
 {
     ui_md_free(md);
@@ -310,8 +449,9 @@ int ui_md_render(const char *src, int width, ui_md *md)
                 goto nomem;
         } else if (s[0] == '|') {
             FLUSH();
-            if (md_push(md, UI_NORMAL, 2, s, sn))
+            if (md_table(md, &p, width))
                 goto nomem;
+            continue; /* p is past the table */
         } else if (s[0] == '>') {
             FLUSH();
             size_t q = sn > 1 && s[1] == ' ' ? 2 : 1;

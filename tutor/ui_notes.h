@@ -35,9 +35,9 @@ int ui_notes_find(const topic *t, strbuf *path);
  * TUTOR_ENOMEM. */
 int ui_notes_read(const char *path, strbuf *text);
 
-/* Renders markdown src to lines at most width columns wide (code and tables excepted:
- * the viewer clips those) into *md (emptied first). Returns 0 or TUTOR_ENOMEM (md left
- * empty). O(length of src). Free with ui_md_free. */
+/* Renders markdown src to lines at most width columns wide (code excepted: the viewer
+ * clips it; a table too wide becomes a list) into *md (emptied first). Returns 0 or
+ * TUTOR_ENOMEM (md left empty). O(length of src). Free with ui_md_free. */
 int ui_md_render(const char *src, int width, ui_md *md);
 void ui_md_free(ui_md *md);
 
