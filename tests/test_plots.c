@@ -885,6 +885,21 @@ static void test_cli_bad_input(void)
                    "--nums");
         CU_ASSERT_EQUAL(count_files(dir, ""), 1);
     }
+    /* A missing input file is bad input, exit 2 as for `tutor run`: it once came back as the
+     * TUTOR_ENOTFOUND that means "gnuplot missing" to cmd_plot, which exited 1 (found by
+     * fuzz_cli_args). The recipe's check, then the trace figure's run. */
+    if (topic_find("hippo")) {
+        char nosuch[8192];
+        join(nosuch, sizeof nosuch, dir, "no-such-signal");
+        expect_bad("missing file",
+                   th_cli(&out, &err, "plot", "hippo", "--signal", nosuch, "--out", dir, NULL),
+                   "no such file");
+        expect_bad("missing file, animated",
+                   th_cli(&out, &err, "plot", "hippo", "--signal", nosuch, "--animate", "--format",
+                          "gif", "--out", dir, NULL),
+                   "no such file");
+        CU_ASSERT_EQUAL(count_files(dir, ""), 1);
+    }
 }
 
 static const char *sweep_dir;

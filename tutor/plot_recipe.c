@@ -60,6 +60,15 @@ double plot_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* A runner's status as the plot layer reports it. A runner says TUTOR_ENOTFOUND for an input
+ * file that does not exist (mat_load), but from a recipe that code means gnuplot is missing
+ * (the scripts were written: exit 1); the file is bad input, exit 2 as `tutor run` gives,
+ * so it becomes TUTOR_EINVAL, its message unchanged. */
+static int runner_status(int rc)
+{
+    return rc == TUTOR_ENOTFOUND ? TUTOR_EINVAL : rc;
+}
+
 int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *err, size_t errlen)
 {
     topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
@@ -68,7 +77,7 @@ int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *
         snprintf(err, errlen, "out of memory");
         return TUTOR_ENOMEM;
     }
-    int rc = req->topic->run(args ? args : req->args, *tr, &res);
+    int rc = runner_status(req->topic->run(args ? args : req->args, *tr, &res));
     if (rc)
         snprintf(err, errlen, "%s", res.err[0] ? res.err : status_str(rc));
     else if ((rc = trace_status(*tr)) != 0)
@@ -84,7 +93,7 @@ int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *
 int plot_check(const plot_request *req, char *err, size_t errlen)
 {
     topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
-    int rc = req->topic->run(req->args, NULL, &res);
+    int rc = runner_status(req->topic->run(req->args, NULL, &res));
     if (rc == TUTOR_ELIMIT || rc == TUTOR_EIO)
         rc = 0;
     if (rc)
