@@ -163,7 +163,8 @@ $(B)/bench/bench: $(call obj,$(BENCH_SRC)) $(B)/obj/bench/peer_pq.o $(B)/libmode
 # FUZZ_TIME seconds (fuzz/README.md). The libraries are rebuilt by clang with coverage and
 # ASan + UBSan in $(B)/fuzz/, a folder of their own; new inputs go to $(B)/fuzz/corpus-NAME
 # and crashes to $(B)/fuzz/, never into fuzz/corpus/ (the hand-written seeds). Not part of
-# `make test`. FUZZ_ARGS passes more libFuzzer options.
+# `make test`. fuzz/NAME.dict, when there is one, is passed as the libFuzzer dictionary;
+# FUZZ_ARGS passes more libFuzzer options.
 .PHONY: fuzz
 FUZZ_TIME ?= 60
 FUZZ_CC   ?= clang
@@ -178,7 +179,8 @@ fuzz:
 	    SAN_FLAGS="$(FUZZ_SAN)" $(B)/fuzz/fuzz_$(FUZZ)
 	@mkdir -p $(B)/fuzz/corpus-$(FUZZ)
 	$(B)/fuzz/fuzz_$(FUZZ) -max_total_time=$(FUZZ_TIME) -timeout=10 \
-	    -artifact_prefix=$(B)/fuzz/$(FUZZ)- $(FUZZ_ARGS) \
+	    -artifact_prefix=$(B)/fuzz/$(FUZZ)- $(if $(wildcard fuzz/$(FUZZ).dict),-dict=fuzz/$(FUZZ).dict) \
+	    $(FUZZ_ARGS) \
 	    $(B)/fuzz/corpus-$(FUZZ) fuzz/corpus/$(FUZZ)
 
 $(B)/fuzz_%: $(call obj,fuzz/fuzz_%.c) $(call obj,fuzz/common.c) $(LIBS)

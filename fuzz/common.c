@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../trace/mem.h"
+#include "../tutor/cli.h"
 
 static char dir[64];
 static char path[4096];
@@ -67,6 +68,12 @@ void fz_remove(const char *name)
     remove(path);
 }
 
+void fz_remove_tree(const char *name)
+{
+    snprintf(path, sizeof path, "%s/%s", fz_dir(), name);
+    nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 unsigned fz_control(const uint8_t **data, size_t *size)
 {
     if (!*size)
@@ -88,6 +95,34 @@ int fz_alloc_fail(unsigned ctl)
 void fz_alloc_end(void)
 {
     mem_fail_after(-1);
+}
+
+void fz_cli(int argc, char **argv, unsigned ctl, const char *const *ours)
+{
+    char *out_text = NULL, *err_text = NULL;
+    size_t out_len = 0, err_len = 0;
+    FILE *out = open_memstream(&out_text, &out_len), *err = open_memstream(&err_text, &err_len);
+    if (!out || !err)
+        fz_fail("open_memstream failed");
+    int armed = fz_alloc_fail(ctl);
+    int status = cli_main(argc, argv, out, err);
+    fz_alloc_end();
+    fclose(out);
+    fclose(err);
+    const char *nl = strchr(err_text, '\n');
+    int expected = armed;
+    for (const char *const *s = ours; s && *s && !expected; s++)
+        expected = strstr(err_text, *s) != NULL;
+    if (status == 0 && err_len)
+        fz_fail("cli: exit 0 with a message: %s", err_text);
+    if (status == 2 && (out_len || !nl || nl[1]))
+        fz_fail("cli: exit 2 must be one line on stderr and nothing on stdout: %s", err_text);
+    if (status == 1 && (!expected || !nl))
+        fz_fail("cli: exit 1 with no failure of ours: %s", err_text);
+    if (status != 0 && status != 1 && status != 2)
+        fz_fail("cli: exit status %d", status);
+    free(out_text);
+    free(err_text);
 }
 
 void fz_one_line(const char *what, const char *msg)

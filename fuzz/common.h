@@ -24,6 +24,11 @@ const uint8_t *fz_find(const uint8_t *data, size_t size, const char *s, size_t l
 /* Removes fz_dir()/name when it exists. */
 void fz_remove(const char *name);
 
+/* Removes fz_dir()/name and everything under it, when it exists: for a harness whose
+ * program writes files and folders of names the fuzzer chose, which would otherwise pile
+ * up (in memory, on /dev/shm) run after run. */
+void fz_remove_tree(const char *name);
+
 /* Takes the first byte of the input as the harness's control byte (0 for an empty input)
  * and advances *data past it. Each harness says what its bits choose. */
 unsigned fz_control(const uint8_t **data, size_t *size);
@@ -33,6 +38,14 @@ unsigned fz_control(const uint8_t **data, size_t *size);
  * Returns 1 when a failure was armed. */
 int fz_alloc_fail(unsigned ctl);
 void fz_alloc_end(void);
+
+/* Runs `tutor argv[1..]` in-process (cli_main) with stdout and stderr captured and the
+ * allocation failure of ctl armed (fz_alloc_fail), then checks the CLI's contract: exit 0
+ * with nothing on stderr; or 2 (bad input) with nothing on stdout and exactly one line on
+ * stderr; or 1 only for a failure of ours: an allocation made to fail, or stderr holding
+ * one of the NULL-terminated strings in ours (may be NULL), which a harness names for the
+ * failures it sets up itself (gnuplot missing). Aborts on a broken contract. */
+void fz_cli(int argc, char **argv, unsigned ctl, const char *const *ours);
 
 /* Aborts (a finding) unless msg is one line: not empty, no newline in it. what names the
  * caller in the message printed first. */
