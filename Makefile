@@ -213,6 +213,11 @@ deps:
 	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $$missing; } \
 	  || { echo "make deps: apt-get could not install:$$missing" >&2; exit 1; }
 
+# The targets, as README.md's table lists them (one place to keep them in).
+help:
+	@sed -n 's/^| `\(make [^`]*\)` | \(.*\) |$$/\1\t\2/p' README.md | \
+	    sed 's/`//g; s/\[\([^]]*\)\]([^)]*)/\1/g' | expand -t 28
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
