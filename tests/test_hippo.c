@@ -685,7 +685,13 @@ static void test_cli_bad_input(void)
     expect_bad(th_cli(&out, &err, "run", "hippo", "--signal-kind", "square", NULL),
                "--signal-kind: unknown kind 'square'");
     expect_bad(th_cli(&out, &err, "run", "hippo", "--measure", "legt", "--dt", "0", NULL),
-               "--dt: 0 is outside (0,");
+               "--dt: 0 is outside [1e-09,");
+    /* A step so small that A = O(N / theta) overflows was refused as "I - dt A is
+     * singular"; it is now out of the option's range, said as such. */
+    expect_bad(th_cli(&out, &err, "run", "hippo", "--measure", "legt", "--dt", "1e-320", NULL),
+               "--dt: 1e-320 is outside [1e-09,");
+    expect_bad(th_cli(&out, &err, "run", "hippo", "--measure", "legt", "--theta", "1e-300", NULL),
+               "--theta: 1e-300 is outside [1e-09,");
     expect_bad(th_cli(&out, &err, "run", "hippo", "--measure", "legt", "--theta", "-2", NULL),
                "--theta");
     expect_bad(th_cli(&out, &err, "run", "hippo", "--dt", "0.1", NULL),

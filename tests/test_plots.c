@@ -898,6 +898,15 @@ static void test_cli_bad_input(void)
                    th_cli(&out, &err, "plot", "hippo", "--signal", nosuch, "--animate", "--format",
                           "gif", "--out", dir, NULL),
                    "no such file");
+        /* An unreadable one (here a folder) likewise: its TUTOR_EIO passed the check as if
+         * an output had failed, and the figures were drawn. */
+        expect_bad("unreadable file",
+                   th_cli(&out, &err, "plot", "hippo", "--signal", dir, "--out", dir, NULL),
+                   "read error");
+        expect_bad("unreadable file, animated",
+                   th_cli(&out, &err, "plot", "hippo", "--signal", dir, "--animate", "--format",
+                          "gif", "--out", dir, NULL),
+                   "read error");
         CU_ASSERT_EQUAL(count_files(dir, ""), 1);
     }
 }

@@ -61,12 +61,13 @@ double plot_now_ms(void)
 }
 
 /* A runner's status as the plot layer reports it. A runner says TUTOR_ENOTFOUND for an input
- * file that does not exist (mat_load), but from a recipe that code means gnuplot is missing
- * (the scripts were written: exit 1); the file is bad input, exit 2 as `tutor run` gives,
- * so it becomes TUTOR_EINVAL, its message unchanged. */
+ * file that does not exist and TUTOR_EIO for one it cannot read (mat_load: a folder, say),
+ * but from a recipe those codes mean gnuplot is missing (the scripts were written) or an
+ * output could not be written, both exit 1; the file is bad input, exit 2 as `tutor run`
+ * gives, so both become TUTOR_EINVAL, the message unchanged. */
 static int runner_status(int rc)
 {
-    return rc == TUTOR_ENOTFOUND ? TUTOR_EINVAL : rc;
+    return rc == TUTOR_ENOTFOUND || rc == TUTOR_EIO ? TUTOR_EINVAL : rc;
 }
 
 int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *err, size_t errlen)
@@ -94,7 +95,7 @@ int plot_check(const plot_request *req, char *err, size_t errlen)
 {
     topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
     int rc = runner_status(req->topic->run(req->args, NULL, &res));
-    if (rc == TUTOR_ELIMIT || rc == TUTOR_EIO)
+    if (rc == TUTOR_ELIMIT)
         rc = 0;
     if (rc)
         snprintf(err, errlen, "%s", res.err[0] ? res.err : status_str(rc));

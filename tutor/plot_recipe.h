@@ -36,14 +36,15 @@ double plot_now_ms(void);
 
 /* Runs req's topic on args (req->args when NULL) with a new trace, returned in *tr (free
  * with trace_free). Returns 0, or with *tr NULL and a line in err: the runner's error
- * (TUTOR_ELIMIT included; a missing input file as TUTOR_EINVAL, since TUTOR_ENOTFOUND means
- * a missing gnuplot here), the trace's own (recording failed), or TUTOR_ENOMEM. */
+ * (TUTOR_ELIMIT included; a missing or unreadable input file as TUTOR_EINVAL, since
+ * TUTOR_ENOTFOUND and TUTOR_EIO mean a missing gnuplot or an unwritable output here), the
+ * trace's own (recording failed), or TUTOR_ENOMEM. */
 int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *err, size_t errlen);
 
 /* Validates req's inputs by running the topic once untraced: returns 0, or the runner's
  * input error (TUTOR_EINVAL, TUTOR_ERANGE, TUTOR_ETOOBIG, ...) or TUTOR_ENOMEM with its line
- * in err, a missing input file as TUTOR_EINVAL (as plot_run). A cap the run hit
- * (TUTOR_ELIMIT) and an I/O error (TUTOR_EIO) are not input errors here: both give 0. */
+ * in err, a missing or unreadable input file as TUTOR_EINVAL (as plot_run). A cap the run
+ * hit (TUTOR_ELIMIT) is not an input error here: it gives 0. */
 int plot_check(const plot_request *req, char *err, size_t errlen);
 
 /* Makes *out a copy of in without the options named in drop (NULL-terminated); out->opts

@@ -18,6 +18,7 @@
 #define HIPPO_MAX_N      256u
 #define HIPPO_MAX_L      100000u
 #define HIPPO_MAX_COEFS  ((size_t)1 << 22)
+#define HIPPO_MIN_STEP   1e-9 /* the smallest --dt and --theta */
 #define HIPPO_MAX_ZOH    ((double)((size_t)1 << 27))
 #define HIPPO_JSON_COEFS ((size_t)1 << 18) /* coefficient values printed before striding */
 
@@ -28,8 +29,8 @@ static const topic_optspec hippo_opts[] = {
     {"signal", 1, "a file with one sample per line (instead of --signal-kind)"},
     {"signal-kind", 1, "sine | step | noise (default sine; noise uses --seed)"},
     {"length", 1, "samples of a --signal-kind signal, 1..100000 (default 128)"},
-    {"dt", 1, "LegT/LagT: time between samples, > 0 (default 1/L legt, 10/L lagt)"},
-    {"theta", 1, "LegT: window length in time units, > 0 (default L dt: the whole signal)"},
+    {"dt", 1, "LegT/LagT: time between samples, >= 1e-9 (default 1/L legt, 10/L lagt)"},
+    {"theta", 1, "LegT: window length in time units, >= 1e-9 (default L dt: the whole signal)"},
     {"dense", 0, "LegS: use the dense O(N^2) step instead of the O(N) one"},
     {NULL, 0, NULL},
 };
@@ -185,10 +186,13 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         goto done;
     }
     double def_dt = (cfg.measure == HIPPO_LAGT ? 10.0 : 1.0) / (double)L;
-    rc = ssmcli_real(args, "dt", def_dt, 0, 1, 1e6, &cfg.dt, out->err, sizeof out->err);
+    /* Below HIPPO_MIN_STEP, LegT's A (about N / theta) and the discretised matrices stop
+     * being finite, which the discretisation could only report as a singular system. */
+    rc =
+        ssmcli_real(args, "dt", def_dt, HIPPO_MIN_STEP, 0, 1e6, &cfg.dt, out->err, sizeof out->err);
     if (!rc)
-        rc = ssmcli_real(args, "theta", (double)L * cfg.dt, 0, 1, 1e12, &cfg.theta, out->err,
-                         sizeof out->err);
+        rc = ssmcli_real(args, "theta", (double)L * cfg.dt, HIPPO_MIN_STEP, 0, 1e12, &cfg.theta,
+                         out->err, sizeof out->err);
     if (rc)
         goto done;
     if (cfg.measure == HIPPO_LEGS)
