@@ -887,26 +887,23 @@ static void test_cli_bad_input(void)
     }
     /* A missing input file is bad input, exit 2 as for `tutor run`: it once came back as the
      * TUTOR_ENOTFOUND that means "gnuplot missing" to cmd_plot, which exited 1 (found by
-     * fuzz_cli_args). The recipe's check, then the trace figure's run. */
+     * fuzz_cli_args). An unreadable one (here a folder) likewise: its TUTOR_EIO passed the
+     * check as if an output had failed, and the figures were drawn. Each through the
+     * recipe's check, then the trace figure's run. */
     if (topic_find("hippo")) {
         char nosuch[8192];
         join(nosuch, sizeof nosuch, dir, "no-such-signal");
-        expect_bad("missing file",
-                   th_cli(&out, &err, "plot", "hippo", "--signal", nosuch, "--out", dir, NULL),
-                   "no such file");
-        expect_bad("missing file, animated",
-                   th_cli(&out, &err, "plot", "hippo", "--signal", nosuch, "--animate", "--format",
-                          "gif", "--out", dir, NULL),
-                   "no such file");
-        /* An unreadable one (here a folder) likewise: its TUTOR_EIO passed the check as if
-         * an output had failed, and the figures were drawn. */
-        expect_bad("unreadable file",
-                   th_cli(&out, &err, "plot", "hippo", "--signal", dir, "--out", dir, NULL),
-                   "read error");
-        expect_bad("unreadable file, animated",
-                   th_cli(&out, &err, "plot", "hippo", "--signal", dir, "--animate", "--format",
-                          "gif", "--out", dir, NULL),
-                   "read error");
+        const char *files[][2] = {{nosuch, "no such file"}, {dir, "read error"}};
+        for (size_t i = 0; i < 2; i++) {
+            expect_bad(
+                files[i][1],
+                th_cli(&out, &err, "plot", "hippo", "--signal", files[i][0], "--out", dir, NULL),
+                files[i][1]);
+            expect_bad(files[i][1],
+                       th_cli(&out, &err, "plot", "hippo", "--signal", files[i][0], "--animate",
+                              "--format", "gif", "--out", dir, NULL),
+                       files[i][1]);
+        }
         CU_ASSERT_EQUAL(count_files(dir, ""), 1);
     }
 }
