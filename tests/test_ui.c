@@ -931,6 +931,28 @@ static void test_markdown_tables(void)
     ui_md_free(&md);
 }
 
+/* The ASCII spelling outside UTF-8, by width: names get a space before a letter or digit,
+ * unknown characters one '?', malformed UTF-8 one '?' per byte. */
+static void test_ascii_spelling(void)
+{
+    ui_set_ascii_text(1);
+    CU_ASSERT_EQUAL(ui_width("exp(\xce\x94 A)"), 12); /* exp(Delta A) */
+    CU_ASSERT_EQUAL(ui_width("\xce\x94t"), 7);        /* Delta t */
+    CU_ASSERT_EQUAL(ui_width("a \xe2\x89\xa4 b"), 6); /* a <= b */
+    CU_ASSERT_EQUAL(ui_width("x\xc2\xb2"), 3);        /* x^2 */
+    CU_ASSERT_EQUAL(ui_width("\xe2\x98\x83"), 1);     /* a snowman: no spelling */
+    CU_ASSERT_EQUAL(ui_width("\xf8\x80\x80"), 3);     /* not UTF-8: a ? per byte */
+    CU_ASSERT_EQUAL(ui_width("\xe0\x80\x80"), 3);     /* overlong */
+    CU_ASSERT_EQUAL(ui_width("\xed\xa0\x80"), 3);     /* a surrogate */
+    CU_ASSERT_EQUAL(ui_width("\xce"), 1);             /* cut short at the end */
+    int cw = 0;
+    CU_ASSERT_EQUAL(ui_char("\xce\xbb", &cw), 2); /* lambda: 2 bytes, 6 columns */
+    CU_ASSERT_EQUAL(cw, 6);
+    /* ui_fit never splits a character: "Delta" does not fit in 3 columns. */
+    CU_ASSERT_EQUAL(ui_fit("a\xce\x94", 3), 1);
+    ui_set_ascii_text(0);
+}
+
 static int render_body(void *ctx)
 {
     ui_md md = {0};
@@ -1141,6 +1163,7 @@ void tests_register(void)
     atexit(stop);
     static const th_test pure[] = {
         {"markdown rendering", test_markdown},
+        {"ASCII spelling of UTF-8 text", test_ascii_spelling},
         {"markdown markers across source lines", test_markdown_across_lines},
         {"markdown indented code keeps its own indentation", test_markdown_indented_code},
         {"markdown tables: as written, or one item per row when too wide", test_markdown_tables},

@@ -209,10 +209,14 @@ static int translit_cmp(const void *key, const void *elem)
 static size_t utf8_ascii(const char *s, const char **ascii)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t len = u[0] >= 0xf0 && u[0] < 0xf5 ? 4 : u[0] >= 0xe0 ? 3 : u[0] >= 0xc2 ? 2 : 0;
+    size_t len = u[0] >= 0xf5   ? 0 /* never a lead byte */
+                 : u[0] >= 0xf0 ? 4
+                 : u[0] >= 0xe0 ? 3
+                 : u[0] >= 0xc2 ? 2
+                                : 0;
     unsigned cp = len == 4 ? u[0] & 0x07u : len == 3 ? u[0] & 0x0fu : u[0] & 0x1fu;
     *ascii = "?";
-    if (len == 0 || len > 4)
+    if (len == 0)
         return 1;
     for (size_t i = 1; i < len; i++) {
         if ((u[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
@@ -227,6 +231,11 @@ static size_t utf8_ascii(const char *s, const char **ascii)
     if (t)
         *ascii = t->ascii;
     return len;
+}
+
+void ui_set_ascii_text(int on)
+{
+    ascii_text = on != 0;
 }
 
 /* Decodes one character of s: its wide char, byte length and display width, with invalid

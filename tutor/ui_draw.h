@@ -74,6 +74,11 @@ extern const ui_glyphs *ui_g;
  * after newterm. */
 void ui_draw_init(void);
 
+/* Spells text above ASCII out in ASCII (on) or leaves it to the locale (off), for
+ * ui_put, ui_width, ui_fit and ui_char alike. ui_draw_init sets it from the locale (on
+ * outside UTF-8); tests set it directly, without a terminal. O(1). */
+void ui_set_ascii_text(int on);
+
 /* 1 when colours are on, 2 when 256 colours are on too, else 0. */
 int ui_colors(void);
 
