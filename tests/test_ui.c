@@ -606,17 +606,23 @@ static void test_no_color(void)
 
 /* Growing back from below the minimum redraws the home screen whole: its title and filter
  * rows, drawn before any clip of its own, were clipped to the small size once. */
-static void test_grow_redraws_home(void)
+/* Starts the tutor (env as for start), shrinks the window below the minimum and grows it
+ * back: the refusal must show, then the whole home screen. */
+static void shrink_and_grow(const char *env)
 {
-    if (!screen_ready())
-        return;
-    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(start(env));
     CU_ASSERT_FATAL(wait_for("filter:", NULL));
     tmux(NULL, "resize-window", "-t", "ui", "-x", "40", "-y", "24", NULL);
     CU_ASSERT(wait_for("at least 80x24", NULL));
     tmux(NULL, "resize-window", "-t", "ui", "-x", "100", "-y", "30", NULL);
     CU_ASSERT(wait_for("step through algorithms and sequence models", "(type to filter)", NULL));
     stop();
+}
+
+static void test_grow_redraws_home(void)
+{
+    if (screen_ready())
+        shrink_and_grow(NULL);
 }
 
 /* A resize whose signal curses never handles (here SIGWINCH stays blocked from the start,
@@ -632,15 +638,9 @@ static void test_resize_without_signal(void)
         CU_PASS("skipped: no python3");
         return;
     }
-    CU_ASSERT_FATAL(start("python3 -c 'import os, signal, sys; "
-                          "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGWINCH]); "
-                          "os.execv(sys.argv[1], sys.argv[1:])'"));
-    CU_ASSERT_FATAL(wait_for("filter:", NULL));
-    tmux(NULL, "resize-window", "-t", "ui", "-x", "40", "-y", "24", NULL);
-    CU_ASSERT(wait_for("at least 80x24", NULL));
-    tmux(NULL, "resize-window", "-t", "ui", "-x", "100", "-y", "30", NULL);
-    CU_ASSERT(wait_for("step through algorithms and sequence models", "(type to filter)", NULL));
-    stop();
+    shrink_and_grow("python3 -c 'import os, signal, sys; "
+                    "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGWINCH]); "
+                    "os.execv(sys.argv[1], sys.argv[1:])'");
 }
 
 /* A terminal that cannot move the cursor is refused with a reason, not scrolled into a

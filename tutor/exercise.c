@@ -279,12 +279,10 @@ static void set_aside(const char *path, size_t line)
 {
     strbuf to = STRBUF_INIT;
     int free_name = 0;
-    for (int n = 1; n < 1000 && !free_name; n++) {
+    for (int n = 1; n < 1000 && !free_name && !to.failed; n++) {
         sb_clear(&to);
         sb_printf(&to, "%s.corrupt-%d", path, n);
         free_name = !to.failed && access(sb_str(&to), F_OK) != 0;
-        if (to.failed)
-            break;
     }
     char where[32];
     snprintf(where, sizeof where, "line %zu", line);

@@ -305,15 +305,9 @@ static int md_table(ui_md *md, const char **pp, int width)
         const char *s = table_line(q, &n, &next);
         if (n == 0 || s[0] != '|')
             break;
-        strbuf tmp = STRBUF_INIT;
-        sb_putn(&tmp, s, n);
-        if (tmp.failed) {
-            sb_free(&tmp);
-            return TUTOR_ENOMEM;
-        }
-        if (2 + ui_width(sb_str(&tmp)) > width)
+        /* The line's n bytes fit when they all come within the first width - 2 columns. */
+        if (ui_fit(s, width - 2) < n)
             fits = 0;
-        sb_free(&tmp);
         end = q = next;
         if (!*q)
             break;
