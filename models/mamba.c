@@ -278,6 +278,18 @@ int mamba_scan_parallel(double *y, const mamba_in *in, trace *tr)
     return trace_status(tr);
 }
 
+mamba_in mamba_demo_input(const mamba_demo *demo)
+{
+    return (mamba_in){.L = demo->L,
+                      .D = 1,
+                      .N = demo->K,
+                      .u = demo->u,
+                      .delta_raw = demo->delta_raw,
+                      .A = demo->A,
+                      .B = demo->B,
+                      .C = demo->C};
+}
+
 void mamba_demo_free(mamba_demo *demo)
 {
     mem_free(demo->u);

@@ -71,6 +71,10 @@ typedef struct mamba_demo {
 int mamba_selective_copy(mamba_demo *demo, size_t L, size_t K, uint64_t seed);
 void mamba_demo_free(mamba_demo *demo);
 
+/* The scan's input for a demo from mamba_selective_copy: L tokens, D = 1 channel, N = K
+ * slots, pointing into demo's arrays (demo keeps them; no allocation). O(1). */
+mamba_in mamba_demo_input(const mamba_demo *demo);
+
 extern const char *const mamba_listing[];
 extern const size_t mamba_listing_len;
 

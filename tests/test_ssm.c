@@ -262,14 +262,7 @@ static void test_mamba_selective_copy(void)
         for (size_t j = 1; j < K; j++)
             CU_ASSERT_TRUE(d.marked[j - 1] < d.marked[j]);
         CU_ASSERT_TRUE(d.marked[K - 1] < L - K);
-        mamba_in in = {.L = L,
-                       .D = 1,
-                       .N = K,
-                       .u = d.u,
-                       .delta_raw = d.delta_raw,
-                       .A = d.A,
-                       .B = d.B,
-                       .C = d.C};
+        mamba_in in = mamba_demo_input(&d);
         double *y = mem_alloc(L * sizeof *y), worst = 0;
         CU_ASSERT_EQUAL(mamba_scan(y, NULL, &in, NULL), 0);
         for (size_t j = 0; j < K; j++)
@@ -410,8 +403,7 @@ static void test_traces(void)
     /* Mamba: the quiz asks whether each token gets in; its answer follows Delta. */
     mamba_demo d;
     CU_ASSERT_EQUAL_FATAL(mamba_selective_copy(&d, 32, 3, 5), 0);
-    mamba_in in = {
-        .L = 32, .D = 1, .N = 3, .u = d.u, .delta_raw = d.delta_raw, .A = d.A, .B = d.B, .C = d.C};
+    mamba_in in = mamba_demo_input(&d);
     double ym[32];
     tr = trace_new(0);
     CU_ASSERT_EQUAL(mamba_scan(ym, NULL, &in, tr), 0);
@@ -462,14 +454,7 @@ static int sweep_library(void *ctx)
     if (!rc)
         rc = mamba_selective_copy(&d, 9, 2, 3);
     if (!rc) {
-        mamba_in in = {.L = 9,
-                       .D = 1,
-                       .N = 2,
-                       .u = d.u,
-                       .delta_raw = d.delta_raw,
-                       .A = d.A,
-                       .B = d.B,
-                       .C = d.C};
+        mamba_in in = mamba_demo_input(&d);
         rc = mamba_scan(y, K, &in, tr);
         if (!rc)
             rc = mamba_scan_parallel(y, &in, tr);

@@ -167,14 +167,7 @@ static int mamba_figure(fig_ctx *c, uint64_t seed)
         return TUTOR_ENOMEM;
     }
     double *y = buf, *delta = y + L, *t = delta + L;
-    mamba_in in = {.L = L,
-                   .D = 1,
-                   .N = K,
-                   .u = demo.u,
-                   .delta_raw = demo.delta_raw,
-                   .A = demo.A,
-                   .B = demo.B,
-                   .C = demo.C};
+    mamba_in in = mamba_demo_input(&demo);
     rc = mamba_scan(y, delta, &in, NULL);
     if (rc)
         goto out;

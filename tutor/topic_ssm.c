@@ -442,14 +442,7 @@ static int run_mamba(const topic_args *args, int conv, run_ctx *c, trace *tr, to
                               K, K);
         if ((rc = mamba_selective_copy(&c->demo, L, K, args->seed)))
             return rc;
-        in = (mamba_in){.L = L,
-                        .D = 1,
-                        .N = K,
-                        .u = c->demo.u,
-                        .delta_raw = c->demo.delta_raw,
-                        .A = c->demo.A,
-                        .B = c->demo.B,
-                        .C = c->demo.C};
+        in = mamba_demo_input(&c->demo);
     } else {
         if (topic_opt_get(args, "N") || topic_opt_get(args, "length"))
             return topic_fail(out, TUTOR_EINVAL,
