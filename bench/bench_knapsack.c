@@ -75,7 +75,7 @@ int bench_case_knapsack(void)
     uint64_t need = knap_2d_bytes(ITEMS, CAPACITY);
     bench_note("2-D table at the same size: %s (%s) after %.1f us: it would need %llu bytes "
                "(%.1f GiB) against the cap of %llu MiB; the 1-D array needs %llu bytes (%.1f MiB)",
-               rc == TUTOR_ETOOBIG ? "refused" : "NOT REFUSED", status_str(rc), took * 1e6,
+               rc == TUTOR_ETOOBIG ? "refused" : "NOT REFUSED", status_strerror(rc), took * 1e6,
                (unsigned long long)need, (double)need / (1u << 30),
                (unsigned long long)(KNAP_MEM_CAP >> 20),
                (unsigned long long)knap_1d_bytes(CAPACITY),

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int armed = fz_alloc_fail(ctl);
     int rc = ui_notes_read(path, &text);
     if (!rc)
-        rc = ui_md_render(sb_str(&text), width, &md);
+        rc = ui_md_render(strbuf_str(&text), width, &md);
     fz_alloc_end();
     if (rc == TUTOR_ENOMEM && !armed)
         fz_fail("notes: out of memory with no failure injected");
@@ -54,6 +54,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     ui_width(l->text), avail);
     }
     ui_md_free(&md);
-    sb_free(&text);
+    strbuf_free(&text);
     return 0;
 }

@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int armed = fz_alloc_fail(ctl);
     int rc = plot_bench(&c, fz_dir(), err, sizeof err);
     fz_alloc_end();
-    sb_free(&out);
+    strbuf_free(&out);
     /* A NUL byte makes a file not text: it must be refused wherever it is (a C string
      * would end at it and hide the rest of its line). */
     if (fz_find(data, size, "", 1) && (rc == 0 || rc == TUTOR_ENOTFOUND))

@@ -393,17 +393,17 @@ int mat_load_vec(const char *path, size_t max_values, double **out, size_t *n, c
 
 int mat_json(strbuf *sb, const double *a, size_t rows, size_t cols)
 {
-    sb_putc(sb, '[');
+    strbuf_putc(sb, '[');
     for (size_t i = 0; i < rows; i++) {
-        sb_puts(sb, i ? ", [" : "[");
+        strbuf_puts(sb, i ? ", [" : "[");
         for (size_t j = 0; j < cols; j++) {
             if (j)
-                sb_puts(sb, ", ");
-            sb_json_double(sb, a[i * cols + j]);
+                strbuf_puts(sb, ", ");
+            strbuf_json_double(sb, a[i * cols + j]);
         }
-        sb_putc(sb, ']');
+        strbuf_putc(sb, ']');
     }
-    sb_putc(sb, ']');
+    strbuf_putc(sb, ']');
     return sb->failed ? TUTOR_ENOMEM : 0;
 }
 
@@ -416,13 +416,13 @@ int mat_text(strbuf *sb, const double *a, size_t rows, size_t cols, size_t max_s
     size_t show_r = rows > max_show ? max_show : rows;
     size_t show_c = cols > max_show ? max_show : cols;
     for (size_t i = 0; i < show_r; i++) {
-        sb_puts(sb, indent);
+        strbuf_puts(sb, indent);
         for (size_t j = 0; j < show_c; j++)
-            sb_printf(sb, "%s%9.4g", j ? " " : "", a[i * cols + j]);
-        sb_puts(sb, show_c < cols ? " ...\n" : "\n");
+            strbuf_printf(sb, "%s%9.4g", j ? " " : "", a[i * cols + j]);
+        strbuf_puts(sb, show_c < cols ? " ...\n" : "\n");
     }
     if (show_r < rows)
-        sb_printf(sb, "%s...\n", indent);
+        strbuf_printf(sb, "%s...\n", indent);
     if (big && rows && cols) {
         double lo = a[0], hi = a[0], sum = 0.0;
         for (size_t i = 0; i < rows * cols; i++) {
@@ -430,8 +430,8 @@ int mat_text(strbuf *sb, const double *a, size_t rows, size_t cols, size_t max_s
             hi = a[i] > hi ? a[i] : hi;
             sum += a[i];
         }
-        sb_printf(sb, "%s(%zu x %zu, min %.4g, max %.4g, mean %.4g)\n", indent, rows, cols, lo, hi,
-                  sum / (double)(rows * cols));
+        strbuf_printf(sb, "%s(%zu x %zu, min %.4g, max %.4g, mean %.4g)\n", indent, rows, cols, lo,
+                      hi, sum / (double)(rows * cols));
     }
     return sb->failed ? TUTOR_ENOMEM : 0;
 }

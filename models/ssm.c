@@ -5,7 +5,6 @@
 
 #include "../trace/mem.h"
 #include "../trace/status.h"
-#include "hippo.h"
 #include "linalg.h"
 #include "mat.h"
 
@@ -196,12 +195,4 @@ int ssm_convolution(double *y, double *K, const double *Abar, const double *Bbar
     }
     mem_free(k);
     return rc;
-}
-
-void ssm_s4_init(double *A, double *B, double *C, double *D, size_t N, rng *r)
-{
-    hippo_legs_matrices(A, B, N);
-    for (size_t i = 0; i < N; i++)
-        C[i] = rng_gauss(r) / sqrt((double)N);
-    *D = rng_gauss(r);
 }

@@ -10,8 +10,8 @@
  * through the FFT once K is known). The two agree to rounding; the tests check it.
  *
  * S4 is this model with A the HiPPO-LegS matrix (a state that memorises the input's history
- * by its Legendre coefficients), bilinear discretisation and a learned C; ssm_s4_init builds
- * it with a seeded random C. */
+ * by its Legendre coefficients), bilinear discretisation and a learned C; s4_init (s4.h)
+ * builds it with a seeded random C. */
 #ifndef TUTOR_SSM_H
 #define TUTOR_SSM_H
 
@@ -58,10 +58,6 @@ int ssm_recurrent(double *y, double *x_final, const double *Abar, const double *
  * O(L N^2 + L log L). */
 int ssm_convolution(double *y, double *K, const double *Abar, const double *Bbar, const double *C,
                     double D, const double *u, size_t N, size_t L, trace *tr);
-
-/* S4 with a HiPPO-LegS state matrix: A (N, N) and B (N) are LegS (hippo_legs_matrices), C (N)
- * is drawn N(0, 1/N) from r, *D from N(0, 1). Returns nothing; cannot fail. O(N^2). */
-void ssm_s4_init(double *A, double *B, double *C, double *D, size_t N, rng *r);
 
 /* 1 when step k (0-based) of a loop of L steps should be traced: every step of short loops,
  * and for long ones the first 64, the last 16 and an even spread in between (about 256 in

@@ -103,7 +103,8 @@ int fig_begin(fig_ctx *c, gp *g, const char *title)
     put_caption(c, g);
     if (g->status) {
         c->status = g->status;
-        snprintf(c->err, sizeof c->err, "could not build the figure: %s", status_str(g->status));
+        snprintf(c->err, sizeof c->err, "could not build the figure: %s",
+                 status_strerror(g->status));
         gp_free(g);
     }
     return c->status;
@@ -191,23 +192,23 @@ int fig_end(fig_ctx *c, gp *g, const char *name)
         goto out;
     }
     if (strcmp(c->out_dir, ".") != 0) {
-        sb_puts(&path, c->out_dir);
+        strbuf_puts(&path, c->out_dir);
         if (c->out_dir[strlen(c->out_dir) - 1] != '/')
-            sb_putc(&path, '/');
+            strbuf_putc(&path, '/');
     }
-    sb_printf(&path, "%s-%s%s", c->prefix, name, gp_format_ext(c->format));
+    strbuf_printf(&path, "%s-%s%s", c->prefix, name, gp_format_ext(c->format));
     if (path.failed) {
         snprintf(err, sizeof err, "out of memory");
         rc = TUTOR_ENOMEM;
         goto out;
     }
-    rc = gp_render(g, c->program, sb_str(&path), c->out, &script, err, sizeof err);
+    rc = gp_render(g, c->program, strbuf_str(&path), c->out, &script, err, sizeof err);
     if (rc == 0 && c->format != GP_DUMB) {
-        sb_puts(c->out, sb_str(&path));
-        sb_putc(c->out, '\n');
+        strbuf_puts(c->out, strbuf_str(&path));
+        strbuf_putc(c->out, '\n');
     } else if (rc == TUTOR_ENOTFOUND) {
-        sb_puts(c->out, sb_str(&script));
-        sb_putc(c->out, '\n');
+        strbuf_puts(c->out, strbuf_str(&script));
+        strbuf_putc(c->out, '\n');
         if (!c->missing++)
             snprintf(c->err, sizeof c->err, "%s", err);
     }
@@ -220,8 +221,8 @@ out:
         c->status = rc;
         snprintf(c->err, sizeof c->err, "%s", err);
     }
-    sb_free(&path);
-    sb_free(&script);
+    strbuf_free(&path);
+    strbuf_free(&script);
     gp_free(g);
     return rc;
 }
@@ -230,7 +231,7 @@ int fig_result(const fig_ctx *c, char *err, size_t errlen)
 {
     int rc = c->status ? c->status : c->missing ? TUTOR_ENOTFOUND : 0;
     if (rc && err && errlen)
-        snprintf(err, errlen, "%s", c->err[0] ? c->err : status_str(rc));
+        snprintf(err, errlen, "%s", c->err[0] ? c->err : status_strerror(rc));
     return rc;
 }
 
@@ -511,33 +512,33 @@ static int trace_frames(fig_ctx *c, const trace *tr, size_t first, size_t last, 
         if (i >= last)
             i = last;
         const trace_frame *f = trace_at(tr, i);
-        sb_clear(&head);
+        strbuf_clear(&head);
         if (c->title || title)
-            sb_printf(&head, "%s\n", c->title ? c->title : title);
-        sb_printf(&head, "step %zu/%zu", i + 1, len);
+            strbuf_printf(&head, "%s\n", c->title ? c->title : title);
+        strbuf_printf(&head, "step %zu/%zu", i + 1, len);
         if (f->line)
-            sb_printf(&head, ", line %d", f->line);
-        sb_printf(&head, ": %s", f->msg);
+            strbuf_printf(&head, ", line %d", f->line);
+        strbuf_printf(&head, ": %s", f->msg);
         for (size_t k = 0; k < ns; k++) {
             const trace_snap *s = trace_latest(tr, i, scalars[k]);
             if (!s)
                 continue;
-            sb_printf(&head, k ? ", %s = " : "\n%s = ", s->name);
+            strbuf_printf(&head, k ? ", %s = " : "\n%s = ", s->name);
             if (s->ints && s->ints[0] == TRACE_NONE)
-                sb_puts(&head, "none");
+                strbuf_puts(&head, "none");
             else if (s->ints)
-                sb_printf(&head, "%lld", (long long)s->ints[0]);
+                strbuf_printf(&head, "%lld", (long long)s->ints[0]);
             else
-                sb_printf(&head, "%.4g", s->reals[0]);
+                strbuf_printf(&head, "%.4g", s->reals[0]);
         }
         if (stride > 1 && i == first)
-            sb_printf(&head, " (every %zu-th step)", stride);
+            strbuf_printf(&head, " (every %zu-th step)", stride);
         if (head.failed) {
             g.status = TUTOR_ENOMEM;
             break;
         }
         gp_raw(&g, "set multiplot layout 1,%zu title ", np);
-        gp_text(&g, sb_str(&head));
+        gp_text(&g, strbuf_str(&head));
         gp_raw(&g, " noenhanced\n");
         for (size_t p = 0; p < np; p++)
             put_panel(&g, tr, i, panels[p], p, np, lo[p], hi[p], width[p], 1);
@@ -545,7 +546,7 @@ static int trace_frames(fig_ctx *c, const trace *tr, size_t first, size_t last, 
         if (i == last)
             break;
     }
-    sb_free(&head);
+    strbuf_free(&head);
     return fig_end(c, &g, name);
 }
 

@@ -64,7 +64,7 @@ void gp_set_timeout(gp *g, int ms)
 
 void gp_free(gp *g)
 {
-    sb_free(&g->script);
+    strbuf_free(&g->script);
 }
 
 /* Folds the script buffer's own sticky error into the session's. */
@@ -81,7 +81,7 @@ int gp_raw(gp *g, const char *fmt, ...)
         return g->status;
     va_list ap;
     va_start(ap, fmt);
-    int rc = sb_vprintf(&g->script, fmt, ap);
+    int rc = strbuf_vprintf(&g->script, fmt, ap);
     va_end(ap);
     if (rc && !g->status)
         g->status = rc;
@@ -90,26 +90,26 @@ int gp_raw(gp *g, const char *fmt, ...)
 
 int gp_quote(strbuf *sb, const char *text)
 {
-    sb_putc(sb, '"');
+    strbuf_putc(sb, '"');
     for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
         switch (*p) {
-        case '"': sb_puts(sb, "\\\""); break;
-        case '\\': sb_puts(sb, "\\\\"); break;
-        case '\n': sb_puts(sb, "\\n"); break;
-        case '\t': sb_puts(sb, "\\t"); break;
+        case '"': strbuf_puts(sb, "\\\""); break;
+        case '\\': strbuf_puts(sb, "\\\\"); break;
+        case '\n': strbuf_puts(sb, "\\n"); break;
+        case '\t': strbuf_puts(sb, "\\t"); break;
         /* Octal escapes keep the characters gnuplot gives a meaning to out of the command
          * line entirely: backquotes run shell commands even inside double quotes. Only
          * escapes of three digits not starting with 0 are used: gnuplot reads "\0473" as
          * one four-digit escape, so a digit after \047 would be swallowed. */
-        case '`': sb_puts(sb, "\\140"); break;
-        case '@': sb_puts(sb, "\\100"); break;
+        case '`': strbuf_puts(sb, "\\140"); break;
+        case '@': strbuf_puts(sb, "\\100"); break;
         default:
             if (*p >= 0x20 && *p != 0x7f)
-                sb_putc(sb, (char)*p);
+                strbuf_putc(sb, (char)*p);
             break;
         }
     }
-    sb_putc(sb, '"');
+    strbuf_putc(sb, '"');
     return sb->failed;
 }
 
@@ -145,9 +145,9 @@ int gp_data_begin(gp *g, const char *name)
 static void put_number(strbuf *sb, double x)
 {
     if (isfinite(x))
-        sb_printf(sb, "%.10g", x);
+        strbuf_printf(sb, "%.10g", x);
     else
-        sb_puts(sb, "NaN");
+        strbuf_puts(sb, "NaN");
 }
 
 int gp_data_row(gp *g, const double *v, size_t n)
@@ -156,10 +156,10 @@ int gp_data_row(gp *g, const double *v, size_t n)
         return g->status;
     for (size_t i = 0; i < n; i++) {
         if (i)
-            sb_putc(&g->script, ' ');
+            strbuf_putc(&g->script, ' ');
         put_number(&g->script, v[i]);
     }
-    sb_putc(&g->script, '\n');
+    strbuf_putc(&g->script, '\n');
     return sync_status(g);
 }
 
@@ -185,28 +185,28 @@ static void put_terminal(strbuf *sb, const gp *g)
 {
     switch (g->format) {
     case GP_PNG:
-        sb_puts(sb, "set terminal pngcairo size 1600,900 enhanced font \"sans,22\" "
-                    "linewidth 2 background rgb \"white\"\n");
+        strbuf_puts(sb, "set terminal pngcairo size 1600,900 enhanced font \"sans,22\" "
+                        "linewidth 2 background rgb \"white\"\n");
         break;
     case GP_SVG:
-        sb_puts(sb, "set terminal svg size 1600,900 dynamic enhanced font \"sans,22\" "
-                    "linewidth 2 background rgb \"white\"\n");
+        strbuf_puts(sb, "set terminal svg size 1600,900 dynamic enhanced font \"sans,22\" "
+                        "linewidth 2 background rgb \"white\"\n");
         break;
     case GP_PDF:
-        sb_puts(sb, "set terminal pdfcairo size 8in,4.5in enhanced font \"sans,11\" "
-                    "linewidth 2\n");
+        strbuf_puts(sb, "set terminal pdfcairo size 8in,4.5in enhanced font \"sans,11\" "
+                        "linewidth 2\n");
         break;
     case GP_GIF:
         if (g->animate)
-            sb_printf(sb, "set terminal gif animate delay %d loop 0 optimize ", g->delay);
+            strbuf_printf(sb, "set terminal gif animate delay %d loop 0 optimize ", g->delay);
         else
-            sb_puts(sb, "set terminal gif ");
-        sb_puts(sb, "size 1280,720 enhanced font \"sans,16\" background rgb \"white\"\n");
+            strbuf_puts(sb, "set terminal gif ");
+        strbuf_puts(sb, "size 1280,720 enhanced font \"sans,16\" background rgb \"white\"\n");
         break;
     case GP_DUMB:
     default:
-        sb_printf(sb, "set terminal dumb size %d,%d noenhanced\n",
-                  g->text_cols ? g->text_cols : 100, g->text_rows ? g->text_rows : 30);
+        strbuf_printf(sb, "set terminal dumb size %d,%d noenhanced\n",
+                      g->text_cols ? g->text_cols : 100, g->text_rows ? g->text_rows : 30);
         break;
     }
 }
@@ -216,9 +216,9 @@ static void put_header(strbuf *sb, const gp *g, const char *output)
 {
     put_terminal(sb, g);
     if (output && g->format != GP_DUMB) {
-        sb_puts(sb, "set output ");
+        strbuf_puts(sb, "set output ");
         gp_quote(sb, output);
-        sb_putc(sb, '\n');
+        strbuf_putc(sb, '\n');
     }
 }
 
@@ -240,7 +240,7 @@ static int find_program(const char *program, strbuf *where)
     if (strchr(program, '/')) {
         found = is_executable(program);
         if (found)
-            sb_puts(where, program);
+            strbuf_puts(where, program);
         return where->failed ? TUTOR_ENOMEM : found;
     }
     const char *path = getenv("PATH");
@@ -249,16 +249,16 @@ static int find_program(const char *program, strbuf *where)
     for (const char *p = path; !found;) {
         const char *colon = strchr(p, ':');
         size_t len = colon ? (size_t)(colon - p) : strlen(p);
-        sb_clear(where);
+        strbuf_clear(where);
         if (len)
-            sb_putn(where, p, len);
+            strbuf_putn(where, p, len);
         else
-            sb_putc(where, '.');
-        sb_putc(where, '/');
-        sb_puts(where, program);
+            strbuf_putc(where, '.');
+        strbuf_putc(where, '/');
+        strbuf_puts(where, program);
         if (where->failed)
             return TUTOR_ENOMEM;
-        found = is_executable(sb_str(where));
+        found = is_executable(strbuf_str(where));
         if (!colon)
             break;
         p = colon + 1;
@@ -320,48 +320,48 @@ static int write_fallback(const gp *g, const char *path, strbuf *script_path, ch
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(path, '.');
     size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
-    sb_putn(&name, path, stem);
-    sb_puts(&name, ".gp");
-    sb_puts(&text, "# A tutor figure, written as a script because gnuplot was not found.\n"
-                   "# Render it from the directory tutor plot ran in with: gnuplot ");
+    strbuf_putn(&name, path, stem);
+    strbuf_puts(&name, ".gp");
+    strbuf_puts(&text, "# A tutor figure, written as a script because gnuplot was not found.\n"
+                       "# Render it from the directory tutor plot ran in with: gnuplot ");
     /* A comment line must stay one line: the name is printed quoted. */
-    gp_quote(&text, sb_str(&name));
-    sb_putc(&text, '\n');
+    gp_quote(&text, strbuf_str(&name));
+    strbuf_putc(&text, '\n');
     put_header(&text, g, path);
-    sb_putn(&text, sb_str(&g->script), g->script.len);
-    sb_puts(&text, "unset output\n");
+    strbuf_putn(&text, strbuf_str(&g->script), g->script.len);
+    strbuf_puts(&text, "unset output\n");
     int rc = 0;
     if (name.failed || text.failed) {
         snprintf(err, errlen, "out of memory while writing the gnuplot script");
         rc = TUTOR_ENOMEM;
         goto out;
     }
-    FILE *f = fopen(sb_str(&name), "w");
+    FILE *f = fopen(strbuf_str(&name), "w");
     if (!f) {
         snprintf(err, errlen, "gnuplot not found, and the script '%s' could not be written: %s",
-                 sb_str(&name), strerror(errno));
+                 strbuf_str(&name), strerror(errno));
         rc = TUTOR_EIO;
         goto out;
     }
-    int bad = fwrite(sb_str(&text), 1, text.len, f) != text.len;
+    int bad = fwrite(strbuf_str(&text), 1, text.len, f) != text.len;
     bad |= fclose(f) != 0;
     if (bad) {
-        remove(sb_str(&name));
+        remove(strbuf_str(&name));
         snprintf(err, errlen, "gnuplot not found, and the script '%s' could not be written",
-                 sb_str(&name));
+                 strbuf_str(&name));
         rc = TUTOR_EIO;
         goto out;
     }
     snprintf(err, errlen,
              "gnuplot not found (install gnuplot, e.g. the gnuplot-nox package); wrote the "
              "script to render later: gnuplot %s",
-             sb_str(&name));
+             strbuf_str(&name));
     if (script_path)
-        sb_puts(script_path, sb_str(&name));
+        strbuf_puts(script_path, strbuf_str(&name));
     rc = TUTOR_ENOTFOUND;
 out:
-    sb_free(&name);
-    sb_free(&text);
+    strbuf_free(&name);
+    strbuf_free(&text);
     return rc;
 }
 
@@ -372,7 +372,7 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
 {
     int dumb = g->format == GP_DUMB;
     if (sync_status(g)) {
-        snprintf(err, errlen, "could not build the gnuplot script: %s", status_str(g->status));
+        snprintf(err, errlen, "could not build the gnuplot script: %s", status_strerror(g->status));
         return g->status;
     }
     if (path && !*path)
@@ -389,22 +389,22 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
     strbuf exe = STRBUF_INIT;
     int found = find_program(program, &exe);
     if (found < 0) {
-        sb_free(&exe);
+        strbuf_free(&exe);
         snprintf(err, errlen, "out of memory while looking for gnuplot");
         return found;
     }
     if (!found) {
-        sb_free(&exe);
+        strbuf_free(&exe);
         return write_fallback(g, path, script_path, err, errlen);
     }
 
     strbuf part = STRBUF_INIT, head = STRBUF_INIT, log = STRBUF_INIT, shown = STRBUF_INIT;
     int rc = 0, part_made = 0;
     if (!dumb) {
-        sb_puts(&part, path);
-        sb_puts(&part, ".part");
+        strbuf_puts(&part, path);
+        strbuf_puts(&part, ".part");
     }
-    put_header(&head, g, dumb ? NULL : sb_str(&part));
+    put_header(&head, g, dumb ? NULL : strbuf_str(&part));
     if (head.failed || part.failed) {
         snprintf(err, errlen, "out of memory while starting gnuplot");
         rc = TUTOR_ENOMEM;
@@ -425,8 +425,8 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
      * whatever it started (the real gnuplot under a wrapper script). Only the dumb terminal
      * writes the figure to stdout; for the others stdout joins stderr, where anything
      * gnuplot says belongs. */
-    char *argv[] = {(char *)sb_str(&exe), NULL};
-    proc_run run = {.path = sb_str(&exe),
+    char *argv[] = {(char *)strbuf_str(&exe), NULL};
+    proc_run run = {.path = strbuf_str(&exe),
                     .argv = argv,
                     .in = pieces,
                     .nin = 3,
@@ -452,11 +452,11 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
     } else if (WIFEXITED(ps) && WEXITSTATUS(ps) == 127) {
         /* It could not be run after all. */
         if (part_made)
-            remove(sb_str(&part));
+            remove(strbuf_str(&part));
         part_made = 0;
         rc = write_fallback(g, path, script_path, err, errlen);
     } else if (WIFEXITED(ps) && WEXITSTATUS(ps) != 0) {
-        explain_failure(sb_str(&log), err, errlen);
+        explain_failure(strbuf_str(&log), err, errlen);
         rc = TUTOR_EIO;
     } else if (run.write_failed) {
         snprintf(err, errlen, "could not write the script to gnuplot");
@@ -469,15 +469,15 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
             snprintf(err, errlen, "gnuplot wrote no text output");
             rc = TUTOR_EIO;
         } else {
-            sb_putn(text, sb_str(&shown), shown.len);
+            strbuf_putn(text, strbuf_str(&shown), shown.len);
             rc = text->failed;
         }
     } else {
         struct stat st;
-        if (stat(sb_str(&part), &st) != 0 || st.st_size == 0) {
+        if (stat(strbuf_str(&part), &st) != 0 || st.st_size == 0) {
             snprintf(err, errlen, "gnuplot wrote no figure to '%s'", path);
             rc = TUTOR_EIO;
-        } else if (rename(sb_str(&part), path) != 0) {
+        } else if (rename(strbuf_str(&part), path) != 0) {
             snprintf(err, errlen, "could not move the figure into place at '%s': %s", path,
                      strerror(errno));
             rc = TUTOR_EIO;
@@ -487,11 +487,11 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
     }
 out:
     if (part_made)
-        remove(sb_str(&part));
-    sb_free(&exe);
-    sb_free(&part);
-    sb_free(&head);
-    sb_free(&log);
-    sb_free(&shown);
+        remove(strbuf_str(&part));
+    strbuf_free(&exe);
+    strbuf_free(&part);
+    strbuf_free(&head);
+    strbuf_free(&log);
+    strbuf_free(&shown);
     return rc;
 }

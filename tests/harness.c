@@ -30,8 +30,8 @@ void th_suite(const char *name, const th_test *tests)
 static void slurp(FILE *f, char **buf, size_t *len, strbuf *into)
 {
     fclose(f);
-    sb_clear(into);
-    sb_putn(into, *buf ? *buf : "", *buf ? *len : 0);
+    strbuf_clear(into);
+    strbuf_putn(into, *buf ? *buf : "", *buf ? *len : 0);
     free(*buf);
 }
 
@@ -82,16 +82,16 @@ int th_refused(int rc, const strbuf *out, const strbuf *err, const char *needle)
         CU_FAIL("bad input printed something on stdout");
         held = 0;
     }
-    if (th_count_lines(sb_str(err)) != 1) {
+    if (th_count_lines(strbuf_str(err)) != 1) {
         CU_FAIL("bad input did not print exactly one line on stderr");
         held = 0;
     }
-    if (needle && !strstr(sb_str(err), needle)) {
+    if (needle && !strstr(strbuf_str(err), needle)) {
         CU_FAIL("stderr does not name the problem");
         held = 0;
     }
     if (!held)
-        fprintf(stderr, "\n  exit %d, stderr: %s  (wanted '%s')\n", rc, sb_str(err),
+        fprintf(stderr, "\n  exit %d, stderr: %s  (wanted '%s')\n", rc, strbuf_str(err),
                 needle ? needle : "");
     return held;
 }
@@ -219,7 +219,8 @@ int th_alloc_sweep(int (*body)(void *ctx), void *ctx, int other_ok)
         checked++;
         if (rc != TUTOR_ENOMEM && !(other_ok && rc == other_ok)) {
             CU_FAIL("a failed allocation returned something other than TUTOR_ENOMEM");
-            fprintf(stderr, "\n  allocation %ld failing gave %d (%s)\n", k, rc, status_str(rc));
+            fprintf(stderr, "\n  allocation %ld failing gave %d (%s)\n", k, rc,
+                    status_strerror(rc));
             return checked;
         }
     }

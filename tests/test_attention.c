@@ -618,8 +618,8 @@ static void test_trace_softmax(void)
     CU_ASSERT_EQUAL(quizzes, (int)n);
     strbuf sb = STRBUF_INIT;
     CU_ASSERT_EQUAL(trace_json(tr, &sb), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&sb)));
-    sb_free(&sb);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&sb)));
+    strbuf_free(&sb);
     trace_free(tr);
     mat_free(q);
     mat_free(k);
@@ -899,7 +899,7 @@ static void test_cli_example_and_variants(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", "softmax", "--n", "6",
                            "--d", "4", "--seed", "1", "--json", NULL),
                     0);
-    const char *js = sb_str(&out);
+    const char *js = strbuf_str(&out);
     CU_ASSERT_TRUE(th_json_valid(js));
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "{\"topic\": \"attention\", \"variant\": \"softmax\""));
     CU_ASSERT_EQUAL(result_rows(js), 6);
@@ -927,17 +927,17 @@ static void test_cli_example_and_variants(void)
             CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", variants[i], "--n",
                                    "7", "--d", "3", "--json", c, NULL),
                             0);
-            CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-            CU_ASSERT_EQUAL(result_rows(sb_str(&out)), 7);
+            CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+            CU_ASSERT_EQUAL(result_rows(strbuf_str(&out)), 7);
             CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", variants[i], "--n",
                                    "7", "--d", "3", "--json", "--trace", c, NULL),
                             0);
-            CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-            CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"steps\": [{"));
+            CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+            CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"steps\": [{"));
             CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", variants[i], "--n",
                                    "7", "--d", "3", causal ? "--causal" : NULL, NULL),
                             0);
-            CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "O (7 x 3):"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "O (7 x 3):"));
             CU_ASSERT_EQUAL(err.len, 0);
         }
     /* Options of one variant. */
@@ -945,8 +945,8 @@ static void test_cli_example_and_variants(void)
                            "fixed", "--block", "3", "--summary", "2", "--n", "9", "--d", "2",
                            "--json", NULL),
                     0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_DOUBLE_EQUAL(json_first_number(sb_str(&out), "\"density\": "),
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_DOUBLE_EQUAL(json_first_number(strbuf_str(&out), "\"density\": "),
                            (double)attn_sparse_count(ATTN_FIXED, 9, 3, 2) / 81.0, 1e-15);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", "linear", "--feature-map",
                            "relu", "--n", "5", "--d", "2", NULL),
@@ -954,13 +954,13 @@ static void test_cli_example_and_variants(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", "performer", "--m", "64",
                            "--n", "5", "--d", "2", "--json", NULL),
                     0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"max_error\": "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"max_error\": "));
     /* Big n: matrices summarised in text, no n x n intermediates in JSON. */
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--n", "300", "--d", "2", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "(300 x 2, min "));
-    CU_ASSERT(th_count_lines(sb_str(&out)) < 80);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "(300 x 2, min "));
+    CU_ASSERT(th_count_lines(strbuf_str(&out)) < 80);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "attention", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "transnormer"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "transnormer"));
 }
 
 static void test_cli_files(void)
@@ -972,8 +972,8 @@ static void test_cli_files(void)
     write_temp(vp, "1\n0\n");
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "attention", "--Q", qp, "--K", kp, "--V", vp, "--json", NULL), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_DOUBLE_EQUAL(json_first_number(sb_str(&out), "\"result\": "),
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_DOUBLE_EQUAL(json_first_number(strbuf_str(&out), "\"result\": "),
                            exp(1.0) / (exp(1.0) + 1), 1e-15);
     unlink(qp);
     unlink(kp);
@@ -985,18 +985,18 @@ static void test_cli_files(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", "performer", "--Q", qp,
                            "--K", qp, "--V", qp, "--features", wp, "--json", NULL),
                     0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"W\": [[1, 0], [0, 1], [0.5, 0.5]]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"W\": [[1, 0], [0, 1], [0.5, 0.5]]"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", "gau", "--X", xp,
                            "--causal", "--json", NULL),
                     0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_EQUAL(result_rows(sb_str(&out)), 4);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"U\": [["));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_EQUAL(result_rows(strbuf_str(&out)), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"U\": [["));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "attention", "--variant", "flash", "--X", xp,
                            "--chunk", "2", "--json", "--trace", NULL),
                     0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"Q_lin\": [["));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"Q_lin\": [["));
     unlink(qp);
     unlink(wp);
     unlink(xp);
@@ -1012,10 +1012,10 @@ static void test_cli_bad_input(void)
     write_temp(three, "1 2\n3 4\n5 6\n");
     strbuf big = STRBUF_INIT;
     for (int i = 0; i < 300; i++)
-        sb_puts(&big, "1 ");
-    sb_putc(&big, '\n');
-    write_temp(wide, sb_str(&big));
-    sb_free(&big);
+        strbuf_puts(&big, "1 ");
+    strbuf_putc(&big, '\n');
+    write_temp(wide, strbuf_str(&big));
+    strbuf_free(&big);
     char want[128];
     snprintf(want, sizeof want, "%s:4: 'abc' is not a number", bad);
     expect_bad(want, "--Q", bad, "--K", good, "--V", good, NULL);
@@ -1089,11 +1089,11 @@ static void test_cli_random_inputs(void)
     for (uint64_t seed = 1; seed <= 40; seed++) {
         strbuf sb = STRBUF_INIT;
         CU_ASSERT_EQUAL(t->random_input(seed, &sb), 0);
-        sb_printf(&sb, " --json");
+        strbuf_printf(&sb, " --json");
         char **words = NULL;
         int nw = 0;
         char msg[128];
-        CU_ASSERT_EQUAL_FATAL(parse_words(sb_str(&sb), &words, &nw, msg, sizeof msg), 0);
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&sb), &words, &nw, msg, sizeof msg), 0);
         char *argv[40] = {"tutor", "run", "attention"};
         int argc = 3;
         for (int i = 0; i < nw && argc < 39; i++)
@@ -1108,11 +1108,11 @@ static void test_cli_random_inputs(void)
         CU_ASSERT_EQUAL(rc, 0);
         CU_ASSERT_TRUE(th_json_valid(ob));
         if (rc)
-            fprintf(stderr, "\n  %s: %s\n", sb_str(&sb), eb);
+            fprintf(stderr, "\n  %s: %s\n", strbuf_str(&sb), eb);
         free(ob);
         free(eb);
         parse_free_words(words);
-        sb_free(&sb);
+        strbuf_free(&sb);
     }
 }
 
@@ -1122,8 +1122,8 @@ static int cli_body(void *ctx)
     strbuf o = STRBUF_INIT, e = STRBUF_INIT;
     int rc = th_cli(&o, &e, "run", "attention", "--variant", variant, "--n", "5", "--d", "2",
                     "--causal", "--json", NULL);
-    sb_free(&o);
-    sb_free(&e);
+    strbuf_free(&o);
+    strbuf_free(&e);
     return rc == 0 ? 0 : rc == 1 ? TUTOR_ENOMEM : rc;
 }
 

@@ -13,26 +13,26 @@ static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
 static void test_help_and_version(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "tutor run TOPIC"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "tutor run TOPIC"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "--help", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "usage:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "usage:"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "--version", NULL), 0);
-    CU_ASSERT_EQUAL(strncmp(sb_str(&out), "tutor ", 6), 0);
+    CU_ASSERT_EQUAL(strncmp(strbuf_str(&out), "tutor ", 6), 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", NULL), 0);
 }
 
 static void test_bad_commands(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "frobnicate", NULL), 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "unknown command 'frobnicate'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&err), "unknown command 'frobnicate'"));
     CU_ASSERT_EQUAL(out.len, 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", NULL), 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "missing topic"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&err), "missing topic"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "nosuchtopic", NULL), 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "unknown topic 'nosuchtopic'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&err), "unknown topic 'nosuchtopic'"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "nosuchtopic", NULL), 2);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "list", "--bogus", NULL), 2);
-    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
+    CU_ASSERT_EQUAL(th_count_lines(strbuf_str(&err)), 1);
 }
 
 /* A message that quotes an argument holding a newline or an escape stays one line, with
@@ -53,12 +53,12 @@ static void test_control_chars_quoted(void)
 static void test_list(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "list", NULL), 0);
-    CU_ASSERT_EQUAL(th_count_lines(sb_str(&out)), topic_count);
+    CU_ASSERT_EQUAL(th_count_lines(strbuf_str(&out)), topic_count);
     for (size_t i = 0; i < topic_count; i++) {
-        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), topic_registry[i]->id));
+        CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), topic_registry[i]->id));
     }
     CU_ASSERT_EQUAL(th_cli(&out, &err, "list", "--json", NULL), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
     /* Every topic has what the CLI, the UI and the docs rely on, and help works for it. */
     for (size_t i = 0; i < topic_count; i++) {
         const topic *t = topic_registry[i];
@@ -69,7 +69,7 @@ static void test_list(void)
         CU_ASSERT_PTR_NOT_NULL(t->run);
         CU_ASSERT_PTR_EQUAL(topic_find(t->id), t);
         CU_ASSERT_EQUAL(th_cli(&out, &err, "help", t->id, NULL), 0);
-        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), t->title));
+        CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), t->title));
     }
 }
 
@@ -96,9 +96,9 @@ static void test_every_example_runs(void)
         int rc = th_cli(&out, &err, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6],
                         argv[7], argv[8], argv[9], argv[10], argv[11], NULL);
         if (rc != 0)
-            fprintf(stderr, "\n  example of %s failed: %s", t->id, sb_str(&err));
+            fprintf(stderr, "\n  example of %s failed: %s", t->id, strbuf_str(&err));
         CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+        CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
         parse_free_words(words);
     }
 }
@@ -175,8 +175,8 @@ static void test_parse_words(void)
 
 static int cleanup(void)
 {
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
     return 0;
 }
 

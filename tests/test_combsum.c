@@ -453,14 +453,14 @@ static void check_cli_caps(const char *id, const char *cands, const char *target
 {
     const char *r[] = {id, "--candidates", cands, "--target", target, "--max-results", "5", NULL};
     expect_bad(r, "--max-results");
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "raise"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&err), "raise"));
     const char *c[] = {id, "--candidates", cands, "--target", target, "--max-calls", "10", NULL};
     expect_bad(c, "--max-calls");
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "raise"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&err), "raise"));
     const char *ok[] = {id,         "--candidates", cands, "--target", target, "--max-calls",
                         "10000000", "--json",       NULL};
     CU_ASSERT_EQUAL(cli(ok), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
 }
 
 /* random_input is seeded: the same seed gives the same input, seeds differ, and every
@@ -475,22 +475,22 @@ static void check_random_inputs(const char *id)
         strbuf a = STRBUF_INIT, b = STRBUF_INIT, prev = STRBUF_INIT;
         CU_ASSERT_EQUAL(t->random_input(seed, &a), 0);
         CU_ASSERT_EQUAL(t->random_input(seed, &b), 0);
-        CU_ASSERT_STRING_EQUAL(sb_str(&a), sb_str(&b));
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&a), strbuf_str(&b));
         CU_ASSERT_EQUAL(t->random_input(seed + 1000, &prev), 0);
-        differ += strcmp(sb_str(&a), sb_str(&prev)) != 0;
+        differ += strcmp(strbuf_str(&a), strbuf_str(&prev)) != 0;
         char **words;
         int nwords;
         char msg[256];
-        CU_ASSERT_EQUAL_FATAL(parse_words(sb_str(&a), &words, &nwords, msg, sizeof msg), 0);
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&a), &words, &nwords, msg, sizeof msg), 0);
         CU_ASSERT_EQUAL_FATAL(nwords, 4);
         const char *argv[] = {id, words[0], words[1], words[2], words[3], "--json", NULL};
         if (cli(argv) != 0)
-            fprintf(stderr, "\n  %s %s failed: %s", id, sb_str(&a), sb_str(&err));
-        CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+            fprintf(stderr, "\n  %s %s failed: %s", id, strbuf_str(&a), strbuf_str(&err));
+        CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
         parse_free_words(words);
-        sb_free(&a);
-        sb_free(&b);
-        sb_free(&prev);
+        strbuf_free(&a);
+        strbuf_free(&b);
+        strbuf_free(&prev);
     }
     CU_ASSERT_TRUE(differ >= 25);
 }
@@ -502,13 +502,13 @@ static void check_cli_common(const char *id, const char *cands, const char *targ
 {
     const char *js[] = {id, "--candidates", cands, "--target", target, "--json", "--trace", NULL};
     CU_ASSERT_EQUAL(cli(js), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"steps\": ["));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), role));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"role\": \"found\""));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"steps\": ["));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), role));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"role\": \"found\""));
     const char *tt[] = {id, "--candidates", cands, "--target", target, "--trace", NULL};
     CU_ASSERT_EQUAL(cli(tt), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "steps:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "steps:"));
     check_cli_bad(id);
     check_cli_caps(id, cap_cands, cap_target);
     check_random_inputs(id);
@@ -777,10 +777,10 @@ static void test_duplicates_refused(void)
     CU_ASSERT_EQUAL(res.count, 0);
     const char *argv[] = {"combsum", "--candidates", "2 3 2", "--target", "7", NULL};
     expect_bad(argv, "2 is given twice");
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "combsum2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&err), "combsum2"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "combsum", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "distinct"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "--max-calls"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "distinct"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "--max-calls"));
 }
 
 static void test_library_errors(void)
@@ -811,8 +811,8 @@ static void test_trace(void)
     CU_ASSERT_TRUE(seen);
     strbuf js = STRBUF_INIT;
     CU_ASSERT_EQUAL(trace_json(tr, &js), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&js)));
-    sb_free(&js);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&js)));
+    strbuf_free(&js);
     combsum_result_free(&res);
     trace_free(tr);
 
@@ -860,20 +860,21 @@ static void test_cli(void)
 {
     const char *a[] = {"combsum", "--candidates", "2 3 6 7", "--target", "7", "--json", NULL};
     CU_ASSERT_EQUAL(cli(a), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out),
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out),
                            "{\"topic\": \"combsum\", \"result\": [[2, 2, 3], [7]]}\n");
     CU_ASSERT_EQUAL(err.len, 0);
     const char *b[] = {"combsum", "--candidates=2,3,5", "--target", "8", "--json", NULL};
     CU_ASSERT_EQUAL(cli(b), 0);
     CU_ASSERT_STRING_EQUAL(
-        sb_str(&out), "{\"topic\": \"combsum\", \"result\": [[2, 2, 2, 2], [2, 3, 3], [3, 5]]}\n");
+        strbuf_str(&out),
+        "{\"topic\": \"combsum\", \"result\": [[2, 2, 2, 2], [2, 3, 3], [3, 5]]}\n");
     const char *none[] = {"combsum", "--candidates", "4 6", "--target", "7", "--json", NULL};
     CU_ASSERT_EQUAL(cli(none), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"combsum\", \"result\": []}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "{\"topic\": \"combsum\", \"result\": []}\n");
     const char *text[] = {"combsum", "--candidates", "2 3 6 7", "--target", "7", NULL};
     CU_ASSERT_EQUAL(cli(text), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "2 combinations"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "  [2, 2, 3]\n  [7]\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "2 combinations"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "  [2, 2, 3]\n  [7]\n"));
     check_cli_common("combsum", "2 3 6 7", "7", "\"role\": \"pruned\"", "1 2 3", "20");
 }
 

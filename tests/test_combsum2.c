@@ -134,16 +134,17 @@ static void test_cli(void)
     const char *a[] = {"combsum2", "--candidates", "10 1 2 7 6 1 5", "--target", "8", "--json",
                        NULL};
     CU_ASSERT_EQUAL(cli(a), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"combsum2\", \"result\": [[1, 1, 6], [1, 2, "
-                                         "5], [1, 7], [2, 6]]}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out),
+                           "{\"topic\": \"combsum2\", \"result\": [[1, 1, 6], [1, 2, "
+                           "5], [1, 7], [2, 6]]}\n");
     CU_ASSERT_EQUAL(err.len, 0);
     const char *b[] = {"combsum2", "--candidates", "2,5,2,1,2", "--target", "5", "--json", NULL};
     CU_ASSERT_EQUAL(cli(b), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out),
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out),
                            "{\"topic\": \"combsum2\", \"result\": [[1, 2, 2], [5]]}\n");
     const char *text[] = {"combsum2", "--candidates", "2 5 2 1 2", "--target", "5", NULL};
     CU_ASSERT_EQUAL(cli(text), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "  [1, 2, 2]\n  [5]\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "  [1, 2, 2]\n  [5]\n"));
     check_cli_common("combsum2", "2 5 2 1 2", "5", "\"role\": \"skipped\"",
                      "1 2 3 4 5 6 7 8 9 10 11 12", "30");
 }

@@ -68,13 +68,13 @@ static const char *srcdir(void)
 static int read_src(const char *rel, strbuf *text)
 {
     strbuf path = STRBUF_INIT;
-    sb_printf(&path, "%s/%s", srcdir(), rel);
-    int rc = ui_notes_read(sb_str(&path), text);
+    strbuf_printf(&path, "%s/%s", srcdir(), rel);
+    int rc = ui_notes_read(strbuf_str(&path), text);
     if (rc) {
         CU_FAIL("cannot read a documentation file");
-        fprintf(stderr, "\n  %s: %s", sb_str(&path), status_str(rc));
+        fprintf(stderr, "\n  %s: %s", strbuf_str(&path), status_strerror(rc));
     }
-    sb_free(&path);
+    strbuf_free(&path);
     return rc == 0;
 }
 
@@ -100,13 +100,13 @@ static size_t command_len(const char *s, size_t n)
 /* The comment that starts at s[0] == '#', trimmed, into *c. */
 static void comment_of(const char *s, size_t n, strbuf *c)
 {
-    sb_clear(c);
+    strbuf_clear(c);
     size_t i = 1;
     while (i < n && s[i] == ' ')
         i++;
     while (n > i && s[n - 1] == ' ')
         n--;
-    sb_putn(c, s + i, n - i);
+    strbuf_putn(c, s + i, n - i);
 }
 
 /* Writes an r x 3 matrix file name into the current folder. */
@@ -150,16 +150,16 @@ static void check_example(const char *command, const char *comment, strbuf *out,
     }
     int ok = rc == 0 && err->len == 0 && out->len > 0;
     if (ok && json)
-        ok = th_json_valid(sb_str(out));
+        ok = th_json_valid(strbuf_str(out));
     if (ok && comment[0] == '{')
-        ok = strlen(sb_str(out)) == strlen(comment) + 1 &&
-             strncmp(sb_str(out), comment, strlen(comment)) == 0;
+        ok = strlen(strbuf_str(out)) == strlen(comment) + 1 &&
+             strncmp(strbuf_str(out), comment, strlen(comment)) == 0;
     for (int k = 0; ok && prose && k < 3 && prose->needles[k]; k++)
-        ok = strstr(sb_str(out), prose->needles[k]) != NULL;
+        ok = strstr(strbuf_str(out), prose->needles[k]) != NULL;
     if (!ok) {
         CU_FAIL("a README example does not do what README says");
         fprintf(stderr, "\n  %s  # %s\n  exit %d, stderr: %s\n  stdout: %.300s", command, comment,
-                rc, sb_str(err), sb_str(out));
+                rc, strbuf_str(err), strbuf_str(out));
     }
 }
 
@@ -179,7 +179,7 @@ static void test_readme_examples(void)
     memset(promise_seen, 0, sizeof promise_seen);
 
     int in_sh = 0, examples = 0;
-    const char *p = sb_str(&text);
+    const char *p = strbuf_str(&text);
     while (*p) {
         const char *eol = strchr(p, '\n');
         size_t n = eol ? (size_t)(eol - p) : strlen(p);
@@ -188,9 +188,9 @@ static void test_readme_examples(void)
             in_sh = !in_sh && n == 5 && strncmp(p, "```sh", 5) == 0;
         } else if (in_sh && n > 10 && strncmp(p, "tutor run ", 10) == 0) {
             size_t cl = command_len(p, n);
-            sb_clear(&command);
-            sb_putn(&command, p, cl);
-            sb_clear(&comment);
+            strbuf_clear(&command);
+            strbuf_putn(&command, p, cl);
+            strbuf_clear(&comment);
             if (cl < n) {
                 const char *hash = p + cl;
                 while (*hash != '#')
@@ -205,7 +205,7 @@ static void test_readme_examples(void)
                     comment_of(q, qe ? (size_t)(qe - q) : strlen(q), &comment);
                 }
             }
-            check_example(sb_str(&command), sb_str(&comment), &out, &err);
+            check_example(strbuf_str(&command), strbuf_str(&comment), &out, &err);
             examples++;
         }
         p = next;
@@ -224,11 +224,11 @@ static void test_readme_examples(void)
         remove(files[i]);
     CU_ASSERT_EQUAL(chdir(cwd), 0);
     CU_ASSERT_EQUAL(rmdir(dir), 0);
-    sb_free(&text);
-    sb_free(&command);
-    sb_free(&comment);
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&text);
+    strbuf_free(&command);
+    strbuf_free(&comment);
+    strbuf_free(&out);
+    strbuf_free(&err);
 }
 
 /* docs/README.md's rule for notes: on an 80-column terminal no code line is cut. Each
@@ -241,20 +241,20 @@ static void test_notes_code_fits(void)
         return;
     }
     strbuf docs = STRBUF_INIT, path = STRBUF_INIT, text = STRBUF_INIT;
-    sb_printf(&docs, "%s/docs", srcdir());
+    strbuf_printf(&docs, "%s/docs", srcdir());
     const char *saved = getenv("TUTOR_DOCS");
     char *saved_copy = saved ? strdup(saved) : NULL;
-    setenv("TUTOR_DOCS", sb_str(&docs), 1);
+    setenv("TUTOR_DOCS", strbuf_str(&docs), 1);
     int code_lines = 0;
     for (size_t t = 0; t < topic_count; t++) {
         const topic *tp = topic_registry[t];
-        if (ui_notes_find(tp, &path) != 0 || ui_notes_read(sb_str(&path), &text) != 0) {
+        if (ui_notes_find(tp, &path) != 0 || ui_notes_read(strbuf_str(&path), &text) != 0) {
             CU_FAIL("a topic has no notes in docs/");
-            fprintf(stderr, "\n  %s: %s", tp->id, sb_str(&path));
+            fprintf(stderr, "\n  %s: %s", tp->id, strbuf_str(&path));
             continue;
         }
         ui_md md = {0};
-        CU_ASSERT_EQUAL_FATAL(ui_md_render(sb_str(&text), NOTES_COLS - 2, &md), 0);
+        CU_ASSERT_EQUAL_FATAL(ui_md_render(strbuf_str(&text), NOTES_COLS - 2, &md), 0);
         for (size_t i = 0; i < md.n; i++) {
             if (md.lines[i].style != UI_CODE)
                 continue;
@@ -284,9 +284,9 @@ static void test_notes_code_fits(void)
         unsetenv("TUTOR_DOCS");
     free(saved_copy);
     setlocale(LC_ALL, "C");
-    sb_free(&docs);
-    sb_free(&path);
-    sb_free(&text);
+    strbuf_free(&docs);
+    strbuf_free(&path);
+    strbuf_free(&text);
 }
 
 void tests_register(void)

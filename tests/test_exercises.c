@@ -29,7 +29,7 @@ static void build_dir(strbuf *sb)
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) {
-        sb_puts(sb, "build");
+        strbuf_puts(sb, "build");
         return;
     }
     exe[n] = '\0';
@@ -38,20 +38,20 @@ static void build_dir(strbuf *sb)
         if (slash)
             *slash = '\0';
     }
-    sb_puts(sb, exe);
+    strbuf_puts(sb, exe);
 }
 
 /* Runs cmd, capturing stdout and stderr into *text; returns the wait status. */
 static int run(const char *cmd, strbuf *text)
 {
-    sb_clear(text);
+    strbuf_clear(text);
     FILE *f = popen(cmd, "r");
     if (!f)
         return -1;
     char buf[4096];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_putn(text, buf, n);
+        strbuf_putn(text, buf, n);
     return pclose(f);
 }
 
@@ -74,11 +74,11 @@ static void test_stubs_fail_references_pass(void)
         const char *id = exercise_table[i].id;
         for (int ref = 0; ref < 2; ref++) {
             const char *kind = ref ? "ref" : "stub";
-            sb_clear(&cmd);
-            sb_printf(&cmd, "'%s/exercises/%s/%s' 2>&1", sb_str(&dir), id, kind);
-            int status = run(sb_str(&cmd), &text);
+            strbuf_clear(&cmd);
+            strbuf_printf(&cmd, "'%s/exercises/%s/%s' 2>&1", strbuf_str(&dir), id, kind);
+            int status = run(strbuf_str(&cmd), &text);
             unsigned passed = 0, failed = 0;
-            int found = summary(sb_str(&text), kind, &passed, &failed) == 0;
+            int found = summary(strbuf_str(&text), kind, &passed, &failed) == 0;
             int exited = status != -1 && WIFEXITED(status);
             int ok = found && exited &&
                      (ref ? WEXITSTATUS(status) == 0 && failed == 0 && passed >= 5
@@ -89,17 +89,17 @@ static void test_stubs_fail_references_pass(void)
                         "\n  exercise %s, %s: status %d, summary %s (%u passed, %u "
                         "failed)\n%s\n",
                         id, kind, status, found ? "found" : "missing", passed, failed,
-                        sb_str(&text));
+                        strbuf_str(&text));
             /* Each behaviour prints one ok or FAIL line, with a hint when it fails. */
             if (!ref) {
-                CU_ASSERT(strstr(sb_str(&text), "  FAIL  ") != NULL);
-                CU_ASSERT(strstr(sb_str(&text), "hint:") != NULL);
+                CU_ASSERT(strstr(strbuf_str(&text), "  FAIL  ") != NULL);
+                CU_ASSERT(strstr(strbuf_str(&text), "hint:") != NULL);
             }
         }
     }
-    sb_free(&dir);
-    sb_free(&cmd);
-    sb_free(&text);
+    strbuf_free(&dir);
+    strbuf_free(&cmd);
+    strbuf_free(&text);
 }
 
 static int write_file(const char *path, const char *text)
@@ -134,10 +134,10 @@ static void test_list(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", NULL), 0);
     CU_ASSERT_EQUAL(err.len, 0);
     for (size_t i = 0; i < exercise_count; i++) {
-        CU_ASSERT(strstr(sb_str(&out), exercise_table[i].id) != NULL);
+        CU_ASSERT(strstr(strbuf_str(&out), exercise_table[i].id) != NULL);
     }
-    CU_ASSERT(strstr(sb_str(&out), "not started") != NULL);
-    CU_ASSERT(strstr(sb_str(&out), work_dir) != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "not started") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), work_dir) != NULL);
     CU_ASSERT_EQUAL(exercise_status("heap"), EXERCISE_NOT_STARTED);
     CU_ASSERT_EQUAL(exercise_status("attention"), EXERCISE_NOT_STARTED);
     CU_ASSERT_EQUAL(exercise_status("no-such-topic"), EXERCISE_NOT_STARTED);
@@ -164,12 +164,12 @@ static void test_hints(void)
     const char *want[] = {"hint 1 of 3", "hint 2 of 3", "hint 3 of 3", "hint 3 of 3"};
     for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "heap", "--hint", NULL), 0);
-        CU_ASSERT(strstr(sb_str(&out), want[i]) != NULL);
+        CU_ASSERT(strstr(strbuf_str(&out), want[i]) != NULL);
     }
-    CU_ASSERT(strstr(sb_str(&out), "--solution") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "--solution") != NULL);
     /* Remembered in the progress file, not started still (no run yet). */
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", NULL), 0);
-    CU_ASSERT(strstr(sb_str(&out), "3/3") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "3/3") != NULL);
     CU_ASSERT_EQUAL(exercise_status("heap"), EXERCISE_NOT_STARTED);
     /* Written atomically: no temporary file is left beside it. */
     char dir[96];
@@ -190,10 +190,10 @@ static void test_hints(void)
 static void test_solution(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "heap", "--solution", NULL), 0);
-    CU_ASSERT(strstr(sb_str(&out), "int heap_push(heap *h, const void *item, trace *tr)\n{") !=
+    CU_ASSERT(strstr(strbuf_str(&out), "int heap_push(heap *h, const void *item, trace *tr)\n{") !=
               NULL);
-    CU_ASSERT(strstr(sb_str(&out), "int heap_pop(") != NULL);
-    CU_ASSERT(strstr(sb_str(&out), "int heap_heapify(") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "int heap_pop(") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "int heap_heapify(") != NULL);
     for (size_t i = 0; i < exercise_count; i++) {
         CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", exercise_table[i].id, "--solution", NULL),
                         0);
@@ -210,11 +210,11 @@ static void test_corrupt_progress(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "maxgap", "--hint", NULL), 0);
     CU_ASSERT_EQUAL(write_file(path, "maxgap passing 1\nthis is not progress\n"), 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", NULL), 0);
-    CU_ASSERT(strstr(sb_str(&err), "set aside") != NULL);
-    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
+    CU_ASSERT(strstr(strbuf_str(&err), "set aside") != NULL);
+    CU_ASSERT_EQUAL(th_count_lines(strbuf_str(&err)), 1);
     CU_ASSERT_EQUAL(access(aside, F_OK), 0);
     CU_ASSERT_EQUAL(access(path, F_OK), -1);
-    CU_ASSERT(strstr(sb_str(&out), "passing") == NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "passing") == NULL);
     /* The set-aside file keeps what it held. */
     FILE *f = fopen(aside, "r");
     char line[64] = "";
@@ -233,8 +233,8 @@ static void test_corrupt_progress(void)
     /* Unreadable (here a folder in its place) is not corrupt: reported, never rewritten. */
     CU_ASSERT_EQUAL(mkdir(path, 0700), 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "maxgap", "--hint", NULL), 0);
-    CU_ASSERT(strstr(sb_str(&out), "hint 1 of 3") != NULL);
-    CU_ASSERT(strstr(sb_str(&err), "cannot read") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "hint 1 of 3") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&err), "cannot read") != NULL);
     struct stat st;
     CU_ASSERT(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
     CU_ASSERT_EQUAL(rmdir(path), 0);
@@ -325,31 +325,31 @@ static void test_run(void)
     unlink(file);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "ssm_kernel", NULL), 1);
     CU_ASSERT_EQUAL(access(file, R_OK), 0);
-    CU_ASSERT(strstr(sb_str(&out), "a copy of the stub") != NULL);
-    CU_ASSERT(strstr(sb_str(&out), "  FAIL  K[0] = C Bbar") != NULL);
-    CU_ASSERT(strstr(sb_str(&out), "exercise ssm_kernel: 0 passed, 6 failed") != NULL);
-    CU_ASSERT(strstr(sb_str(&out), "CUnit") == NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "a copy of the stub") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "  FAIL  K[0] = C Bbar") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "exercise ssm_kernel: 0 passed, 6 failed") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "CUnit") == NULL);
     CU_ASSERT_EQUAL(exercise_status("ssm_kernel"), EXERCISE_FAILING);
     CU_ASSERT_EQUAL(exercise_status("ssm"), EXERCISE_FAILING);
 
     CU_ASSERT_EQUAL(write_file(file, kernel_solution), 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "ssm_kernel", NULL), 0);
-    CU_ASSERT(strstr(sb_str(&out), "exercise ssm_kernel: 6 passed, 0 failed") != NULL);
-    if (!strstr(sb_str(&out), "6 passed"))
-        fprintf(stderr, "\n%s\n%s\n", sb_str(&out), sb_str(&err));
+    CU_ASSERT(strstr(strbuf_str(&out), "exercise ssm_kernel: 6 passed, 0 failed") != NULL);
+    if (!strstr(strbuf_str(&out), "6 passed"))
+        fprintf(stderr, "\n%s\n%s\n", strbuf_str(&out), strbuf_str(&err));
     CU_ASSERT_EQUAL(exercise_status("ssm_kernel"), EXERCISE_PASSING);
     CU_ASSERT_EQUAL(exercise_status("ssm"), EXERCISE_PASSING);
 
     /* The UI's entry point gives the same report. */
     strbuf report = STRBUF_INIT;
     CU_ASSERT_EQUAL(exercise_run("ssm", &report), 0);
-    CU_ASSERT(strstr(sb_str(&report), "  ok    K[0] = C Bbar") != NULL);
-    sb_free(&report);
+    CU_ASSERT(strstr(strbuf_str(&report), "  ok    K[0] = C Bbar") != NULL);
+    strbuf_free(&report);
 
     /* A file that does not compile fails with the compiler's words. */
     CU_ASSERT_EQUAL(write_file(file, "int ssm_kernel(void) { return }\n"), 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "ssm_kernel", NULL), 1);
-    CU_ASSERT(strstr(sb_str(&out), "does not compile") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&out), "does not compile") != NULL);
     CU_ASSERT_EQUAL(exercise_status("ssm_kernel"), EXERCISE_FAILING);
 }
 
@@ -359,8 +359,8 @@ static void test_no_sources(void)
     char *copy = saved ? strdup(saved) : NULL;
     setenv("TUTOR_SRCDIR", "/nonexistent/tutor", 1);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "heap", NULL), 1);
-    CU_ASSERT(strstr(sb_str(&err), "sources are not at '/nonexistent/tutor'") != NULL);
-    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
+    CU_ASSERT(strstr(strbuf_str(&err), "sources are not at '/nonexistent/tutor'") != NULL);
+    CU_ASSERT_EQUAL(th_count_lines(strbuf_str(&err)), 1);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "exercise", "heap", "--solution", NULL), 1);
     if (copy)
         setenv("TUTOR_SRCDIR", copy, 1);
@@ -372,14 +372,14 @@ static void test_no_sources(void)
 /* Replaces text with the contents of path (empty when it cannot be read). */
 static void read_file(const char *path, strbuf *text)
 {
-    sb_clear(text);
+    strbuf_clear(text);
     FILE *f = fopen(path, "r");
     if (!f)
         return;
     char buf[4096];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_putn(text, buf, n);
+        strbuf_putn(text, buf, n);
     fclose(f);
 }
 
@@ -409,7 +409,7 @@ static void test_watch(void)
         nanosleep(&nap, NULL);
         read_file(log, &text);
         seen = 0;
-        for (const char *p = strstr(sb_str(&text), "\nwatching "); p;
+        for (const char *p = strstr(strbuf_str(&text), "\nwatching "); p;
              p = strstr(p + 1, "\nwatching "))
             seen++;
         if (seen == 1 && !saved) {
@@ -425,9 +425,9 @@ static void test_watch(void)
     CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     read_file(log, &text);
-    CU_ASSERT(strstr(sb_str(&text), "stopped watching") != NULL);
-    CU_ASSERT(strstr(sb_str(&text), "6 passed, 0 failed") != NULL);
-    sb_free(&text);
+    CU_ASSERT(strstr(strbuf_str(&text), "stopped watching") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&text), "6 passed, 0 failed") != NULL);
+    strbuf_free(&text);
 }
 
 /* Polls the tmux pane until it shows want or seconds pass; 1 when it did. */
@@ -437,7 +437,7 @@ static int pane_shows(const char *sock, const char *want, int seconds, strbuf *p
     snprintf(cmd, sizeof cmd, "tmux -L %s -f /dev/null capture-pane -p -t ex 2>/dev/null", sock);
     for (int tries = 0; tries < seconds * 10; tries++) {
         run(cmd, pane);
-        if (strstr(sb_str(pane), want))
+        if (strstr(strbuf_str(pane), want))
             return 1;
         struct timespec nap = {0, 100 * 1000 * 1000};
         nanosleep(&nap, NULL);
@@ -451,7 +451,7 @@ static void tmux_cmd(const char *sock, const char *args)
     strbuf ignored = STRBUF_INIT;
     snprintf(cmd, sizeof cmd, "tmux -L %s -f /dev/null %s 2>&1", sock, args);
     run(cmd, &ignored);
-    sb_free(&ignored);
+    strbuf_free(&ignored);
 }
 
 /* Starts the tutor in tmux session "ex" on socket sock, with fresh progress, the student's
@@ -475,12 +475,12 @@ static int open_ssm(const char *sock, const char *src, strbuf *pane)
     kernel_file(file, sizeof file);
     CU_ASSERT_EQUAL(write_file(file, kernel_solution), 0);
     strbuf cmd = STRBUF_INIT;
-    sb_printf(&cmd,
-              "new-session -d -s ex -x 100 -y 30 \"env LANG=C.UTF-8 LC_ALL=C.UTF-8 "
-              "XDG_STATE_HOME='%s' TUTOR_EXERCISE_DIR='%s' TUTOR_SRCDIR='%s' '%s'\"",
-              state_home, work_dir, src, bin);
-    tmux_cmd(sock, sb_str(&cmd));
-    sb_free(&cmd);
+    strbuf_printf(&cmd,
+                  "new-session -d -s ex -x 100 -y 30 \"env LANG=C.UTF-8 LC_ALL=C.UTF-8 "
+                  "XDG_STATE_HOME='%s' TUTOR_EXERCISE_DIR='%s' TUTOR_SRCDIR='%s' '%s'\"",
+                  state_home, work_dir, src, bin);
+    tmux_cmd(sock, strbuf_str(&cmd));
+    strbuf_free(&cmd);
     CU_ASSERT(pane_shows(sock, "exercise: to do", 10, pane));
     for (size_t i = 0; i < index; i++)
         tmux_cmd(sock, "send-keys -t ex Down");
@@ -501,13 +501,13 @@ static void test_ui_x(void)
     strbuf pane = STRBUF_INIT;
     if (!open_ssm(sock, src && *src ? src : TUTOR_SRCDIR, &pane)) {
         tmux_cmd(sock, "kill-server");
-        sb_free(&pane);
+        strbuf_free(&pane);
         return;
     }
     tmux_cmd(sock, "send-keys -t ex x");
     CU_ASSERT(pane_shows(sock, "6 passed, 0 failed", 90, &pane));
-    CU_ASSERT(strstr(sb_str(&pane), "Exercise: ssm") != NULL);
-    CU_ASSERT(strstr(sb_str(&pane), "  ok    K[0] = C Bbar") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&pane), "Exercise: ssm") != NULL);
+    CU_ASSERT(strstr(strbuf_str(&pane), "  ok    K[0] = C Bbar") != NULL);
     tmux_cmd(sock, "send-keys -t ex q");
     CU_ASSERT(pane_shows(sock, "step 1 /", 10, &pane));
     tmux_cmd(sock, "send-keys -t ex q");
@@ -521,7 +521,7 @@ static void test_ui_x(void)
     tmux_cmd(sock, "send-keys -t ex q");
     tmux_cmd(sock, "kill-server");
     CU_ASSERT_EQUAL(exercise_status("ssm"), EXERCISE_PASSING);
-    sb_free(&pane);
+    strbuf_free(&pane);
 }
 
 /* q while the UI's `x` waits for make stops the whole build at once (make and what it
@@ -541,7 +541,7 @@ static void test_ui_x_cancel(void)
     strbuf pane = STRBUF_INIT;
     if (!open_ssm(sock, fake, &pane)) {
         tmux_cmd(sock, "kill-server");
-        sb_free(&pane);
+        strbuf_free(&pane);
         return;
     }
     tmux_cmd(sock, "send-keys -t ex x");
@@ -555,7 +555,7 @@ static void test_ui_x_cancel(void)
     strbuf ps = STRBUF_INIT;
     run("pgrep -f 'sleep 3[7][.]25' || true", &ps); /* [7]: not this shell */
     CU_ASSERT_EQUAL(ps.len, 0);                     /* the build's own children are gone too */
-    sb_free(&ps);
+    strbuf_free(&ps);
     tmux_cmd(sock, "send-keys -t ex q");
     CU_ASSERT(pane_shows(sock, "step 1 /", 10, &pane));
     tmux_cmd(sock, "send-keys -t ex q");
@@ -563,13 +563,13 @@ static void test_ui_x_cancel(void)
     tmux_cmd(sock, "send-keys -t ex q");
     tmux_cmd(sock, "kill-server");
     CU_ASSERT_EQUAL(exercise_status("ssm"), EXERCISE_NOT_STARTED);
-    sb_free(&pane);
+    strbuf_free(&pane);
 }
 
 static void cleanup(void)
 {
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", state_home, work_dir);
     if (system(cmd) != 0)

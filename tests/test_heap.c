@@ -899,8 +899,8 @@ static void test_trace_push_and_pop(void)
     strbuf sb = STRBUF_INIT;
     trace_set_listing(tr, heap_listing, heap_listing_len);
     CU_ASSERT_EQUAL(trace_json(tr, &sb), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&sb)));
-    sb_free(&sb);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&sb)));
+    strbuf_free(&sb);
     heap_free(&h);
     trace_free(tr);
 }
@@ -1111,10 +1111,10 @@ static void test_alloc_failures(void)
 static void expect_json(const char *want, int rc)
 {
     CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), want);
-    if (strcmp(sb_str(&out), want) != 0)
-        fprintf(stderr, "\n  got  %s  want %s", sb_str(&out), want);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), want);
+    if (strcmp(strbuf_str(&out), want) != 0)
+        fprintf(stderr, "\n  got  %s  want %s", strbuf_str(&out), want);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
     CU_ASSERT_EQUAL(err.len, 0);
 }
 
@@ -1157,39 +1157,39 @@ static void test_cli_json(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "heap", "--ops", "push 5; push 3; pop; replace 1",
                            "--json", "--trace", NULL),
                     0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"steps\": [{"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"quiz\""));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"steps\": [{"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"quiz\""));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "heap", "--merge", "1 4 | 2 | 3", "--reverse",
                            "--json", "--trace", NULL),
                     2); /* not sorted largest first */
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "heap", "--merge", "4 1 | 2 | 3", "--reverse",
                            "--json", "--trace", NULL),
                     0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "heap", "--nsmallest", "2", "--nums", "3 1 2",
                            "--json", "--trace", NULL),
                     0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "heap", "--heapsort", "3 1 2", "--json", "--trace", NULL), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
 }
 
 static void test_cli_text_and_help(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "heap", "--ops", "push 5; push 3; pop", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "pop -> 3"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "final heap: [5]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "pop -> 3"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "final heap: [5]"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "heap", "--ops", "heapify 3 2 1", "--trace", NULL),
                     0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "steps:"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "the sift follows"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "steps:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "the sift follows"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "heap", NULL), 0);
     const char *words[] = {"--ops",     "--nsmallest", "--nlargest", "--nums",  "--merge",
                            "--reverse", "--heapsort",  "pushpop",    "replace", "heapify"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), words[i]));
+        CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), words[i]));
 }
 
 /* Bad input: exit 2, one line on stderr naming the problem, nothing on stdout. */
@@ -1261,27 +1261,27 @@ static void test_random_input(void)
     strbuf a = STRBUF_INIT, b = STRBUF_INIT;
     int differ = 0;
     for (uint64_t seed = 1; seed <= 60; seed++) {
-        sb_clear(&a);
-        sb_clear(&b);
+        strbuf_clear(&a);
+        strbuf_clear(&b);
         CU_ASSERT_EQUAL(t->random_input(seed, &a), 0);
         CU_ASSERT_EQUAL(t->random_input(seed, &b), 0);
-        CU_ASSERT_STRING_EQUAL(sb_str(&a), sb_str(&b));
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&a), strbuf_str(&b));
         char **w;
         int nw;
         char msg[256];
-        CU_ASSERT_EQUAL_FATAL(parse_words(sb_str(&a), &w, &nw, msg, sizeof msg), 0);
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&a), &w, &nw, msg, sizeof msg), 0);
         CU_ASSERT_EQUAL_FATAL(nw, 2);
         CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "heap", w[0], w[1], "--json", "--trace", NULL),
                         0);
-        CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+        CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
         parse_free_words(w);
-        sb_clear(&b);
+        strbuf_clear(&b);
         CU_ASSERT_EQUAL(t->random_input(seed + 1000, &b), 0);
-        differ += strcmp(sb_str(&a), sb_str(&b)) != 0;
+        differ += strcmp(strbuf_str(&a), strbuf_str(&b)) != 0;
     }
     CU_ASSERT_TRUE(differ > 50);
-    sb_free(&a);
-    sb_free(&b);
+    strbuf_free(&a);
+    strbuf_free(&b);
 }
 
 void tests_register(void)

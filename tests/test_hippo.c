@@ -635,7 +635,7 @@ static void test_cli_json(void)
                                    "--method", methods[k], "--length", "30", "--json", "--trace",
                                    NULL),
                             0);
-            const char *s = sb_str(&out);
+            const char *s = strbuf_str(&out);
             CU_ASSERT_TRUE(th_json_valid(s));
             CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"topic\": \"hippo\", \"result\": ["));
             CU_ASSERT_EQUAL(rows_after(s, "\"A\": "), 5);
@@ -651,26 +651,27 @@ static void test_cli_json(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", f, "--N", "3", "--json", NULL),
                     0);
     char first[8192];
-    snprintf(first, sizeof first, "%s", sb_str(&out));
+    snprintf(first, sizeof first, "%s", strbuf_str(&out));
     CU_ASSERT_EQUAL(rows_after(first, "\"coefficients\": "), 6);
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "hippo", "--signal", f, "--N", "3", "--dense", "--json", NULL),
         0);
-    const char *r1 = strstr(first, "\"result\": ["), *r2 = strstr(sb_str(&out), "\"result\": [");
+    const char *r1 = strstr(first, "\"result\": ["),
+               *r2 = strstr(strbuf_str(&out), "\"result\": [");
     CU_ASSERT_TRUE(r1 && r2 && fabs(atof(r1 + 11) - atof(r2 + 11)) < 1e-14);
     /* c_0 is the running mean for LegS with forward Euler: mean(0.1..0.6) = 0.35. */
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", f, "--N", "3", "--method",
                            "euler", "--json", NULL),
                     0);
-    r1 = strstr(sb_str(&out), "\"result\": [");
+    r1 = strstr(strbuf_str(&out), "\"result\": [");
     CU_ASSERT_TRUE(r1 && fabs(atof(r1 + 11) - 0.35) < 1e-14);
     /* Long inputs print strided coefficient rows. */
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "hippo", "--N", "64", "--length", "20000", "--json", NULL), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"coefficient_stride\": 5"));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"coefficient_stride\": 5"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "HiPPO-legs"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "HiPPO-legs"));
 }
 
 static void test_cli_bad_input(void)
@@ -729,15 +730,15 @@ static void test_cli_random_input(void)
         char **words;
         int n;
         char msg[256];
-        CU_ASSERT_EQUAL_FATAL(parse_words(sb_str(&sb), &words, &n, msg, sizeof msg), 0);
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&sb), &words, &n, msg, sizeof msg), 0);
         CU_ASSERT_TRUE_FATAL(n == 10);
         int rc =
             th_cli(&out, &err, "run", "hippo", words[0], words[1], words[2], words[3], words[4],
                    words[5], words[6], words[7], words[8], words[9], "--json", "--trace", NULL);
         CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+        CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
         parse_free_words(words);
-        sb_free(&sb);
+        strbuf_free(&sb);
     }
 }
 
@@ -791,8 +792,8 @@ static int cli_clean(void)
         remove(p);
     }
     rmdir(tmpdir);
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
     return 0;
 }
 

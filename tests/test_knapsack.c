@@ -526,7 +526,7 @@ static int sweep_body(void *p)
         topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
         rc = topic_find("knapsack")->run(&args, tr, &res);
         const char *expect = c->which == 3 ? "\"result\": 8, \"chosen\": [1, 2]" : "\"result\": 8";
-        best = rc == 0 && strcmp(sb_str(&res.json), expect) == 0 ? 8 : -1;
+        best = rc == 0 && strcmp(strbuf_str(&res.json), expect) == 0 ? 8 : -1;
         topic_out_free(&res);
     }
     trace_free(tr);
@@ -549,52 +549,52 @@ static void test_cli_answers(void)
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", items, "--json", NULL),
         0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out),
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out),
                            "{\"topic\": \"knapsack\", \"result\": 8, \"chosen\": [1, 2]}\n");
     CU_ASSERT_EQUAL(err.len, 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", items,
                            "--method", "2d", "--exact", "--json", NULL),
                     0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out),
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out),
                            "{\"topic\": \"knapsack\", \"result\": 8, \"chosen\": [1, 2]}\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", items,
                            "--method", "1d", "--json", NULL),
                     0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"knapsack\", \"result\": 8}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "{\"topic\": \"knapsack\", \"result\": 8}\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", items,
                            "--method=1d", "--ascending", "--json", NULL),
                     0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"knapsack\", \"result\": 10}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "{\"topic\": \"knapsack\", \"result\": 10}\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", "2:4,4:5",
                            "--exact", "--json", NULL),
                     0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out),
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out),
                            "{\"topic\": \"knapsack\", \"result\": null, \"chosen\": null}\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", "2:4 4:5",
                            "--exact", "--method", "1d", "--json", NULL),
                     0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"knapsack\", \"result\": null}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "{\"topic\": \"knapsack\", \"result\": null}\n");
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "knapsack", "--capacity", "3", "--items", "", "--json", NULL), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out),
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out),
                            "{\"topic\": \"knapsack\", \"result\": 0, \"chosen\": []}\n");
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", items, NULL), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "best value 8 (capacity 5): items 1, 2 (volume 5)\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "best value 8 (capacity 5): items 1, 2 (volume 5)\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", items,
                            "--json", "--trace", NULL),
                     0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"role\": \"winner\""));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"role\": \"winner\""));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", items,
                            "--method", "1d", "--exact", "--json", "--trace", NULL),
                     0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "knapsack", "--capacity", "5", "--items", items,
                            "--method", "1d", "--ascending", "--trace", NULL),
                     0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "unbounded"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "j runs up"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "unbounded"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "j runs up"));
 }
 
 /* Bad input: exit 2, one line on stderr naming the problem, nothing on stdout. */
@@ -639,10 +639,10 @@ static void test_cli_bad_input(void)
     expect_bad("--exact takes no value", "5", items, "--exact=1", NULL);
     strbuf many = STRBUF_INIT;
     for (int k = 0; k < 1000; k++)
-        sb_puts(&many, "1:1 ");
+        strbuf_puts(&many, "1:1 ");
     expect_bad("would need 763.7 MiB (800808008 bytes), over the 256 MiB cap", "100000",
-               sb_str(&many), NULL, NULL);
-    sb_free(&many);
+               strbuf_str(&many), NULL, NULL);
+    strbuf_free(&many);
     expect_bad("1-D array for 1 items and capacity 2147483647 would need 16.0 GiB", "2147483647",
                "1:1", "--method", "1d");
 }
@@ -650,7 +650,7 @@ static void test_cli_bad_input(void)
 static void test_help_and_random_input(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "knapsack", NULL), 0);
-    const char *h = sb_str(&out);
+    const char *h = strbuf_str(&out);
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--capacity VALUE"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--items VALUE"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--method VALUE"));
@@ -666,16 +666,17 @@ static void test_help_and_random_input(void)
     strbuf a = STRBUF_INIT, b = STRBUF_INIT;
     int differ = 0;
     for (uint64_t seed = 0; seed < 30; seed++) {
-        sb_clear(&a);
+        strbuf_clear(&a);
         CU_ASSERT_EQUAL(t->random_input(seed, &a), 0);
-        differ += seed > 0 && strcmp(sb_str(&a), sb_str(&b)) != 0; /* b: the previous seed's */
-        sb_clear(&b);
+        differ +=
+            seed > 0 && strcmp(strbuf_str(&a), strbuf_str(&b)) != 0; /* b: the previous seed's */
+        strbuf_clear(&b);
         CU_ASSERT_EQUAL(t->random_input(seed, &b), 0);
-        CU_ASSERT_STRING_EQUAL(sb_str(&a), sb_str(&b));
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&a), strbuf_str(&b));
         char **w;
         int nw;
         char msg[256];
-        CU_ASSERT_EQUAL_FATAL(parse_words(sb_str(&a), &w, &nw, msg, sizeof msg), 0);
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&a), &w, &nw, msg, sizeof msg), 0);
         CU_ASSERT_EQUAL_FATAL(nw, 4);
         long long capacity;
         int *volume, *value;
@@ -691,21 +692,21 @@ static void test_help_and_random_input(void)
         char expect[80];
         snprintf(expect, sizeof expect, "{\"topic\": \"knapsack\", \"result\": %lld}\n",
                  (long long)want);
-        CU_ASSERT_STRING_EQUAL(sb_str(&out), expect);
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&out), expect);
         mem_free(volume);
         mem_free(value);
         parse_free_words(w);
     }
     /* The seed matters: consecutive seeds nearly always give different inputs. */
     CU_ASSERT_TRUE(differ >= 25);
-    sb_free(&a);
-    sb_free(&b);
+    strbuf_free(&a);
+    strbuf_free(&b);
 }
 
 static int cleanup(void)
 {
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
     return 0;
 }
 

@@ -251,8 +251,8 @@ static void test_load_nul_byte(void)
     int rc = th_cli(&out, &msg, "run", "attention", "--variant", "softmax", "--Q", path, "--K",
                     path, "--V", path, NULL);
     th_refused(rc, &out, &msg, "a NUL byte");
-    sb_free(&out);
-    sb_free(&msg);
+    strbuf_free(&out);
+    strbuf_free(&msg);
     unlink(path);
 }
 
@@ -278,16 +278,16 @@ static void test_format(void)
     strbuf sb = STRBUF_INIT;
     double a[4] = {1, 0.5, NAN, -2};
     CU_ASSERT_EQUAL(mat_json(&sb, a, 2, 2), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "[[1, 0.5], [null, -2]]");
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&sb)));
-    sb_clear(&sb);
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&sb), "[[1, 0.5], [null, -2]]");
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&sb)));
+    strbuf_clear(&sb);
     double big[100];
     for (int i = 0; i < 100; i++)
         big[i] = i;
     CU_ASSERT_EQUAL(mat_text(&sb, big, 10, 10, 4, "  "), 0);
-    CU_ASSERT_EQUAL(th_count_lines(sb_str(&sb)), 6);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&sb), "(10 x 10, min 0, max 99, mean 49.5)"));
-    sb_free(&sb);
+    CU_ASSERT_EQUAL(th_count_lines(strbuf_str(&sb)), 6);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&sb), "(10 x 10, min 0, max 99, mean 49.5)"));
+    strbuf_free(&sb);
 }
 
 static int load_body(void *ctx)
@@ -319,9 +319,9 @@ static void test_alloc_failures(void)
     /* Enough values to need several growths of the value array. */
     strbuf sb = STRBUF_INIT;
     for (int i = 0; i < 300; i++)
-        sb_printf(&sb, "%d %d\n", i, -i);
-    write_temp(path, sb_str(&sb));
-    sb_free(&sb);
+        strbuf_printf(&sb, "%d %d\n", i, -i);
+    write_temp(path, strbuf_str(&sb));
+    strbuf_free(&sb);
     CU_ASSERT(th_alloc_sweep(load_body, path, 0) >= 3);
     unlink(path);
     CU_ASSERT(th_alloc_sweep(qr_body, NULL, 0) >= 3);

@@ -302,7 +302,7 @@ static int sweep_runner(void *p)
         return TUTOR_ENOMEM;
     const topic *t = topic_find("maxgap");
     int rc = t->run(&args, tr, &res);
-    if (rc == 0 && strcmp(sb_str(&res.json), "\"result\": 3") != 0)
+    if (rc == 0 && strcmp(strbuf_str(&res.json), "\"result\": 3") != 0)
         rc = TUTOR_EINVAL;
     topic_out_free(&res);
     trace_free(tr);
@@ -324,25 +324,25 @@ static void test_alloc_failures(void)
 static void test_cli_answers(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "maxgap", "--nums", "3 6 9 1", "--json", NULL), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"maxgap\", \"result\": 3}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "{\"topic\": \"maxgap\", \"result\": 3}\n");
     CU_ASSERT_EQUAL(err.len, 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "maxgap", "--nums", "3,6,9,1", "--json", NULL), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"maxgap\", \"result\": 3}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "{\"topic\": \"maxgap\", \"result\": 3}\n");
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "maxgap", "--nums=-2147483648, 2147483647", "--json", NULL), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"maxgap\", \"result\": 4294967295}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "{\"topic\": \"maxgap\", \"result\": 4294967295}\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "maxgap", "--nums", "", "--json", NULL), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "{\"topic\": \"maxgap\", \"result\": 0}\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "{\"topic\": \"maxgap\", \"result\": 0}\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "maxgap", "--nums", "3 6 9 1", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), ": 3\n"));
-    CU_ASSERT_EQUAL(th_count_lines(sb_str(&out)), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), ": 3\n"));
+    CU_ASSERT_EQUAL(th_count_lines(strbuf_str(&out)), 1);
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "maxgap", "--nums", "3 6 9 1", "--json", "--trace", NULL), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"steps\": ["));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "which bucket does 6 land in?"));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"steps\": ["));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "which bucket does 6 land in?"));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "maxgap", "--nums", "3 6 9 1", "--trace", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "6 lands in bucket 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "6 lands in bucket 2"));
 }
 
 /* Bad input: exit 2, one line on stderr naming the problem, nothing on stdout. */
@@ -381,9 +381,9 @@ static void test_cli_too_many(void)
 static void test_help_and_random_input(void)
 {
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "maxgap", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "--nums VALUE"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "INT_MIN"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "tutor run maxgap --nums \"3 6 9 1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "--nums VALUE"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "INT_MIN"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "tutor run maxgap --nums \"3 6 9 1\""));
     const topic *t = topic_find("maxgap");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t->random_input);
@@ -391,16 +391,17 @@ static void test_help_and_random_input(void)
     strbuf a = STRBUF_INIT, b = STRBUF_INIT;
     int differ = 0;
     for (uint64_t seed = 0; seed < 30; seed++) {
-        sb_clear(&a);
+        strbuf_clear(&a);
         CU_ASSERT_EQUAL(t->random_input(seed, &a), 0);
-        differ += seed > 0 && strcmp(sb_str(&a), sb_str(&b)) != 0; /* b: the previous seed's */
-        sb_clear(&b);
+        differ +=
+            seed > 0 && strcmp(strbuf_str(&a), strbuf_str(&b)) != 0; /* b: the previous seed's */
+        strbuf_clear(&b);
         CU_ASSERT_EQUAL(t->random_input(seed, &b), 0);
-        CU_ASSERT_STRING_EQUAL(sb_str(&a), sb_str(&b));
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&a), strbuf_str(&b));
         char **w;
         int nw;
         char msg[256];
-        CU_ASSERT_EQUAL_FATAL(parse_words(sb_str(&a), &w, &nw, msg, sizeof msg), 0);
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&a), &w, &nw, msg, sizeof msg), 0);
         CU_ASSERT_EQUAL_FATAL(nw, 2);
         int *v;
         size_t n;
@@ -412,20 +413,20 @@ static void test_help_and_random_input(void)
         char expect[80];
         snprintf(expect, sizeof expect, "{\"topic\": \"maxgap\", \"result\": %lld}\n",
                  (long long)want);
-        CU_ASSERT_STRING_EQUAL(sb_str(&out), expect);
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&out), expect);
         mem_free(v);
         parse_free_words(w);
     }
     /* The seed matters: consecutive seeds nearly always give different inputs. */
     CU_ASSERT_TRUE(differ >= 25);
-    sb_free(&a);
-    sb_free(&b);
+    strbuf_free(&a);
+    strbuf_free(&b);
 }
 
 static int cleanup(void)
 {
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
     return 0;
 }
 

@@ -76,8 +76,8 @@ static void remove_tree(const char *dir)
 static void cleanup(void)
 {
     remove_tree(tmpdir);
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
 }
 
 /* Makes the temporary directory on first use; it goes at exit. */
@@ -106,14 +106,14 @@ static const char *subdir(const char *name)
 /* Reads a whole file into sb; 0 or -1. */
 static int slurp(const char *path, strbuf *sb)
 {
-    sb_clear(sb);
+    strbuf_clear(sb);
     FILE *f = fopen(path, "rb");
     if (!f)
         return -1;
     char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_putn(sb, buf, n);
+        strbuf_putn(sb, buf, n);
     fclose(f);
     return sb->failed ? -1 : 0;
 }
@@ -276,15 +276,15 @@ static void test_quote(void)
 {
     strbuf sb = STRBUF_INIT;
     gp_quote(&sb, "a\"b\\c\nd`e`@f$g'h\x01i");
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "\"a\\\"b\\\\c\\nd\\140e\\140\\100f$g'hi\"");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&sb), "\"a\\\"b\\\\c\\nd\\140e\\140\\100f$g'hi\"");
     /* Nothing gnuplot would act on survives: no raw backquote, newline or @. */
-    CU_ASSERT_PTR_NULL(strchr(sb_str(&sb), '`'));
-    CU_ASSERT_PTR_NULL(strchr(sb_str(&sb), '\n'));
-    CU_ASSERT_PTR_NULL(strchr(sb_str(&sb), '@'));
-    sb_clear(&sb);
+    CU_ASSERT_PTR_NULL(strchr(strbuf_str(&sb), '`'));
+    CU_ASSERT_PTR_NULL(strchr(strbuf_str(&sb), '\n'));
+    CU_ASSERT_PTR_NULL(strchr(strbuf_str(&sb), '@'));
+    strbuf_clear(&sb);
     gp_quote(&sb, NULL);
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "\"\"");
-    sb_free(&sb);
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&sb), "\"\"");
+    strbuf_free(&sb);
 }
 
 static void test_formats(void)
@@ -325,14 +325,14 @@ static void test_gp_dumb(void)
     if (text.len) {
         CU_ASSERT_EQUAL(text.s[0], '\f');
     }
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "squares"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&text), "squares"));
     CU_ASSERT_FALSE(exists(path)); /* dumb writes no file */
     /* Sized for a terminal window: 60 columns, 15 rows. */
-    sb_clear(&text);
+    strbuf_clear(&text);
     gp_text_size(&g, 60, 15);
     CU_ASSERT_EQUAL(gp_render(&g, NULL, path, &text, NULL, msg, sizeof msg), 0);
     size_t lines = 0, widest = 0, width = 0;
-    for (const char *p = sb_str(&text); *p; p++) {
+    for (const char *p = strbuf_str(&text); *p; p++) {
         if (*p == '\n') {
             lines++;
             widest = width > widest ? width : widest;
@@ -344,7 +344,7 @@ static void test_gp_dumb(void)
     CU_ASSERT_EQUAL(widest, 60);
     CU_ASSERT_EQUAL(lines, 15);
     gp_free(&g);
-    sb_free(&text);
+    strbuf_free(&text);
 }
 
 /* A gnuplot error is reported in one line, and nothing is left at the path. */
@@ -388,21 +388,21 @@ static void test_gp_missing(void)
     CU_ASSERT_EQUAL(rc, TUTOR_ENOTFOUND);
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "gnuplot not found"));
     CU_ASSERT_PTR_NULL(strchr(msg, '\n'));
-    CU_ASSERT_STRING_EQUAL(sb_str(&written), script);
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&written), script);
     CU_ASSERT_FALSE(exists(path));
     CU_ASSERT_EQUAL_FATAL(slurp(script, &text), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "$M << EOD\n1 2\n3 4\nEOD\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "set terminal svg"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "set output"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&text), "$M << EOD\n1 2\n3 4\nEOD\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&text), "set terminal svg"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&text), "set output"));
     /* The script renders on its own later. */
     char cmd[16384];
     snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot fig.gp 2>/dev/null", dir);
     CU_ASSERT_EQUAL(system(cmd), 0);
     CU_ASSERT_EQUAL(slurp(path, &text), 0);
-    CU_ASSERT_TRUE(xml_ok(sb_str(&text)));
+    CU_ASSERT_TRUE(xml_ok(strbuf_str(&text)));
     gp_free(&g);
-    sb_free(&written);
-    sb_free(&text);
+    strbuf_free(&written);
+    strbuf_free(&text);
 }
 
 static long now_ms(void)
@@ -434,9 +434,9 @@ static int process_gone(long pid)
         strbuf st = STRBUF_INIT;
         const char *close_paren;
         int gone = kill((pid_t)pid, 0) != 0 || slurp(stat_path, &st) != 0 ||
-                   ((close_paren = strrchr(sb_str(&st), ')')) && close_paren[1] == ' ' &&
+                   ((close_paren = strrchr(strbuf_str(&st), ')')) && close_paren[1] == ' ' &&
                     close_paren[2] == 'Z');
-        sb_free(&st);
+        strbuf_free(&st);
         if (gone)
             return 1;
         struct timespec pause = {0, 10 * 1000000};
@@ -471,7 +471,7 @@ static void test_gp_timeout(void)
     CU_ASSERT_EQUAL(count_files(dir, ""), 0);
     strbuf text = STRBUF_INIT;
     if (slurp(pidfile, &text) == 0) {
-        CU_ASSERT_TRUE(process_gone(strtol(sb_str(&text), NULL, 10)));
+        CU_ASSERT_TRUE(process_gone(strtol(strbuf_str(&text), NULL, 10)));
     } else {
         CU_FAIL("the fake gnuplot did not start its sleep");
     }
@@ -480,16 +480,16 @@ static void test_gp_timeout(void)
     gp_begin(&g, GP_DUMB, 0, 0);
     gp_raw(&g, "plot x\n");
     gp_set_timeout(&g, 200);
-    sb_clear(&text);
-    sb_puts(&text, "before");
+    strbuf_clear(&text);
+    strbuf_puts(&text, "before");
     CU_ASSERT_EQUAL(gp_render(&g, slow, NULL, &text, NULL, msg, sizeof msg), TUTOR_EIO);
-    CU_ASSERT_STRING_EQUAL(sb_str(&text), "before");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&text), "before");
     /* A deadline the real gnuplot meets changes nothing. */
     gp_set_timeout(&g, 30000);
     CU_ASSERT_EQUAL(gp_render(&g, NULL, NULL, &text, NULL, msg, sizeof msg), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&text), "before\f"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&text), "before\f"));
     gp_free(&g);
-    sb_free(&text);
+    strbuf_free(&text);
 }
 
 /* The UI's in-terminal plots go through the same layer: a gnuplot that hangs is given up
@@ -515,7 +515,7 @@ static void test_ui_plot(void)
     CU_ASSERT_EQUAL(text.len, 0);
     CU_ASSERT_EQUAL(count_files(".", ".gp"), scripts);
     unsetenv("TUTOR_GNUPLOT");
-    sb_free(&text);
+    strbuf_free(&text);
 }
 
 static int sweep_gp(void *ctx)
@@ -534,7 +534,7 @@ static int sweep_gp(void *ctx)
     join(path, sizeof path, tmpdir, "sweep.txt");
     int rc = gp_render(&g, NULL, path, &text, NULL, msg, sizeof msg);
     gp_free(&g);
-    sb_free(&text);
+    strbuf_free(&text);
     return rc;
 }
 
@@ -585,7 +585,7 @@ static void test_trace_figures(void)
     CU_ASSERT_EQUAL(fig_result(&c, err_line, sizeof err_line), 0);
     char path[8192];
     join(path, sizeof path, dir, "demo-steps.gif");
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&paths), path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&paths), path));
     CU_ASSERT_EQUAL(slurp(path, &file), 0);
     CU_ASSERT_TRUE(gif_ok(&file));
     join(path, sizeof path, dir, "demo-state.png");
@@ -599,8 +599,8 @@ static void test_trace_figures(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err_line, "no steps"));
     trace_free(empty);
     trace_free(tr);
-    sb_free(&paths);
-    sb_free(&file);
+    strbuf_free(&paths);
+    strbuf_free(&file);
 }
 
 static int sweep_fig(void *ctx)
@@ -613,7 +613,7 @@ static int sweep_fig(void *ctx)
     c.caption = "a caption";
     fig_trace_state(&c, tr, 99, "state", "title");
     int rc = fig_result(&c, NULL, 0);
-    sb_free(&text);
+    strbuf_free(&text);
     return rc;
 }
 
@@ -657,25 +657,25 @@ static int check_paths(const char *text, const char *fmt)
     for (const char *p = text; *p;) {
         const char *nl = strchr(p, '\n');
         CU_ASSERT_PTR_NOT_NULL_FATAL(nl);
-        sb_clear(&line);
-        sb_putn(&line, p, (size_t)(nl - p));
+        strbuf_clear(&line);
+        strbuf_putn(&line, p, (size_t)(nl - p));
         p = nl + 1;
         count++;
-        int ok = slurp(sb_str(&line), &file) == 0;
+        int ok = slurp(strbuf_str(&line), &file) == 0;
         CU_ASSERT_TRUE(ok);
         if (!ok)
             continue;
         int valid = strcmp(fmt, "png") == 0 ? png_ok(&file, 1600, 900)
                     : strcmp(fmt, "svg") == 0
-                        ? xml_ok(sb_str(&file)) && strstr(sb_str(&file), "<svg") != NULL
+                        ? xml_ok(strbuf_str(&file)) && strstr(strbuf_str(&file), "<svg") != NULL
                     : strcmp(fmt, "pdf") == 0 ? pdf_ok(&file)
                                               : gif_ok(&file);
         CU_ASSERT_TRUE(valid);
         if (!valid)
-            fprintf(stderr, "\n  not a valid %s: %s\n", fmt, sb_str(&line));
+            fprintf(stderr, "\n  not a valid %s: %s\n", fmt, strbuf_str(&line));
     }
-    sb_free(&line);
-    sb_free(&file);
+    strbuf_free(&line);
+    strbuf_free(&file);
     return count;
 }
 
@@ -692,9 +692,9 @@ static void test_cli_formats(void)
             CU_ASSERT_EQUAL(rc, 0);
             if (rc)
                 fprintf(stderr, "\n  tutor plot %s --format %s: %s", picked[t]->id, formats[f],
-                        sb_str(&err));
+                        strbuf_str(&err));
             CU_ASSERT_EQUAL(err.len, 0);
-            int count = check_paths(sb_str(&out), formats[f]);
+            int count = check_paths(strbuf_str(&out), formats[f]);
             CU_ASSERT_TRUE(count >= 1);
             /* Exactly the figures listed, nothing half-written beside them. */
             CU_ASSERT_EQUAL(count_files(dir, ""), count);
@@ -713,13 +713,13 @@ static void test_cli_animate(void)
     int rc = th_cli(&out, &err, "plot", id, "--animate", "--format", "gif", "--out", dir, NULL);
     CU_ASSERT_EQUAL(rc, 0);
     if (rc)
-        fprintf(stderr, "\n  tutor plot %s --animate: %s", id, sb_str(&err));
-    CU_ASSERT_EQUAL(check_paths(sb_str(&out), "gif"), 1);
+        fprintf(stderr, "\n  tutor plot %s --animate: %s", id, strbuf_str(&err));
+    CU_ASSERT_EQUAL(check_paths(strbuf_str(&out), "gif"), 1);
     if (topic_find("maxgap")) {
         rc = th_cli(&out, &err, "plot", "maxgap", "--nums", "9 1 5 3", "--animate", "--format",
                     "gif", "--out", dir, "--title", "frames", NULL);
         CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT_EQUAL(check_paths(sb_str(&out), "gif"), 1);
+        CU_ASSERT_EQUAL(check_paths(strbuf_str(&out), "gif"), 1);
     }
 }
 
@@ -773,23 +773,23 @@ static void test_cli_quoting(void)
         if (f == 0) {
             /* The title is in the SVG as text, which still parses. */
             strbuf file = STRBUF_INIT, first = STRBUF_INIT;
-            const char *nl = strchr(sb_str(&out), '\n');
+            const char *nl = strchr(strbuf_str(&out), '\n');
             CU_ASSERT_PTR_NOT_NULL_FATAL(nl);
-            sb_putn(&first, sb_str(&out), (size_t)(nl - sb_str(&out)));
-            CU_ASSERT_EQUAL(slurp(sb_str(&first), &file), 0);
-            CU_ASSERT_TRUE(xml_ok(sb_str(&file)));
-            CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&file), "system(&quot;touch") ||
-                                           strstr(sb_str(&file), "system(\"touch")
+            strbuf_putn(&first, strbuf_str(&out), (size_t)(nl - strbuf_str(&out)));
+            CU_ASSERT_EQUAL(slurp(strbuf_str(&first), &file), 0);
+            CU_ASSERT_TRUE(xml_ok(strbuf_str(&file)));
+            CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&file), "system(&quot;touch") ||
+                                           strstr(strbuf_str(&file), "system(\"touch")
                                        ? "found"
                                        : NULL);
-            CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&file), "`touch"));
-            sb_free(&file);
-            sb_free(&first);
+            CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&file), "`touch"));
+            strbuf_free(&file);
+            strbuf_free(&first);
         }
         if (f == 2) {
             /* The first of the title's two lines fits the 100 columns. */
             CU_ASSERT_PTR_NOT_NULL(
-                strstr(sb_str(&out), "A \"title\" with 'quotes', a back\\slash\\\", a"));
+                strstr(strbuf_str(&out), "A \"title\" with 'quotes', a back\\slash\\\", a"));
         }
     }
 }
@@ -806,23 +806,23 @@ static void test_cli_missing(void)
     int rc = th_cli(&out, &err, "plot", id, "--out", dir, NULL);
     unsetenv("TUTOR_GNUPLOT");
     CU_ASSERT_EQUAL(rc, 1);
-    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "gnuplot not found"));
+    CU_ASSERT_EQUAL(th_count_lines(strbuf_str(&err)), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&err), "gnuplot not found"));
     int scripts = count_files(dir, ".gp");
     CU_ASSERT_TRUE(scripts >= 1);
     CU_ASSERT_EQUAL(count_files(dir, ""), scripts);
-    CU_ASSERT_EQUAL((int)th_count_lines(sb_str(&out)), scripts);
+    CU_ASSERT_EQUAL((int)th_count_lines(strbuf_str(&out)), scripts);
     strbuf file = STRBUF_INIT;
-    const char *nl = strchr(sb_str(&out), '\n');
+    const char *nl = strchr(strbuf_str(&out), '\n');
     if (nl) {
         strbuf first = STRBUF_INIT;
-        sb_putn(&first, sb_str(&out), (size_t)(nl - sb_str(&out)));
-        CU_ASSERT_EQUAL(slurp(sb_str(&first), &file), 0);
-        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&file), " << EOD\n"));
-        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&file), "plot "));
-        sb_free(&first);
+        strbuf_putn(&first, strbuf_str(&out), (size_t)(nl - strbuf_str(&out)));
+        CU_ASSERT_EQUAL(slurp(strbuf_str(&first), &file), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&file), " << EOD\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&file), "plot "));
+        strbuf_free(&first);
     }
-    sb_free(&file);
+    strbuf_free(&file);
 
     const char *old = getenv("PATH");
     char *saved = old ? mem_strdup(old) : NULL;
@@ -836,8 +836,8 @@ static void test_cli_missing(void)
         unsetenv("PATH");
     mem_free(saved);
     CU_ASSERT_EQUAL(rc, 1);
-    CU_ASSERT_EQUAL(th_count_lines(sb_str(&err)), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&err), "gnuplot not found"));
+    CU_ASSERT_EQUAL(th_count_lines(strbuf_str(&err)), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&err), "gnuplot not found"));
     CU_ASSERT_TRUE(count_files(dir, ".gp") >= 1);
 }
 
@@ -919,9 +919,9 @@ static int sweep_cli(void *ctx)
         th_cli(&out, &err, "plot", argv[0], argv[1], argv[2], argv[3], "--out", sweep_dir, NULL);
     if (rc == 0)
         return 0;
-    if (rc == 1 && strstr(sb_str(&err), "out of memory"))
+    if (rc == 1 && strstr(strbuf_str(&err), "out of memory"))
         return TUTOR_ENOMEM;
-    fprintf(stderr, "\n  tutor plot %s: exit %d: %s", argv[0], rc, sb_str(&err));
+    fprintf(stderr, "\n  tutor plot %s: exit %d: %s", argv[0], rc, strbuf_str(&err));
     return TUTOR_EIO;
 }
 
@@ -949,7 +949,7 @@ static void test_cli_edges(void)
                         "--out", dir, NULL);
         CU_ASSERT_EQUAL(rc, 0);
         if (rc)
-            fprintf(stderr, "\n  maxgap --nums '%s': %s", nums[i], sb_str(&err));
+            fprintf(stderr, "\n  maxgap --nums '%s': %s", nums[i], strbuf_str(&err));
     }
     if (topic_find("knapsack")) {
         CU_ASSERT_EQUAL(th_cli(&out, &err, "plot", "knapsack", "--capacity", "3", "--items",
@@ -966,8 +966,8 @@ static void test_cli_every_topic(void)
         int rc = th_cli(&out, &err, "plot", topic_registry[i]->id, "--out", dir, NULL);
         CU_ASSERT_EQUAL(rc, 0);
         if (rc)
-            fprintf(stderr, "\n  tutor plot %s: %s", topic_registry[i]->id, sb_str(&err));
-        CU_ASSERT_TRUE(check_paths(sb_str(&out), "png") >= 1);
+            fprintf(stderr, "\n  tutor plot %s: %s", topic_registry[i]->id, strbuf_str(&err));
+        CU_ASSERT_TRUE(check_paths(strbuf_str(&out), "png") >= 1);
     }
 }
 
@@ -1022,15 +1022,15 @@ static void test_cli_bench(void)
     int rc = th_cli(&out, &err, "plot", "bench", "--from", from, "--out", dir, NULL);
     CU_ASSERT_EQUAL(rc, 0);
     if (rc)
-        fprintf(stderr, "\n  tutor plot bench: %s", sb_str(&err));
-    CU_ASSERT_EQUAL(check_paths(sb_str(&out), "png"), 3);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "bench-maxgap-time.png"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "bench-heapify.png"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "bench-targets.png"));
+        fprintf(stderr, "\n  tutor plot bench: %s", strbuf_str(&err));
+    CU_ASSERT_EQUAL(check_paths(strbuf_str(&out), "png"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "bench-maxgap-time.png"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "bench-heapify.png"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "bench-targets.png"));
     rc = th_cli(&out, &err, "plot", "bench", "--from", from, "--format", "dumb", NULL);
     CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "qsort, \"fast\" (peer)"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "comparisons per element"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "qsort, \"fast\" (peer)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "comparisons per element"));
     /* Every allocation of reading and drawing can fail cleanly. */
     static char from_copy[8192];
     snprintf(from_copy, sizeof from_copy, "%s", from);
@@ -1103,11 +1103,11 @@ static void test_cli_bench_nul(void)
     bench_dirs(e, d, "bench-nul", "bench-nul-out");
     static const char tail[] = "# a note\0\"maxgap\",\"n=1\",1";
     strbuf sb = STRBUF_INIT;
-    sb_puts(&sb, bench_maxgap);
-    sb_putn(&sb, tail, sizeof tail - 1);
+    strbuf_puts(&sb, bench_maxgap);
+    strbuf_putn(&sb, tail, sizeof tail - 1);
     CU_ASSERT_FATAL(!sb.failed);
-    write_bytes(e, "maxgap.csv", sb_str(&sb), sb.len);
-    sb_free(&sb);
+    write_bytes(e, "maxgap.csv", strbuf_str(&sb), sb.len);
+    strbuf_free(&sb);
     expect_bad("NUL on the last line",
                th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
                "maxgap.csv:7: a NUL byte: not a text file");

@@ -15,6 +15,7 @@
 #include "../models/mat.h"
 #include "../models/retention.h"
 #include "../models/s4d.h"
+#include "../models/s4.h"
 #include "../models/ssm.h"
 #include "../trace/mem.h"
 #include "../trace/rng.h"
@@ -48,7 +49,7 @@ static void test_recurrence_equals_convolution(void)
         double *K = mem_alloc(L * sizeof *K), *y3 = mem_alloc(L * sizeof *y3);
         double D = rng_gauss(&r);
         if (trial % 2) {
-            ssm_s4_init(A, B, C, &D, N, &r); /* S4: HiPPO-LegS A */
+            s4_init(A, B, C, &D, N, &r); /* S4: HiPPO-LegS A */
         } else {
             /* A random stable A: Gaussian, shifted left. */
             mat_gauss(A, N * N, &r, 0.5);
@@ -593,16 +594,16 @@ static const char *file_with(const char *name, const char *text)
 
 static void expect_ok_json(const char *must1, const char *must2)
 {
-    if (!th_json_valid(sb_str(&out)))
-        fprintf(stderr, "\n  invalid JSON: %.200s / %s", sb_str(&out), sb_str(&err));
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"topic\": \"ssm\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"result\": "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"intermediates\": {"));
+    if (!th_json_valid(strbuf_str(&out)))
+        fprintf(stderr, "\n  invalid JSON: %.200s / %s", strbuf_str(&out), strbuf_str(&err));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"topic\": \"ssm\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"result\": "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"intermediates\": {"));
     if (must1)
-        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), must1));
+        CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), must1));
     if (must2)
-        CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), must2));
+        CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), must2));
     CU_ASSERT_EQUAL(err.len, 0);
 }
 
@@ -645,9 +646,9 @@ static void test_cli_mamba_marked(void)
 {
     CU_ASSERT_EQUAL_FATAL(th_cli(&out, &err, "run", "ssm", "--kind", "mamba", "--json", NULL), 0);
     double u[256], target[16], marked[16];
-    int nu = json_numbers(sb_str(&out), "u", u, 256);
-    int nt = json_numbers(sb_str(&out), "target", target, 16);
-    int nm = json_numbers(sb_str(&out), "marked", marked, 16);
+    int nu = json_numbers(strbuf_str(&out), "u", u, 256);
+    int nt = json_numbers(strbuf_str(&out), "target", target, 16);
+    int nm = json_numbers(strbuf_str(&out), "marked", marked, 16);
     CU_ASSERT_FATAL(nu > 0 && nt > 0 && nm == nt);
     for (int j = 0; j < nm; j++) {
         CU_ASSERT_FATAL(marked[j] >= 0 && marked[j] < nu);
@@ -671,14 +672,14 @@ static void test_cli_shapes(void)
                                                      : i >= 8   ? "\"Delta\": [["
                                                                 : NULL);
         if (lru) {
-            CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "\"Bbar\": {\"re\": ["));
+            CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"Bbar\": {\"re\": ["));
         }
     }
     /* Both modes give the same y: compare the two JSON results' first numbers via text. */
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "ssm", "--kind", "mamba", "--json", NULL), 0);
     expect_ok_json("\"Delta\": [[", "\"target\": [");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "ssm", "--kind", "s4d", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "S4D-Lin"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "S4D-Lin"));
 }
 
 static void test_cli_files(void)
@@ -695,13 +696,14 @@ static void test_cli_files(void)
                     0);
     expect_ok_json("\"Abar\": [[", "\"kernel\": [");
     char first[4096];
-    snprintf(first, sizeof first, "%s", sb_str(&out));
+    snprintf(first, sizeof first, "%s", strbuf_str(&out));
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "ssm", "--kind", "lti", "--A", A, "--B", B, "--C", C,
                            "--u", u, "--dt", "0.1", "--method", "zoh", "--D", "0.5", "--mode",
                            "convolution", "--json", NULL),
                     0);
     /* The result arrays agree to printing precision: compare the first values. */
-    const char *r1 = strstr(first, "\"result\": ["), *r2 = strstr(sb_str(&out), "\"result\": [");
+    const char *r1 = strstr(first, "\"result\": ["),
+               *r2 = strstr(strbuf_str(&out), "\"result\": [");
     CU_ASSERT_TRUE(r1 && r2 && fabs(atof(r1 + 11) - atof(r2 + 11)) < 1e-12);
     /* zoh of diag(-1, -2) at 0.1: Abar = diag(e^-0.1, e^-0.2). */
     CU_ASSERT_PTR_NOT_NULL(strstr(first, "\"Abar\": [[0.9048374180359595"));
@@ -798,7 +800,7 @@ static void test_cli_random_input_and_help(void)
         char **words;
         int n;
         char msg[256];
-        CU_ASSERT_EQUAL_FATAL(parse_words(sb_str(&sb), &words, &n, msg, sizeof msg), 0);
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&sb), &words, &n, msg, sizeof msg), 0);
         char *argv[16] = {"run", "ssm"};
         for (int i = 0; i < n && i < 10; i++)
             argv[2 + i] = words[i];
@@ -806,14 +808,14 @@ static void test_cli_random_input_and_help(void)
         int rc = th_cli(&out, &err, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6],
                         argv[7], argv[8], argv[9], argv[10], argv[11], argv[12], NULL);
         if (rc)
-            fprintf(stderr, "\n  random input '%s': %s", sb_str(&sb), sb_str(&err));
+            fprintf(stderr, "\n  random input '%s': %s", strbuf_str(&sb), strbuf_str(&err));
         CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT_TRUE(th_json_valid(sb_str(&out)));
+        CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
         parse_free_words(words);
-        sb_free(&sb);
+        strbuf_free(&sb);
     }
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "ssm", NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "--kind"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "--kind"));
 }
 
 static int cli_init(void)
@@ -833,8 +835,8 @@ static int cli_clean(void)
         remove(p);
     }
     rmdir(tmpdir);
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
     return 0;
 }
 

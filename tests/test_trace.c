@@ -83,19 +83,19 @@ static void test_json_shape(void)
     trace_quiz(tr, "q?", 7);
     strbuf sb = STRBUF_INIT;
     CU_ASSERT_EQUAL(trace_json(tr, &sb), 0);
-    CU_ASSERT_TRUE(th_json_valid(sb_str(&sb)));
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&sb)));
     CU_ASSERT_STRING_EQUAL(
-        sb_str(&sb),
+        strbuf_str(&sb),
         "[{\"step\": 1, \"line\": 3, \"message\": \"quote \\\" and \\\\ and\\nnewline\", "
         "\"state\": {\"a\": [1, -2], \"r\": [0.5, null], \"f\": [[1, null], [3, 4]]}, "
         "\"marks\": [{\"target\": \"a\", \"index\": 1, \"role\": \"compare\"}, "
         "{\"target\": \"f\", \"row\": 0, \"col\": 1, \"role\": \"source\"}], "
         "\"quiz\": {\"question\": \"q?\", \"answer\": 7}}]");
-    sb_clear(&sb);
+    strbuf_clear(&sb);
     CU_ASSERT_EQUAL(trace_text(tr, &sb), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&sb), "step 1 [line 3]"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&sb), "f =\n      1 -\n      3 4"));
-    sb_free(&sb);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&sb), "step 1 [line 3]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&sb), "f =\n      1 -\n      3 4"));
+    strbuf_free(&sb);
     trace_free(tr);
 }
 
@@ -144,7 +144,7 @@ static int record_some(void *ctx)
     strbuf sb = STRBUF_INIT;
     trace_json(tr, &sb);
     int rc = trace_status(tr) ? trace_status(tr) : sb.failed;
-    sb_free(&sb);
+    strbuf_free(&sb);
     trace_free(tr);
     return rc;
 }
@@ -157,34 +157,34 @@ static void test_alloc_failures(void)
 static void test_strbuf(void)
 {
     strbuf sb = STRBUF_INIT;
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&sb), "");
     for (int i = 0; i < 1000; i++)
-        sb_printf(&sb, "%d,", i);
-    CU_ASSERT_EQUAL(sb.len, strlen(sb_str(&sb)));
-    CU_ASSERT_EQUAL(strncmp(sb_str(&sb), "0,1,2,", 6), 0);
-    sb_clear(&sb);
-    sb_json_double(&sb, 0.1);
-    sb_putc(&sb, ' ');
-    sb_json_double(&sb, 1.0 / 3.0);
-    sb_putc(&sb, ' ');
-    sb_json_double(&sb, INFINITY);
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "0.1 0.3333333333333333 null");
-    sb_clear(&sb);
-    sb_json_str(&sb, "a\x01"
-                     "b");
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "\"a\\u0001b\"");
-    sb_free(&sb);
+        strbuf_printf(&sb, "%d,", i);
+    CU_ASSERT_EQUAL(sb.len, strlen(strbuf_str(&sb)));
+    CU_ASSERT_EQUAL(strncmp(strbuf_str(&sb), "0,1,2,", 6), 0);
+    strbuf_clear(&sb);
+    strbuf_json_double(&sb, 0.1);
+    strbuf_putc(&sb, ' ');
+    strbuf_json_double(&sb, 1.0 / 3.0);
+    strbuf_putc(&sb, ' ');
+    strbuf_json_double(&sb, INFINITY);
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&sb), "0.1 0.3333333333333333 null");
+    strbuf_clear(&sb);
+    strbuf_json_str(&sb, "a\x01"
+                         "b");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&sb), "\"a\\u0001b\"");
+    strbuf_free(&sb);
     /* A failed append is sticky and keeps what was there. */
-    sb_puts(&sb, "kept");
+    strbuf_puts(&sb, "kept");
     mem_fail_after(0);
     for (int i = 0; i < 100; i++)
-        sb_puts(&sb, "more text that needs room to grow the buffer");
+        strbuf_puts(&sb, "more text that needs room to grow the buffer");
     mem_fail_after(-1);
     CU_ASSERT_EQUAL(sb.failed, TUTOR_ENOMEM);
-    CU_ASSERT_EQUAL(strncmp(sb_str(&sb), "kept", 4), 0);
-    CU_ASSERT_EQUAL(sb.len, strlen(sb_str(&sb)));
+    CU_ASSERT_EQUAL(strncmp(strbuf_str(&sb), "kept", 4), 0);
+    CU_ASSERT_EQUAL(sb.len, strlen(strbuf_str(&sb)));
     CU_ASSERT_TRUE(sb.len < sb.cap);
-    sb_free(&sb);
+    strbuf_free(&sb);
 }
 
 static void test_rng(void)
@@ -244,8 +244,8 @@ static void test_mem_calloc_overflow(void)
     CU_ASSERT_EQUAL(mem_add(5, 6), 11);
     CU_ASSERT_EQUAL(mem_mul(mem_add(SIZE_MAX, 1), 0), 0);
     CU_ASSERT_EQUAL(mem_mul(mem_add(SIZE_MAX, 1), 2), SIZE_MAX);
-    CU_ASSERT_STRING_EQUAL(status_str(TUTOR_ENOMEM), "out of memory");
-    CU_ASSERT_STRING_EQUAL(status_str(12345), "unknown error");
+    CU_ASSERT_STRING_EQUAL(status_strerror(TUTOR_ENOMEM), "out of memory");
+    CU_ASSERT_STRING_EQUAL(status_strerror(12345), "unknown error");
 }
 
 /* ---- proc: a child on pipes ---- */
@@ -278,15 +278,15 @@ static void test_proc_streams(void)
     proc_run r = {.in = in, .nin = 3};
     int st = proc_sh(&r, "cat; echo oops >&2; exit 4", &out, &err);
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 4);
-    CU_ASSERT_STRING_EQUAL(sb_str(&out), "abc\n");
-    CU_ASSERT_STRING_EQUAL(sb_str(&err), "oops\n");
-    sb_clear(&err);
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&out), "abc\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&err), "oops\n");
+    strbuf_clear(&err);
     r = (proc_run){0};
     st = proc_sh(&r, "echo one; echo two >&2; read x || echo no-stdin", NULL, &err);
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&err), "one\ntwo\nno-stdin\n");
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&err), "one\ntwo\nno-stdin\n");
     /* Past the cap the output is read and dropped: the child is never stalled. */
-    sb_clear(&err);
+    strbuf_clear(&err);
     r = (proc_run){.cap = 1000};
     st = proc_sh(&r, "head -c 3000000 /dev/zero", NULL, &err);
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -295,8 +295,8 @@ static void test_proc_streams(void)
     r = (proc_run){.path = "/nonexistent/nosuch", .argv = argv, .err = &err, .cap = 100};
     st = proc_exec(&r);
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 127);
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
 }
 
 /* A timeout stops the child's whole group at once; nothing of it is left running. */
@@ -314,8 +314,8 @@ static void test_proc_timeout(void)
     r = (proc_run){0};
     proc_sh(&r, "pgrep -f 'sleep 4[1][.]5' || true", &ps, &err); /* [1]: not this shell */
     CU_ASSERT_EQUAL(ps.len, 0);
-    sb_free(&err);
-    sb_free(&ps);
+    strbuf_free(&err);
+    strbuf_free(&ps);
 }
 
 static int calls_until_cancel;
@@ -336,10 +336,10 @@ static void test_proc_cancel(void)
     CU_ASSERT_TRUE(r.cancelled);
     CU_ASSERT_FALSE(r.timed_out);
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 3);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "term"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "term"));
     CU_ASSERT_TRUE(calls_until_cancel <= 0);
-    sb_free(&out);
-    sb_free(&err);
+    strbuf_free(&out);
+    strbuf_free(&err);
 }
 
 void tests_register(void)

@@ -62,12 +62,12 @@ static int run_cmd(char *const argv[], strbuf *out)
     }
     close(fd[1]);
     if (out)
-        sb_clear(out);
+        strbuf_clear(out);
     char buf[4096];
     ssize_t k;
     while ((k = read(fd[0], buf, sizeof buf)) > 0)
         if (out)
-            sb_putn(out, buf, (size_t)k);
+            strbuf_putn(out, buf, (size_t)k);
     close(fd[0]);
     int st;
     if (waitpid(pid, &st, 0) < 0)
@@ -108,7 +108,7 @@ static void type_text(const char *text)
 static const char *capture(void)
 {
     tmux(&screen_text, "capture-pane", "-p", "-t", "ui", NULL);
-    return sb_str(&screen_text);
+    return strbuf_str(&screen_text);
 }
 
 static void sleep_ms(long ms)
@@ -141,13 +141,13 @@ static int wait_for(const char *needle, ...)
 /* Single-quotes s for sh. */
 static void sh_quote(strbuf *sb, const char *s)
 {
-    sb_putc(sb, '\'');
+    strbuf_putc(sb, '\'');
     for (; *s; s++)
         if (*s == '\'')
-            sb_puts(sb, "'\\''");
+            strbuf_puts(sb, "'\\''");
         else
-            sb_putc(sb, *s);
-    sb_putc(sb, '\'');
+            strbuf_putc(sb, *s);
+    strbuf_putc(sb, '\'');
 }
 
 /* Starts the tutor in a fresh 80x24 session, with `env` (NAME=value words) added; after
@@ -157,17 +157,18 @@ static int start(const char *env)
     tmux(NULL, "kill-server", NULL);
     strbuf cmd = STRBUF_INIT;
     /* A state directory that does not exist: no progress, every exercise "to do". */
-    sb_puts(&cmd, "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=/nonexistent-tutor-state "
-                  "TUTOR_DOCS=");
+    strbuf_puts(&cmd, "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=/nonexistent-tutor-state "
+                      "TUTOR_DOCS=");
     strbuf docs = STRBUF_INIT;
-    sb_printf(&docs, "%s/docs", srcdir);
-    sh_quote(&cmd, sb_str(&docs));
-    sb_printf(&cmd, " %s ", env ? env : "");
+    strbuf_printf(&docs, "%s/docs", srcdir);
+    sh_quote(&cmd, strbuf_str(&docs));
+    strbuf_printf(&cmd, " %s ", env ? env : "");
     sh_quote(&cmd, bin);
-    sb_puts(&cmd, "; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon "
-                  "-e echo -e -echo | tr '\\n' ' '; echo MODES; sleep 60");
-    char *argv[] = {"tmux", "-L", sock, "-f", "/dev/null", "new-session",        "-d", "-s",
-                    "ui",   "-x", "80", "-y", "24",        (char *)sb_str(&cmd), NULL};
+    strbuf_puts(&cmd, "; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon "
+                      "-e echo -e -echo | tr '\\n' ' '; echo MODES; sleep 60");
+    char *argv[] = {"tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d",
+                    "-s",   "ui", "-x", "80", "-y",        "24",          (char *)strbuf_str(&cmd),
+                    NULL};
     /* A server killed a moment ago may still be going away: try again for a while. */
     int rc = -1;
     for (int tries = 0; tries < 40 && rc != 0; tries++) {
@@ -175,8 +176,8 @@ static int start(const char *env)
         if (rc != 0)
             sleep_ms(50);
     }
-    sb_free(&cmd);
-    sb_free(&docs);
+    strbuf_free(&cmd);
+    strbuf_free(&docs);
     return rc == 0;
 }
 
@@ -497,9 +498,9 @@ static void test_notes(void)
     char docs[4200];
     snprintf(docs, sizeof docs, "%s/docs", srcdir);
     setenv("TUTOR_DOCS", docs, 1);
-    if (ui_notes_find(t, &path) == 0 && ui_notes_read(sb_str(&path), &text) == 0) {
+    if (ui_notes_find(t, &path) == 0 && ui_notes_read(strbuf_str(&path), &text) == 0) {
         /* The first heading of the file shows, without its #. */
-        const char *h = strstr(sb_str(&text), "# ");
+        const char *h = strstr(strbuf_str(&text), "# ");
         CU_ASSERT_PTR_NOT_NULL_FATAL(h);
         char want[48];
         h += 2;
@@ -510,8 +511,8 @@ static void test_notes(void)
     }
     keys("q");
     CU_ASSERT(wait_for("step 1 / ", NULL));
-    sb_free(&path);
-    sb_free(&text);
+    strbuf_free(&path);
+    strbuf_free(&text);
     stop();
 }
 
@@ -542,7 +543,7 @@ static void test_crash_restores(void)
     CU_ASSERT_FATAL(open_first(NULL));
     strbuf out = STRBUF_INIT;
     tmux(&out, "display-message", "-p", "-t", "ui", "#{pane_pid}", NULL);
-    long shell = strtol(sb_str(&out), NULL, 10);
+    long shell = strtol(strbuf_str(&out), NULL, 10);
     char path[96];
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", shell, shell);
     FILE *f = fopen(path, "r");
@@ -552,7 +553,7 @@ static void test_crash_restores(void)
             child = 0;
         fclose(f);
     }
-    sb_free(&out);
+    strbuf_free(&out);
     if (child <= 0) {
         fprintf(stderr, "\n  cannot find the tutor's pid (%s): crash test skipped\n", path);
         stop();
@@ -575,7 +576,7 @@ static void test_crash_restores(void)
 static int screen_has_colour(void)
 {
     tmux(&screen_text, "capture-pane", "-p", "-e", "-t", "ui", NULL);
-    const char *s = sb_str(&screen_text);
+    const char *s = strbuf_str(&screen_text);
     /* SGR parameters 30-37/40-47 (and 38/48 for 256 colours) inside ESC [ ... m. */
     for (const char *p = strstr(s, "\x1b["); p; p = strstr(p + 1, "\x1b[")) {
         const char *q = p + 2;
@@ -775,9 +776,9 @@ static void test_no_tty(void)
     strbuf out = STRBUF_INIT;
     char *argv[] = {bin, NULL};
     CU_ASSERT_EQUAL(run_cmd(argv, &out), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "tutor run"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&out), "tutor list"));
-    sb_free(&out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "tutor run"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "tutor list"));
+    strbuf_free(&out);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -833,12 +834,12 @@ static void test_markdown(void)
     /* Links keep their text and show the address. */
     strbuf all = STRBUF_INIT;
     for (size_t k = 0; k < md.n; k++)
-        sb_printf(&all, "%s ", md.lines[k].text);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&all), "LeetCode (https://leetcode.com/problems/x)"));
-    CU_ASSERT_PTR_NULL(strstr(sb_str(&all), "]("));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&all), "look between"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&all), "2 * n"));
-    sb_free(&all);
+        strbuf_printf(&all, "%s ", md.lines[k].text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&all), "LeetCode (https://leetcode.com/problems/x)"));
+    CU_ASSERT_PTR_NULL(strstr(strbuf_str(&all), "]("));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&all), "look between"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&all), "2 * n"));
+    strbuf_free(&all);
     ui_md_free(&md);
     CU_ASSERT_EQUAL(md.n, 0);
 }
@@ -858,8 +859,8 @@ static void test_markdown_across_lines(void)
     CU_ASSERT_EQUAL_FATAL(ui_md_render(src, 200, &md), 0);
     strbuf all = STRBUF_INIT;
     for (size_t k = 0; k < md.n; k++)
-        sb_printf(&all, "%s|", md.lines[k].text);
-    const char *a = sb_str(&all);
+        strbuf_printf(&all, "%s|", md.lines[k].text);
+    const char *a = strbuf_str(&all);
     CU_ASSERT_PTR_NOT_NULL(strstr(a, "A paragraph with an emphasis that spans two lines and a "
                                      "link that spans (http://x) too.|"));
     CU_ASSERT_PTR_NOT_NULL(strstr(a, "an item whose emphasis ends here and code that wraps|"));
@@ -869,7 +870,7 @@ static void test_markdown_across_lines(void)
     CU_ASSERT_PTR_NULL(strstr(a, "*whose"));
     CU_ASSERT_PTR_NULL(strstr(a, "lines*"));
     CU_ASSERT_PTR_NULL(strstr(a, "here*"));
-    sb_free(&all);
+    strbuf_free(&all);
     ui_md_free(&md);
 }
 
@@ -911,9 +912,9 @@ static void test_markdown_tables(void)
     strbuf all = STRBUF_INIT;
     for (size_t k = 0; k < md.n; k++) {
         CU_ASSERT(md.lines[k].indent + ui_width(md.lines[k].text) <= 40);
-        sb_printf(&all, "%d:%s|", md.lines[k].indent, md.lines[k].text);
+        strbuf_printf(&all, "%d:%s|", md.lines[k].indent, md.lines[k].text);
     }
-    const char *a = sb_str(&all);
+    const char *a = strbuf_str(&all);
     char bullet_push[32], bullet_pop[32];
     snprintf(bullet_push, sizeof bullet_push, "2:%s push x|", ui_g->bullet);
     snprintf(bullet_pop, sizeof bullet_pop, "2:%s pop|", ui_g->bullet);
@@ -927,7 +928,7 @@ static void test_markdown_tables(void)
     CU_ASSERT_PTR_NULL(strchr(a, '`'));
     if (!strstr(a, "|6:up toward the root|"))
         fprintf(stderr, "\n  [%s]\n", a);
-    sb_free(&all);
+    strbuf_free(&all);
     ui_md_free(&md);
 }
 
@@ -979,12 +980,12 @@ static void test_markdown_many_openers(void)
     for (int k = 0; k < 3; k++) {
         strbuf src = STRBUF_INIT;
         for (size_t i = 0; i < count[k]; i++)
-            sb_puts(&src, unit[k]);
+            strbuf_puts(&src, unit[k]);
         CU_ASSERT_FATAL(!src.failed);
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         ui_md md = {0};
-        CU_ASSERT_EQUAL(ui_md_render(sb_str(&src), 80, &md), 0);
+        CU_ASSERT_EQUAL(ui_md_render(strbuf_str(&src), 80, &md), 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         if (secs > 5) {
@@ -997,7 +998,7 @@ static void test_markdown_many_openers(void)
                 opener += *c == unit[k][0];
         CU_ASSERT_EQUAL(opener, count[k]);
         ui_md_free(&md);
-        sb_free(&src);
+        strbuf_free(&src);
     }
 }
 
@@ -1007,8 +1008,8 @@ static void test_notes_find(void)
     strbuf path = STRBUF_INIT;
     setenv("TUTOR_DOCS", "/nonexistent-dir", 1);
     CU_ASSERT_EQUAL(ui_notes_find(&fake, &path), TUTOR_ENOTFOUND);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&path), "no_such_topic_xyz.md"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&path), "/nonexistent-dir"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&path), "no_such_topic_xyz.md"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&path), "/nonexistent-dir"));
     /* $TUTOR_DOCS comes first. */
     char dir[] = "/tmp/tutor-ui-notes-XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
@@ -1020,15 +1021,15 @@ static void test_notes_find(void)
     fclose(f);
     setenv("TUTOR_DOCS", dir, 1);
     CU_ASSERT_EQUAL(ui_notes_find(&fake, &path), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&path), file);
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&path), file);
     strbuf text = STRBUF_INIT;
-    CU_ASSERT_EQUAL(ui_notes_read(sb_str(&path), &text), 0);
-    CU_ASSERT_STRING_EQUAL(sb_str(&text), "# Hello\n");
+    CU_ASSERT_EQUAL(ui_notes_read(strbuf_str(&path), &text), 0);
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&text), "# Hello\n");
     remove(file);
     rmdir(dir);
     CU_ASSERT_EQUAL(ui_notes_read(file, &text), TUTOR_EIO);
-    sb_free(&text);
-    sb_free(&path);
+    strbuf_free(&text);
+    strbuf_free(&path);
     unsetenv("TUTOR_DOCS");
 }
 
@@ -1043,9 +1044,9 @@ static void test_plot_dumb(void)
     char *argv[] = {"gnuplot", "--version", NULL};
     if (run_cmd(argv, NULL) == 0) {
         CU_ASSERT_EQUAL(ui_plot_dumb(v, 32, 40, 10, &out), 0);
-        CU_ASSERT(th_count_lines(sb_str(&out)) >= 8);
-        CU_ASSERT_PTR_NOT_NULL(strchr(sb_str(&out), '*'));
-        const char *p = sb_str(&out);
+        CU_ASSERT(th_count_lines(strbuf_str(&out)) >= 8);
+        CU_ASSERT_PTR_NOT_NULL(strchr(strbuf_str(&out), '*'));
+        const char *p = strbuf_str(&out);
         size_t longest = 0;
         while (*p) {
             size_t len = strcspn(p, "\n");
@@ -1057,11 +1058,11 @@ static void test_plot_dumb(void)
         fprintf(stderr, "\n  gnuplot not installed: only the missing case is tested\n");
     }
     setenv("TUTOR_GNUPLOT", "/nonexistent/gnuplot", 1);
-    sb_clear(&out);
+    strbuf_clear(&out);
     CU_ASSERT_EQUAL(ui_plot_dumb(v, 32, 40, 10, &out), TUTOR_ENOTFOUND);
     CU_ASSERT_EQUAL(out.len, 0);
     unsetenv("TUTOR_GNUPLOT");
-    sb_free(&out);
+    strbuf_free(&out);
 }
 
 static void test_predict_grading(void)

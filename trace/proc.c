@@ -143,7 +143,7 @@ static int exchange(child *c, const proc_run *r, long deadline, int ask)
             if (got <= 0)
                 close_fd(&c->fd[i]);
             else if (sink[i]->len < r->cap)
-                sb_putn(sink[i], buf, (size_t)got);
+                strbuf_putn(sink[i], buf, (size_t)got);
         }
     }
 }

@@ -1,6 +1,6 @@
 #include "status.h"
 
-const char *status_str(int code)
+const char *status_strerror(int code)
 {
     switch (code) {
     case TUTOR_OK: return "success";

@@ -19,6 +19,6 @@ enum tutor_status {
 
 /* Returns a static, human-readable description of code (never NULL; unknown codes get a
  * generic text). O(1). */
-const char *status_str(int code);
+const char *status_strerror(int code);
 
 #endif

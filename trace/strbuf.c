@@ -9,7 +9,7 @@
 #include "status.h"
 
 /* Makes room for extra more bytes plus the NUL. Doubling keeps appends amortised O(1). */
-static int sb_reserve(strbuf *sb, size_t extra)
+static int strbuf_reserve(strbuf *sb, size_t extra)
 {
     if (sb->failed)
         return sb->failed;
@@ -29,9 +29,9 @@ static int sb_reserve(strbuf *sb, size_t extra)
     return 0;
 }
 
-int sb_putn(strbuf *sb, const char *s, size_t n)
+int strbuf_putn(strbuf *sb, const char *s, size_t n)
 {
-    int rc = sb_reserve(sb, n);
+    int rc = strbuf_reserve(sb, n);
     if (rc)
         return rc;
     memcpy(sb->s + sb->len, s, n);
@@ -40,17 +40,17 @@ int sb_putn(strbuf *sb, const char *s, size_t n)
     return 0;
 }
 
-int sb_puts(strbuf *sb, const char *s)
+int strbuf_puts(strbuf *sb, const char *s)
 {
-    return sb_putn(sb, s, strlen(s));
+    return strbuf_putn(sb, s, strlen(s));
 }
 
-int sb_putc(strbuf *sb, char c)
+int strbuf_putc(strbuf *sb, char c)
 {
-    return sb_putn(sb, &c, 1);
+    return strbuf_putn(sb, &c, 1);
 }
 
-int sb_vprintf(strbuf *sb, const char *fmt, va_list ap)
+int strbuf_vprintf(strbuf *sb, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -58,7 +58,7 @@ int sb_vprintf(strbuf *sb, const char *fmt, va_list ap)
     va_end(ap2);
     if (n < 0)
         return TUTOR_EINVAL;
-    int rc = sb_reserve(sb, (size_t)n);
+    int rc = strbuf_reserve(sb, (size_t)n);
     if (rc)
         return rc;
     vsnprintf(sb->s + sb->len, (size_t)n + 1, fmt, ap);
@@ -66,39 +66,39 @@ int sb_vprintf(strbuf *sb, const char *fmt, va_list ap)
     return 0;
 }
 
-int sb_printf(strbuf *sb, const char *fmt, ...)
+int strbuf_printf(strbuf *sb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = sb_vprintf(sb, fmt, ap);
+    int rc = strbuf_vprintf(sb, fmt, ap);
     va_end(ap);
     return rc;
 }
 
-int sb_json_str(strbuf *sb, const char *s)
+int strbuf_json_str(strbuf *sb, const char *s)
 {
-    sb_putc(sb, '"');
+    strbuf_putc(sb, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '"': sb_puts(sb, "\\\""); break;
-        case '\\': sb_puts(sb, "\\\\"); break;
-        case '\n': sb_puts(sb, "\\n"); break;
-        case '\t': sb_puts(sb, "\\t"); break;
-        case '\r': sb_puts(sb, "\\r"); break;
+        case '"': strbuf_puts(sb, "\\\""); break;
+        case '\\': strbuf_puts(sb, "\\\\"); break;
+        case '\n': strbuf_puts(sb, "\\n"); break;
+        case '\t': strbuf_puts(sb, "\\t"); break;
+        case '\r': strbuf_puts(sb, "\\r"); break;
         default:
             if (*p < 0x20)
-                sb_printf(sb, "\\u%04x", *p);
+                strbuf_printf(sb, "\\u%04x", *p);
             else
-                sb_putc(sb, (char)*p);
+                strbuf_putc(sb, (char)*p);
         }
     }
-    return sb_putc(sb, '"');
+    return strbuf_putc(sb, '"');
 }
 
-int sb_json_double(strbuf *sb, double x)
+int strbuf_json_double(strbuf *sb, double x)
 {
     if (!isfinite(x))
-        return sb_puts(sb, "null");
+        return strbuf_puts(sb, "null");
     /* The shortest of %.15g..%.17g that reads back exactly: short for humans, exact for tools. */
     char buf[40];
     for (int prec = 15; prec <= 17; prec++) {
@@ -106,22 +106,22 @@ int sb_json_double(strbuf *sb, double x)
         if (strtod(buf, NULL) == x)
             break;
     }
-    return sb_puts(sb, buf);
+    return strbuf_puts(sb, buf);
 }
 
-const char *sb_str(const strbuf *sb)
+const char *strbuf_str(const strbuf *sb)
 {
     return sb->s ? sb->s : "";
 }
 
-void sb_clear(strbuf *sb)
+void strbuf_clear(strbuf *sb)
 {
     sb->len = 0;
     if (sb->s)
         sb->s[0] = '\0';
 }
 
-void sb_free(strbuf *sb)
+void strbuf_free(strbuf *sb)
 {
     mem_free(sb->s);
     sb->s = NULL;

@@ -23,32 +23,32 @@ typedef struct strbuf {
     }
 
 /* Appends the bytes of s (n of them). Returns 0 or TUTOR_ENOMEM (sticky). Amortised O(n). */
-int sb_putn(strbuf *sb, const char *s, size_t n);
+int strbuf_putn(strbuf *sb, const char *s, size_t n);
 /* Appends the NUL-terminated s. Returns 0 or TUTOR_ENOMEM. */
-int sb_puts(strbuf *sb, const char *s);
+int strbuf_puts(strbuf *sb, const char *s);
 /* Appends one character. Returns 0 or TUTOR_ENOMEM. */
-int sb_putc(strbuf *sb, char c);
+int strbuf_putc(strbuf *sb, char c);
 /* Appends printf-formatted text. Returns 0, TUTOR_ENOMEM, or TUTOR_EINVAL on a bad format
- * (not sticky: the buffer is unchanged and still usable). sb_vprintf takes a va_list and
+ * (not sticky: the buffer is unchanged and still usable). strbuf_vprintf takes a va_list and
  * leaves ap unusable, as vprintf does. */
-int sb_printf(strbuf *sb, const char *fmt, ...)
+int strbuf_printf(strbuf *sb, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-int sb_vprintf(strbuf *sb, const char *fmt, va_list ap);
+int strbuf_vprintf(strbuf *sb, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included, escaping ", \ and control bytes.
  * Returns 0 or TUTOR_ENOMEM. O(length of s). */
-int sb_json_str(strbuf *sb, const char *s);
+int strbuf_json_str(strbuf *sb, const char *s);
 /* Appends a double in JSON: the shortest of %.15g, %.16g, %.17g that reads back exactly,
  * null for NaN and infinities. Returns 0 or TUTOR_ENOMEM. */
-int sb_json_double(strbuf *sb, double x);
+int strbuf_json_double(strbuf *sb, double x);
 /* Returns the contents ("" when empty; never NULL). The pointer is valid until the next
- * append or sb_free. */
-const char *sb_str(const strbuf *sb);
-/* Empties the buffer, keeping its memory and its sticky error (sb_free clears that). */
-void sb_clear(strbuf *sb);
+ * append or strbuf_free. */
+const char *strbuf_str(const strbuf *sb);
+/* Empties the buffer, keeping its memory and its sticky error (strbuf_free clears that). */
+void strbuf_clear(strbuf *sb);
 /* Frees the memory and resets sb to STRBUF_INIT. */
-void sb_free(strbuf *sb);
+void strbuf_free(strbuf *sb);
 
 #endif

@@ -345,22 +345,22 @@ const char *trace_role_name(trace_role role)
 static void put_value(strbuf *out, const trace_snap *s, size_t k)
 {
     if (s->reals)
-        sb_json_double(out, s->reals[k]);
+        strbuf_json_double(out, s->reals[k]);
     else if (s->ints[k] == TRACE_NONE)
-        sb_puts(out, "null");
+        strbuf_puts(out, "null");
     else
-        sb_printf(out, "%lld", (long long)s->ints[k]);
+        strbuf_printf(out, "%lld", (long long)s->ints[k]);
 }
 
 static void put_row(strbuf *out, const trace_snap *s, size_t row)
 {
-    sb_putc(out, '[');
+    strbuf_putc(out, '[');
     for (size_t c = 0; c < s->cols; c++) {
         if (c)
-            sb_puts(out, ", ");
+            strbuf_puts(out, ", ");
         put_value(out, s, row * s->cols + c);
     }
-    sb_putc(out, ']');
+    strbuf_putc(out, ']');
 }
 
 static void put_snap_json(strbuf *out, const trace_snap *s)
@@ -372,78 +372,78 @@ static void put_snap_json(strbuf *out, const trace_snap *s)
     case TRACE_REALS: put_row(out, s, 0); break;
     case TRACE_TABLE:
     case TRACE_MATRIX:
-        sb_putc(out, '[');
+        strbuf_putc(out, '[');
         for (size_t r = 0; r < s->rows; r++) {
             if (r)
-                sb_puts(out, ", ");
+                strbuf_puts(out, ", ");
             put_row(out, s, r);
         }
-        sb_putc(out, ']');
+        strbuf_putc(out, ']');
         break;
     }
 }
 
 int trace_json(const trace *tr, strbuf *out)
 {
-    sb_putc(out, '[');
+    strbuf_putc(out, '[');
     for (size_t i = 0; i < trace_len(tr); i++) {
         const trace_frame *st = &tr->steps[i];
-        sb_printf(out, "%s{\"step\": %zu, \"line\": %d, \"message\": ", i ? ", " : "", i + 1,
-                  st->line);
-        sb_json_str(out, st->msg);
-        sb_puts(out, ", \"state\": {");
+        strbuf_printf(out, "%s{\"step\": %zu, \"line\": %d, \"message\": ", i ? ", " : "", i + 1,
+                      st->line);
+        strbuf_json_str(out, st->msg);
+        strbuf_puts(out, ", \"state\": {");
         for (size_t k = 0; k < st->nsnaps; k++) {
             if (k)
-                sb_puts(out, ", ");
-            sb_json_str(out, st->snaps[k].name);
-            sb_puts(out, ": ");
+                strbuf_puts(out, ", ");
+            strbuf_json_str(out, st->snaps[k].name);
+            strbuf_puts(out, ": ");
             put_snap_json(out, &st->snaps[k]);
         }
-        sb_puts(out, "}, \"marks\": [");
+        strbuf_puts(out, "}, \"marks\": [");
         for (size_t k = 0; k < st->nmarks; k++) {
             const trace_marker *m = &st->marks[k];
-            sb_puts(out, k ? ", {\"target\": " : "{\"target\": ");
-            sb_json_str(out, m->target);
+            strbuf_puts(out, k ? ", {\"target\": " : "{\"target\": ");
+            strbuf_json_str(out, m->target);
             if (m->col < 0)
-                sb_printf(out, ", \"index\": %ld", m->row);
+                strbuf_printf(out, ", \"index\": %ld", m->row);
             else
-                sb_printf(out, ", \"row\": %ld, \"col\": %ld", m->row, m->col);
-            sb_printf(out, ", \"role\": \"%s\"}", trace_role_name(m->role));
+                strbuf_printf(out, ", \"row\": %ld, \"col\": %ld", m->row, m->col);
+            strbuf_printf(out, ", \"role\": \"%s\"}", trace_role_name(m->role));
         }
-        sb_putc(out, ']');
+        strbuf_putc(out, ']');
         if (st->quiz) {
-            sb_puts(out, ", \"quiz\": {\"question\": ");
-            sb_json_str(out, st->quiz);
-            sb_printf(out, ", \"answer\": %lld}", (long long)st->quiz_answer);
+            strbuf_puts(out, ", \"quiz\": {\"question\": ");
+            strbuf_json_str(out, st->quiz);
+            strbuf_printf(out, ", \"answer\": %lld}", (long long)st->quiz_answer);
         }
-        sb_putc(out, '}');
+        strbuf_putc(out, '}');
     }
-    return sb_putc(out, ']');
+    return strbuf_putc(out, ']');
 }
 
 /* Readable form of one snapshot, at most `limit` values per row and 16 rows. */
 static void put_snap_text(strbuf *out, const trace_snap *s)
 {
     const size_t limit = 32, row_limit = 16;
-    sb_printf(out, "    %s =", s->name);
+    strbuf_printf(out, "    %s =", s->name);
     for (size_t r = 0; r < s->rows && r < row_limit; r++) {
         if (s->rows > 1)
-            sb_puts(out, "\n     ");
+            strbuf_puts(out, "\n     ");
         for (size_t c = 0; c < s->cols && c < limit; c++) {
             size_t k = r * s->cols + c;
             if (s->reals)
-                sb_printf(out, " %.6g", s->reals[k]);
+                strbuf_printf(out, " %.6g", s->reals[k]);
             else if (s->ints[k] == TRACE_NONE)
-                sb_puts(out, " -");
+                strbuf_puts(out, " -");
             else
-                sb_printf(out, " %lld", (long long)s->ints[k]);
+                strbuf_printf(out, " %lld", (long long)s->ints[k]);
         }
         if (s->cols > limit)
-            sb_printf(out, " ... (%zu values)", s->cols);
+            strbuf_printf(out, " ... (%zu values)", s->cols);
     }
     if (s->rows > row_limit)
-        sb_printf(out, "\n      ... (%zu rows)", s->rows);
-    sb_putc(out, '\n');
+        strbuf_printf(out, "\n      ... (%zu rows)", s->rows);
+    strbuf_putc(out, '\n');
 }
 
 int trace_text(const trace *tr, strbuf *out)
@@ -451,9 +451,9 @@ int trace_text(const trace *tr, strbuf *out)
     for (size_t i = 0; i < trace_len(tr); i++) {
         const trace_frame *st = &tr->steps[i];
         if (st->line > 0)
-            sb_printf(out, "step %zu [line %d] %s\n", i + 1, st->line, st->msg);
+            strbuf_printf(out, "step %zu [line %d] %s\n", i + 1, st->line, st->msg);
         else
-            sb_printf(out, "step %zu %s\n", i + 1, st->msg);
+            strbuf_printf(out, "step %zu %s\n", i + 1, st->msg);
         for (size_t k = 0; k < st->nsnaps; k++)
             put_snap_text(out, &st->snaps[k]);
     }

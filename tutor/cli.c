@@ -59,7 +59,7 @@ int cli_emit(FILE *f, FILE *err, const strbuf *sb)
         fputs("tutor: out of memory while formatting the output\n", err);
         return 1;
     }
-    if (fwrite(sb_str(sb), 1, sb->len, f) != sb->len || fflush(f) != 0) {
+    if (fwrite(strbuf_str(sb), 1, sb->len, f) != sb->len || fflush(f) != 0) {
         fputs("tutor: could not write the output\n", err);
         return 1;
     }
@@ -79,27 +79,27 @@ static int cmd_list(int argc, char **argv, FILE *out, FILE *err)
     }
     strbuf sb = STRBUF_INIT;
     if (json)
-        sb_putc(&sb, '[');
+        strbuf_putc(&sb, '[');
     for (size_t i = 0; i < topic_count; i++) {
         const topic *t = topic_registry[i];
         if (json) {
-            sb_puts(&sb, i ? ", {\"id\": " : "{\"id\": ");
-            sb_json_str(&sb, t->id);
-            sb_puts(&sb, ", \"family\": ");
-            sb_json_str(&sb, t->family);
-            sb_puts(&sb, ", \"title\": ");
-            sb_json_str(&sb, t->title);
-            sb_puts(&sb, ", \"summary\": ");
-            sb_json_str(&sb, t->summary);
-            sb_putc(&sb, '}');
+            strbuf_puts(&sb, i ? ", {\"id\": " : "{\"id\": ");
+            strbuf_json_str(&sb, t->id);
+            strbuf_puts(&sb, ", \"family\": ");
+            strbuf_json_str(&sb, t->family);
+            strbuf_puts(&sb, ", \"title\": ");
+            strbuf_json_str(&sb, t->title);
+            strbuf_puts(&sb, ", \"summary\": ");
+            strbuf_json_str(&sb, t->summary);
+            strbuf_putc(&sb, '}');
         } else {
-            sb_printf(&sb, "%-12s %-12s %s\n", t->id, t->family, t->title);
+            strbuf_printf(&sb, "%-12s %-12s %s\n", t->id, t->family, t->title);
         }
     }
     if (json)
-        sb_puts(&sb, "]\n");
+        strbuf_puts(&sb, "]\n");
     int rc = cli_emit(out, err, &sb);
-    sb_free(&sb);
+    strbuf_free(&sb);
     return rc;
 }
 
@@ -119,23 +119,23 @@ static int cmd_help(int argc, char **argv, FILE *out, FILE *err)
         return 2;
     }
     strbuf sb = STRBUF_INIT;
-    sb_printf(&sb, "%s: %s (%s)\n%s\n\n", t->id, t->title, t->family, t->summary);
-    sb_printf(&sb, "usage: tutor run %s [options] [--json] [--trace] [--seed N]\n\noptions:\n",
-              t->id);
+    strbuf_printf(&sb, "%s: %s (%s)\n%s\n\n", t->id, t->title, t->family, t->summary);
+    strbuf_printf(&sb, "usage: tutor run %s [options] [--json] [--trace] [--seed N]\n\noptions:\n",
+                  t->id);
     for (const topic_optspec *o = t->opts; o && o->name; o++) {
         char left[48];
         snprintf(left, sizeof left, "--%s%s", o->name, o->takes_value ? " VALUE" : "");
-        sb_printf(&sb, "  %-24s %s\n", left, o->help);
+        strbuf_printf(&sb, "  %-24s %s\n", left, o->help);
     }
-    sb_puts(&sb, "  --json                   print one JSON object\n"
-                 "  --trace                  also print every recorded step\n"
-                 "  --seed N                 seed for random inputs (default 1)\n");
+    strbuf_puts(&sb, "  --json                   print one JSON object\n"
+                     "  --trace                  also print every recorded step\n"
+                     "  --seed N                 seed for random inputs (default 1)\n");
     if (t->usage && *t->usage)
-        sb_printf(&sb, "\n%s", t->usage);
+        strbuf_printf(&sb, "\n%s", t->usage);
     if (t->example)
-        sb_printf(&sb, "\nexample:\n  tutor run %s %s\n", t->id, t->example);
+        strbuf_printf(&sb, "\nexample:\n  tutor run %s %s\n", t->id, t->example);
     int rc = cli_emit(out, err, &sb);
-    sb_free(&sb);
+    strbuf_free(&sb);
     return rc;
 }
 
@@ -260,46 +260,46 @@ static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
     }
     rc = t->run(&args, tr, &res);
     if (rc) {
-        cli_error(err, "tutor run %s: %s", t->id, res.err[0] ? res.err : status_str(rc));
+        cli_error(err, "tutor run %s: %s", t->id, res.err[0] ? res.err : status_strerror(rc));
         status = exit_status(rc);
         goto out;
     }
     if (trace_status(tr)) {
         cli_error(err, "tutor run %s: recording the trace failed: %s", t->id,
-                  status_str(trace_status(tr)));
+                  status_strerror(trace_status(tr)));
         status = 1;
         goto out;
     }
     if (json) {
-        sb_puts(&sb, "{\"topic\": ");
-        sb_json_str(&sb, t->id);
+        strbuf_puts(&sb, "{\"topic\": ");
+        strbuf_json_str(&sb, t->id);
         if (res.json.len) {
-            sb_puts(&sb, ", ");
-            sb_puts(&sb, sb_str(&res.json));
+            strbuf_puts(&sb, ", ");
+            strbuf_puts(&sb, strbuf_str(&res.json));
         }
         if (tr) {
-            sb_printf(&sb,
-                      ", \"truncated\": %s, \"steps\": ", trace_truncated(tr) ? "true" : "false");
+            strbuf_printf(
+                &sb, ", \"truncated\": %s, \"steps\": ", trace_truncated(tr) ? "true" : "false");
             trace_json(tr, &sb);
         }
-        sb_puts(&sb, "}\n");
+        strbuf_puts(&sb, "}\n");
     } else {
-        sb_puts(&sb, sb_str(&res.text));
+        strbuf_puts(&sb, strbuf_str(&res.text));
         if (tr) {
-            sb_printf(&sb, "\n%zu steps:\n", trace_len(tr));
+            strbuf_printf(&sb, "\n%zu steps:\n", trace_len(tr));
             trace_text(tr, &sb);
             if (trace_truncated(tr))
-                sb_printf(&sb,
-                          "(trace truncated after %zu steps: the size cap was reached; "
-                          "the answer above is complete)\n",
-                          trace_len(tr));
+                strbuf_printf(&sb,
+                              "(trace truncated after %zu steps: the size cap was reached; "
+                              "the answer above is complete)\n",
+                              trace_len(tr));
         }
     }
     if (res.json.failed || res.text.failed)
         sb.failed = TUTOR_ENOMEM;
     status = cli_emit(out, err, &sb);
 out:
-    sb_free(&sb);
+    strbuf_free(&sb);
     topic_out_free(&res);
     trace_free(tr);
     mem_free((void *)args.opts);
@@ -387,12 +387,12 @@ static int cmd_plot_bench(int argc, char **argv, FILE *out, FILE *err)
         cli_error(err, "tutor plot bench: %s", msg);
         status = 1;
     } else if (rc) {
-        cli_error(err, "tutor plot bench: %s", msg[0] ? msg : status_str(rc));
+        cli_error(err, "tutor plot bench: %s", msg[0] ? msg : status_strerror(rc));
         status = exit_status(rc);
     } else {
         status = cli_emit(out, err, &sb);
     }
-    sb_free(&sb);
+    strbuf_free(&sb);
     return status;
 }
 
@@ -485,13 +485,13 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         status = 1;
         cli_error(err, "tutor plot %s: %s", t->id, msg);
     } else if (rc) {
-        cli_error(err, "tutor plot %s: %s", t->id, msg[0] ? msg : status_str(rc));
+        cli_error(err, "tutor plot %s: %s", t->id, msg[0] ? msg : status_strerror(rc));
         status = exit_status(rc);
     } else {
         status = cli_emit(out, err, &sb);
     }
 out:
-    sb_free(&sb);
+    strbuf_free(&sb);
     parse_free_words(example);
     mem_free((void *)args.opts);
     mem_free(rest);

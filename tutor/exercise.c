@@ -206,9 +206,9 @@ static const char *srcdir(void)
 static int sources_present(const char *dir)
 {
     strbuf p = STRBUF_INIT;
-    sb_printf(&p, "%s/exercises/exercises.mk", dir);
-    int ok = *dir && !p.failed && access(sb_str(&p), R_OK) == 0;
-    sb_free(&p);
+    strbuf_printf(&p, "%s/exercises/exercises.mk", dir);
+    int ok = *dir && !p.failed && access(strbuf_str(&p), R_OK) == 0;
+    strbuf_free(&p);
     return ok;
 }
 
@@ -217,9 +217,9 @@ static void work_file(strbuf *sb, const exercise *ex)
 {
     const char *dir = getenv("TUTOR_EXERCISE_DIR");
     if (dir && *dir)
-        sb_printf(sb, "%s/%s.c", dir, ex->id);
+        strbuf_printf(sb, "%s/%s.c", dir, ex->id);
     else
-        sb_printf(sb, "%s/exercises/work/%s.c", srcdir(), ex->id);
+        strbuf_printf(sb, "%s/exercises/work/%s.c", srcdir(), ex->id);
 }
 
 /* The progress file's directory into sb; 0, or TUTOR_ENOTFOUND when neither XDG_STATE_HOME
@@ -229,11 +229,11 @@ static int state_dir(strbuf *sb)
     const char *x = getenv("XDG_STATE_HOME");
     /* The XDG spec: a relative path is invalid and must be ignored. */
     if (x && x[0] == '/')
-        return sb_printf(sb, "%s/tutor", x) ? TUTOR_ENOMEM : 0;
+        return strbuf_printf(sb, "%s/tutor", x) ? TUTOR_ENOMEM : 0;
     const char *home = getenv("HOME");
     if (!home || !*home)
         return TUTOR_ENOTFOUND;
-    return sb_printf(sb, "%s/.local/state/tutor", home) ? TUTOR_ENOMEM : 0;
+    return strbuf_printf(sb, "%s/.local/state/tutor", home) ? TUTOR_ENOMEM : 0;
 }
 
 /* The build folder make should use: TUTOR_BUILD, else the folder of this binary below the
@@ -242,7 +242,7 @@ static void build_dir(strbuf *sb, const char *src)
 {
     const char *b = getenv("TUTOR_BUILD");
     if (b && *b) {
-        sb_puts(sb, b);
+        strbuf_puts(sb, b);
         return;
     }
     char exe[4096];
@@ -253,12 +253,12 @@ static void build_dir(strbuf *sb, const char *src)
         if (len && strncmp(exe, src, len) == 0 && exe[len] == '/') {
             const char *first = exe + len + 1, *slash = strchr(first, '/');
             if (slash) {
-                sb_putn(sb, first, (size_t)(slash - first));
+                strbuf_putn(sb, first, (size_t)(slash - first));
                 return;
             }
         }
     }
-    sb_puts(sb, "build");
+    strbuf_puts(sb, "build");
 }
 
 /* ---- progress ---- */
@@ -280,21 +280,21 @@ static void set_aside(const char *path, size_t line)
     strbuf to = STRBUF_INIT;
     int free_name = 0;
     for (int n = 1; n < 1000 && !free_name && !to.failed; n++) {
-        sb_clear(&to);
-        sb_printf(&to, "%s.corrupt-%d", path, n);
-        free_name = !to.failed && access(sb_str(&to), F_OK) != 0;
+        strbuf_clear(&to);
+        strbuf_printf(&to, "%s.corrupt-%d", path, n);
+        free_name = !to.failed && access(strbuf_str(&to), F_OK) != 0;
     }
     char where[32];
     snprintf(where, sizeof where, "line %zu", line);
-    if (free_name && rename(path, sb_str(&to)) == 0) {
+    if (free_name && rename(path, strbuf_str(&to)) == 0) {
         warn("tutor: the progress file %s did not parse (%s); it was set aside as %s and "
              "progress starts afresh",
-             path, where, sb_str(&to));
+             path, where, strbuf_str(&to));
     } else {
         warn("tutor: the progress file %s did not parse (%s) and could not be set aside", path,
              where);
     }
-    sb_free(&to);
+    strbuf_free(&to);
 }
 
 /* Parses one "id state hints" line into p; 0 or TUTOR_EFORMAT. Unknown ids are skipped, so
@@ -339,15 +339,15 @@ static int load(progress *p)
     memset(p, 0, sizeof *p);
     strbuf path = STRBUF_INIT;
     int rc = state_dir(&path);
-    if (!rc && sb_puts(&path, "/progress"))
+    if (!rc && strbuf_puts(&path, "/progress"))
         rc = TUTOR_ENOMEM;
-    FILE *f = rc ? NULL : fopen(sb_str(&path), "r");
+    FILE *f = rc ? NULL : fopen(strbuf_str(&path), "r");
     if (!f) {
         if (!rc && errno != ENOENT) {
-            warn("tutor: cannot read the progress file %s: %s", sb_str(&path), strerror(errno));
+            warn("tutor: cannot read the progress file %s: %s", strbuf_str(&path), strerror(errno));
             rc = TUTOR_EIO;
         }
-        sb_free(&path);
+        strbuf_free(&path);
         return rc == TUTOR_ENOTFOUND ? 0 : rc;
     }
     char *line = NULL;
@@ -368,18 +368,18 @@ static int load(progress *p)
     free(line);
     if (!bad && ferror(f)) {
         /* Unreadable is not corrupt: leave the file alone and keep it from being rewritten. */
-        warn("tutor: cannot read the progress file %s: %s", sb_str(&path), strerror(errno));
+        warn("tutor: cannot read the progress file %s: %s", strbuf_str(&path), strerror(errno));
         fclose(f);
         memset(p, 0, sizeof *p);
-        sb_free(&path);
+        strbuf_free(&path);
         return TUTOR_EIO;
     }
     fclose(f);
     if (bad) {
         memset(p, 0, sizeof *p);
-        set_aside(sb_str(&path), lineno);
+        set_aside(strbuf_str(&path), lineno);
     }
-    sb_free(&path);
+    strbuf_free(&path);
     return 0;
 }
 
@@ -407,23 +407,25 @@ static int save(const progress *p)
     if (rc) {
         if (rc == TUTOR_ENOTFOUND)
             warn("tutor: neither XDG_STATE_HOME nor HOME is set: progress is not saved");
-        sb_free(&dir);
+        strbuf_free(&dir);
         return rc;
     }
-    sb_printf(&path, "%s/progress", sb_str(&dir));
-    sb_printf(&tmp, "%s/progress.tmp-%ld", sb_str(&dir), (long)getpid());
+    strbuf_printf(&path, "%s/progress", strbuf_str(&dir));
+    strbuf_printf(&tmp, "%s/progress.tmp-%ld", strbuf_str(&dir), (long)getpid());
     if (dir.failed || path.failed || tmp.failed) {
         rc = TUTOR_ENOMEM;
         goto out;
     }
     if (make_dirs(dir.s, 0700) != 0) {
-        warn("tutor: cannot create %s: %s; progress is not saved", sb_str(&dir), strerror(errno));
+        warn("tutor: cannot create %s: %s; progress is not saved", strbuf_str(&dir),
+             strerror(errno));
         rc = TUTOR_EIO;
         goto out;
     }
-    FILE *f = fopen(sb_str(&tmp), "w");
+    FILE *f = fopen(strbuf_str(&tmp), "w");
     if (!f) {
-        warn("tutor: cannot write %s: %s; progress is not saved", sb_str(&tmp), strerror(errno));
+        warn("tutor: cannot write %s: %s; progress is not saved", strbuf_str(&tmp),
+             strerror(errno));
         rc = TUTOR_EIO;
         goto out;
     }
@@ -433,15 +435,16 @@ static int save(const progress *p)
             fprintf(f, "%s %s %d\n", exercise_table[i].id, state_words[p->state[i]], p->hints[i]);
     int failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
     failed |= fclose(f) != 0;
-    if (failed || rename(sb_str(&tmp), sb_str(&path)) != 0) {
-        warn("tutor: cannot write %s: %s; progress is not saved", sb_str(&path), strerror(errno));
-        unlink(sb_str(&tmp));
+    if (failed || rename(strbuf_str(&tmp), strbuf_str(&path)) != 0) {
+        warn("tutor: cannot write %s: %s; progress is not saved", strbuf_str(&path),
+             strerror(errno));
+        unlink(strbuf_str(&tmp));
         rc = TUTOR_EIO;
     }
 out:
-    sb_free(&dir);
-    sb_free(&path);
-    sb_free(&tmp);
+    strbuf_free(&dir);
+    strbuf_free(&path);
+    strbuf_free(&tmp);
     return rc;
 }
 
@@ -470,13 +473,13 @@ exercise_state exercise_status(const char *id)
 /* Appends s to sb in single quotes for sh. */
 static void sh_quote(strbuf *sb, const char *s)
 {
-    sb_putc(sb, '\'');
+    strbuf_putc(sb, '\'');
     for (; *s; s++)
         if (*s == '\'')
-            sb_puts(sb, "'\\''");
+            strbuf_puts(sb, "'\\''");
         else
-            sb_putc(sb, *s);
-    sb_putc(sb, '\'');
+            strbuf_putc(sb, *s);
+    strbuf_putc(sb, '\'');
 }
 
 static int starts_with(const char *s, const char *prefix)
@@ -511,7 +514,7 @@ static void filter_line(filter *st, const char *line, const exercise *ex, strbuf
         return;
     }
     if (sscanf(line, "student: %u passed, %u failed", &passed, &failed) == 2) {
-        sb_printf(report, "exercise %s: %u passed, %u failed\n", ex->id, passed, failed);
+        strbuf_printf(report, "exercise %s: %u passed, %u failed\n", ex->id, passed, failed);
         st->blank = 0;
         return;
     }
@@ -519,7 +522,7 @@ static void filter_line(filter *st, const char *line, const exercise *ex, strbuf
     if (is_blank && st->blank)
         return;
     st->blank = is_blank;
-    sb_puts(report, line);
+    strbuf_puts(report, line);
 }
 
 /* Passes make's output (out, whole lines) through filter_line into report. */
@@ -527,20 +530,20 @@ static void filter_output(const strbuf *out, const exercise *ex, strbuf *report)
 {
     filter st = {0, 1};
     strbuf line = STRBUF_INIT;
-    for (const char *p = sb_str(out); *p;) {
+    for (const char *p = strbuf_str(out); *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        sb_clear(&line);
-        sb_putn(&line, p, len);
-        sb_putc(&line, '\n');
+        strbuf_clear(&line);
+        strbuf_putn(&line, p, len);
+        strbuf_putc(&line, '\n');
         if (line.failed)
             break;
-        filter_line(&st, sb_str(&line), ex, report);
+        filter_line(&st, strbuf_str(&line), ex, report);
         p += len + (nl != NULL);
     }
     if (line.failed)
         report->failed = TUTOR_ENOMEM;
-    sb_free(&line);
+    strbuf_free(&line);
 }
 
 /* Copies the stub exercises/ID.c to the student's file `to` (never over an existing file),
@@ -548,23 +551,24 @@ static void filter_output(const strbuf *out, const exercise *ex, strbuf *report)
 static int copy_stub(const char *src, const exercise *ex, const char *to, strbuf *report)
 {
     strbuf stub = STRBUF_INIT, dir = STRBUF_INIT;
-    sb_printf(&stub, "%s/exercises/%s.c", src, ex->id);
+    strbuf_printf(&stub, "%s/exercises/%s.c", src, ex->id);
     const char *slash = strrchr(to, '/');
-    sb_putn(&dir, to, slash ? (size_t)(slash - to) : 0);
-    FILE *in = fopen(sb_str(&stub), "r"), *out = NULL;
+    strbuf_putn(&dir, to, slash ? (size_t)(slash - to) : 0);
+    FILE *in = fopen(strbuf_str(&stub), "r"), *out = NULL;
     int rc = 1;
     if (!in) {
-        sb_printf(report, "tutor exercise: cannot read the stub %s: %s\n", sb_str(&stub),
-                  strerror(errno));
+        strbuf_printf(report, "tutor exercise: cannot read the stub %s: %s\n", strbuf_str(&stub),
+                      strerror(errno));
         goto done;
     }
     if (dir.len && make_dirs(dir.s, 0777) != 0) {
-        sb_printf(report, "tutor exercise: cannot create %s: %s\n", sb_str(&dir), strerror(errno));
+        strbuf_printf(report, "tutor exercise: cannot create %s: %s\n", strbuf_str(&dir),
+                      strerror(errno));
         goto done;
     }
     /* "x": exclusive, so a file made meanwhile is never overwritten. */
     if (!(out = fopen(to, "wx"))) {
-        sb_printf(report, "tutor exercise: cannot create %s: %s\n", to, strerror(errno));
+        strbuf_printf(report, "tutor exercise: cannot create %s: %s\n", to, strerror(errno));
         goto done;
     }
     char buf[4096];
@@ -575,7 +579,7 @@ static int copy_stub(const char *src, const exercise *ex, const char *to, strbuf
     bad |= ferror(in) != 0;
     bad |= fclose(out) != 0;
     if (bad) {
-        sb_printf(report, "tutor exercise: could not copy %s to %s\n", sb_str(&stub), to);
+        strbuf_printf(report, "tutor exercise: could not copy %s to %s\n", strbuf_str(&stub), to);
         unlink(to);
         goto done;
     }
@@ -583,8 +587,8 @@ static int copy_stub(const char *src, const exercise *ex, const char *to, strbuf
 done:
     if (in)
         fclose(in);
-    sb_free(&stub);
-    sb_free(&dir);
+    strbuf_free(&stub);
+    strbuf_free(&dir);
     return rc;
 }
 
@@ -593,43 +597,44 @@ static int run_one(const exercise *ex, strbuf *report, exercise_cancel_fn cancel
 {
     const char *src = srcdir();
     if (!sources_present(src)) {
-        sb_printf(report,
-                  "tutor exercise: the sources are not at '%s' (an installed tutor cannot build "
-                  "exercises): set TUTOR_SRCDIR to a checkout of tutor\n",
-                  src);
+        strbuf_printf(
+            report,
+            "tutor exercise: the sources are not at '%s' (an installed tutor cannot build "
+            "exercises): set TUTOR_SRCDIR to a checkout of tutor\n",
+            src);
         return TUTOR_ENOTFOUND;
     }
     strbuf file = STRBUF_INIT, build = STRBUF_INIT, cmd = STRBUF_INIT;
     int rc = 1;
     work_file(&file, ex);
     build_dir(&build, src);
-    int existed = access(sb_str(&file), F_OK) == 0;
-    if (!existed && copy_stub(src, ex, sb_str(&file), report)) {
+    int existed = access(strbuf_str(&file), F_OK) == 0;
+    if (!existed && copy_stub(src, ex, strbuf_str(&file), report)) {
         rc = 1;
         goto out;
     }
-    sb_puts(&cmd, "cd ");
+    strbuf_puts(&cmd, "cd ");
     sh_quote(&cmd, src);
-    sb_printf(&cmd,
-              " && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory "
-              "exercise TOPIC=%s SANITIZE=" EX_SANITIZE " BUILD=",
-              ex->id);
-    sh_quote(&cmd, sb_str(&build));
+    strbuf_printf(&cmd,
+                  " && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory "
+                  "exercise TOPIC=%s SANITIZE=" EX_SANITIZE " BUILD=",
+                  ex->id);
+    sh_quote(&cmd, strbuf_str(&build));
 #if defined(__clang__)
-    sb_puts(&cmd, " CC=clang");
+    strbuf_puts(&cmd, " CC=clang");
 #endif
-    sb_puts(&cmd, " EXERCISE_FILE=");
-    sh_quote(&cmd, sb_str(&file));
-    sb_puts(&cmd, " 2>&1");
+    strbuf_puts(&cmd, " EXERCISE_FILE=");
+    sh_quote(&cmd, strbuf_str(&file));
+    strbuf_puts(&cmd, " 2>&1");
     if (file.failed || build.failed || cmd.failed) {
         rc = TUTOR_ENOMEM;
         goto out;
     }
-    sb_printf(report, "exercise %s: %s\nyour file: %s%s\n", ex->id, ex->title, sb_str(&file),
-              existed ? "" : " (a copy of the stub, made now)");
+    strbuf_printf(report, "exercise %s: %s\nyour file: %s%s\n", ex->id, ex->title,
+                  strbuf_str(&file), existed ? "" : " (a copy of the stub, made now)");
     /* With a cancel key (the UI), make and everything it starts run in a group of their
      * own, stopped together; from the CLI they stay in ours, so that Ctrl-C reaches them. */
-    char *argv[] = {"sh", "-c", (char *)sb_str(&cmd), NULL};
+    char *argv[] = {"sh", "-c", (char *)strbuf_str(&cmd), NULL};
     strbuf made = STRBUF_INIT;
     proc_run run = {.path = "/bin/sh",
                     .argv = argv,
@@ -644,19 +649,19 @@ static int run_one(const exercise *ex, strbuf *report, exercise_cancel_fn cancel
     filter_output(&made, ex, report);
     if (made.failed)
         report->failed = TUTOR_ENOMEM;
-    sb_free(&made);
+    strbuf_free(&made);
     if (run.cancelled) {
-        sb_printf(report, "\nexercise %s: cancelled; nothing recorded\n", ex->id);
+        strbuf_printf(report, "\nexercise %s: cancelled; nothing recorded\n", ex->id);
         rc = EXERCISE_CANCELLED;
         goto out;
     }
     if (status == -1) {
-        sb_printf(report, "tutor exercise: cannot run make: %s\n", strerror(run_errno));
+        strbuf_printf(report, "tutor exercise: cannot run make: %s\n", strerror(run_errno));
         rc = TUTOR_ENOTFOUND;
         goto out;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        sb_puts(report, "tutor exercise: make was not found (install build-essential)\n");
+        strbuf_puts(report, "tutor exercise: make was not found (install build-essential)\n");
         rc = TUTOR_ENOTFOUND;
         goto out;
     }
@@ -668,9 +673,9 @@ static int run_one(const exercise *ex, strbuf *report, exercise_cancel_fn cancel
         save(&p);
     }
 out:
-    sb_free(&file);
-    sb_free(&build);
-    sb_free(&cmd);
+    strbuf_free(&file);
+    strbuf_free(&build);
+    strbuf_free(&cmd);
     return rc;
 }
 
@@ -689,7 +694,7 @@ int exercise_run_cancellable(const char *id, strbuf *report, exercise_cancel_fn 
         if (strcmp(exercise_table[i].topic, id) != 0)
             continue;
         if (any)
-            sb_putc(report, '\n');
+            strbuf_putc(report, '\n');
         any = 1;
         int rc = run_one(&exercise_table[i], report, cancel, ctx);
         if (rc < 0 || rc == EXERCISE_CANCELLED)
@@ -697,7 +702,7 @@ int exercise_run_cancellable(const char *id, strbuf *report, exercise_cancel_fn 
         worst |= rc;
     }
     if (!any) {
-        sb_printf(report, "tutor exercise: no exercise '%s' (try 'tutor exercise')\n", id);
+        strbuf_printf(report, "tutor exercise: no exercise '%s' (try 'tutor exercise')\n", id);
         return TUTOR_EINVAL;
     }
     return report->failed ? TUTOR_ENOMEM : worst;
@@ -717,22 +722,22 @@ static int cmd_list(FILE *out, FILE *err)
     progress p;
     load(&p);
     strbuf sb = STRBUF_INIT, file = STRBUF_INIT;
-    sb_printf(&sb, "%-13s %-10s %-12s %-6s %s\n", "exercise", "topic", "status", "hints",
-              "what you write");
+    strbuf_printf(&sb, "%-13s %-10s %-12s %-6s %s\n", "exercise", "topic", "status", "hints",
+                  "what you write");
     for (size_t i = 0; i < exercise_count; i++) {
         const exercise *ex = &exercise_table[i];
-        sb_printf(&sb, "%-13s %-10s %-12s %d/3    %s\n", ex->id, ex->topic, state_names[p.state[i]],
-                  p.hints[i], ex->title);
+        strbuf_printf(&sb, "%-13s %-10s %-12s %d/3    %s\n", ex->id, ex->topic,
+                      state_names[p.state[i]], p.hints[i], ex->title);
     }
     work_file(&file, &exercise_table[0]);
-    const char *slash = strrchr(sb_str(&file), '/');
-    sb_printf(&sb, "\nyour files: %.*s/ID.c (copied from exercises/ID.c on first run)\n",
-              slash ? (int)(slash - sb_str(&file)) : 0, sb_str(&file));
-    sb_puts(&sb, "run one:    tutor exercise ID [--watch] [--hint] [--solution]\n");
-    sb_free(&file);
+    const char *slash = strrchr(strbuf_str(&file), '/');
+    strbuf_printf(&sb, "\nyour files: %.*s/ID.c (copied from exercises/ID.c on first run)\n",
+                  slash ? (int)(slash - strbuf_str(&file)) : 0, strbuf_str(&file));
+    strbuf_puts(&sb, "run one:    tutor exercise ID [--watch] [--hint] [--solution]\n");
+    strbuf_free(&file);
     report_warning(err);
     int rc = cli_emit(out, err, &sb);
-    sb_free(&sb);
+    strbuf_free(&sb);
     return rc;
 }
 
@@ -802,7 +807,7 @@ static int extract(strbuf *sb, const char *src, const char *fn)
             if (body && (!semi || semi > body)) {
                 const char *close = strstr(body, "\n}\n");
                 if (close) {
-                    sb_putn(sb, line, (size_t)(close + 3 - line));
+                    strbuf_putn(sb, line, (size_t)(close + 3 - line));
                     return 0;
                 }
             }
@@ -816,37 +821,37 @@ static int cmd_solution(const exercise *ex, FILE *out, FILE *err)
 {
     const char *src = srcdir();
     strbuf path = STRBUF_INIT, text = STRBUF_INIT, sb = STRBUF_INIT;
-    sb_printf(&path, "%s/%s", src, ex->library);
-    FILE *f = fopen(sb_str(&path), "r");
+    strbuf_printf(&path, "%s/%s", src, ex->library);
+    FILE *f = fopen(strbuf_str(&path), "r");
     int rc = 0;
     if (!f) {
         fprintf(err, "tutor exercise: cannot read the reference %s: %s (set TUTOR_SRCDIR)\n",
-                sb_str(&path), strerror(errno));
+                strbuf_str(&path), strerror(errno));
         rc = 1;
         goto out;
     }
     char buf[4096];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_putn(&text, buf, n);
+        strbuf_putn(&text, buf, n);
     fclose(f);
-    sb_printf(&sb,
-              "The reference for %s is the library's own code, %s (its static helpers are "
-              "there too):\n\n",
-              ex->id, sb_str(&path));
+    strbuf_printf(&sb,
+                  "The reference for %s is the library's own code, %s (its static helpers are "
+                  "there too):\n\n",
+                  ex->id, strbuf_str(&path));
     for (const char *const *fn = ex->functions; *fn; fn++) {
-        if (extract(&sb, sb_str(&text), *fn)) {
-            fprintf(err, "tutor exercise: %s is not defined in %s\n", *fn, sb_str(&path));
+        if (extract(&sb, strbuf_str(&text), *fn)) {
+            fprintf(err, "tutor exercise: %s is not defined in %s\n", *fn, strbuf_str(&path));
             rc = 1;
             goto out;
         }
-        sb_putc(&sb, '\n');
+        strbuf_putc(&sb, '\n');
     }
     rc = cli_emit(out, err, &sb);
 out:
-    sb_free(&path);
-    sb_free(&text);
-    sb_free(&sb);
+    strbuf_free(&path);
+    strbuf_free(&text);
+    strbuf_free(&sb);
     return rc;
 }
 
@@ -867,13 +872,13 @@ static int run_and_print(const char *id, FILE *out, FILE *err, int *code)
     *code = rc;
     if (rc < 0 && rc != TUTOR_ENOMEM) {
         /* The report holds one line saying what is missing: it belongs on stderr. */
-        fputs(sb_str(&report), err);
+        fputs(strbuf_str(&report), err);
         status = rc == TUTOR_EINVAL ? 2 : 1;
     } else {
         status = cli_emit(out, err, &report) ? 1 : rc != 0;
     }
     report_warning(err);
-    sb_free(&report);
+    strbuf_free(&report);
     return status;
 }
 
@@ -903,16 +908,16 @@ static int cmd_watch(const exercise *ex, FILE *out, FILE *err)
         if (code < 0 || interrupted)
             break;
         struct timespec seen = {0, 0}, now;
-        mtime_of(sb_str(&file), &seen);
+        mtime_of(strbuf_str(&file), &seen);
         fprintf(out, "\nwatching %s: save it to run the tests again (Ctrl-C stops)\n",
-                sb_str(&file));
+                strbuf_str(&file));
         fflush(out);
         for (;;) {
             struct timespec nap = {0, 250 * 1000 * 1000};
             nanosleep(&nap, NULL);
             if (interrupted)
                 break;
-            if (mtime_of(sb_str(&file), &now) == 0 &&
+            if (mtime_of(strbuf_str(&file), &now) == 0 &&
                 (now.tv_sec != seen.tv_sec || now.tv_nsec != seen.tv_nsec))
                 break;
         }
@@ -922,7 +927,7 @@ static int cmd_watch(const exercise *ex, FILE *out, FILE *err)
     sigaction(SIGINT, &old, NULL);
     if (interrupted)
         fputs("\nstopped watching\n", out);
-    sb_free(&file);
+    strbuf_free(&file);
     /* Ctrl-C is the normal way out: 0, unless the exercise could not run at all. */
     return interrupted ? 0 : status;
 }

@@ -138,16 +138,16 @@ int exercise_screen(const char *topic_id)
     for (;;) {
         if (run) {
             run = 0;
-            sb_clear(&report);
+            strbuf_clear(&report);
             if (ui_big_enough())
                 draw_running(topic_id);
             rc = exercise_run_cancellable(topic_id, &report, cancel_asked, (void *)topic_id);
             const char *w = exercise_warning();
             if (w)
-                sb_printf(&report, "\n%s\n", w);
+                strbuf_printf(&report, "\n%s\n", w);
             if (report.failed) {
-                sb_free(&report);
-                sb_puts(&report, "out of memory while running the exercise\n");
+                strbuf_free(&report);
+                strbuf_puts(&report, "out of memory while running the exercise\n");
             }
             width = -1;
             top = 0;
@@ -165,7 +165,7 @@ int exercise_screen(const char *topic_id)
         int body = LINES - 2;
         if (width != COLS - 2) {
             width = COLS - 2;
-            if (layout(&ls, sb_str(&report), width)) {
+            if (layout(&ls, strbuf_str(&report), width)) {
                 result = TUTOR_ENOMEM;
                 break;
             }
@@ -182,7 +182,7 @@ int exercise_screen(const char *topic_id)
                               : rc == EXERCISE_CANCELLED ? "cancelled"
                                                          : "could not run";
         unsigned passed = 0, failed = 0;
-        int counted = count_behaviours(sb_str(&report), &passed, &failed);
+        int counted = count_behaviours(strbuf_str(&report), &passed, &failed);
         if (counted)
             ui_putf(0, 1, COLS - 2, UI_TITLE, "Exercise: %s %s %s: %u passed, %u failed", topic_id,
                     ui_g->hline, verdict, passed, failed);
@@ -215,6 +215,6 @@ int exercise_screen(const char *topic_id)
             ui_pager_key(ch, &top, body, max_top);
     }
     mem_free(ls.v);
-    sb_free(&report);
+    strbuf_free(&report);
     return result;
 }

@@ -299,7 +299,7 @@ int plot_attention(const plot_request *req, strbuf *out, char *err, size_t errle
     fig_ctx c;
     strbuf caption = STRBUF_INIT;
     if (plot_ctx(&c, req, out, &caption)) {
-        sb_free(&caption);
+        strbuf_free(&caption);
         return fail(err, errlen, TUTOR_ENOMEM);
     }
     rc = matrices_figure(&c, req, err, errlen);
@@ -311,6 +311,6 @@ int plot_attention(const plot_request *req, strbuf *out, char *err, size_t errle
         rc = dilution_figure(&c, err, errlen);
     if (!rc)
         rc = fig_result(&c, err, errlen);
-    sb_free(&caption);
+    strbuf_free(&caption);
     return rc;
 }

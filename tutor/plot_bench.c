@@ -128,16 +128,16 @@ static int read_line(FILE *f, char *buf, size_t cap)
 static int open_csv(const char *dir, const char *name, FILE **f, strbuf *path, char *err,
                     size_t errlen)
 {
-    sb_clear(path);
-    sb_printf(path, "%s/%s.csv", dir, name);
+    strbuf_clear(path);
+    strbuf_printf(path, "%s/%s.csv", dir, name);
     if (path->failed)
         return TUTOR_ENOMEM;
-    *f = fopen(sb_str(path), "r");
+    *f = fopen(strbuf_str(path), "r");
     if (*f)
         return 0;
     if (errno == ENOENT)
         return 1;
-    snprintf(err, errlen, "cannot read %s: %s", sb_str(path), strerror(errno));
+    snprintf(err, errlen, "cannot read %s: %s", strbuf_str(path), strerror(errno));
     return TUTOR_EIO;
 }
 
@@ -149,7 +149,7 @@ static int read_case(const char *dir, const char *name, table *t, char *err, siz
     memset(t, 0, sizeof *t);
     int rc = open_csv(dir, name, &f, &path, err, errlen);
     if (rc) {
-        sb_free(&path);
+        strbuf_free(&path);
         return rc;
     }
     char *line = mem_alloc(PLOT_BENCH_MAX_LINE + 2);
@@ -158,7 +158,7 @@ static int read_case(const char *dir, const char *name, table *t, char *err, siz
         rc = TUTOR_ENOMEM;
         goto out;
     }
-    const char *p = sb_str(&path);
+    const char *p = strbuf_str(&path);
     for (size_t ln = 1;; ln++) {
         int got = read_line(f, line, PLOT_BENCH_MAX_LINE + 2);
         if (got == 0)
@@ -214,12 +214,12 @@ static int read_case(const char *dir, const char *name, table *t, char *err, siz
     }
 out:
     if (rc == TUTOR_ENOMEM)
-        snprintf(err, errlen, "out of memory reading %s", sb_str(&path));
+        snprintf(err, errlen, "out of memory reading %s", strbuf_str(&path));
     if (rc)
         table_free(t);
     fclose(f);
     mem_free(line);
-    sb_free(&path);
+    strbuf_free(&path);
     return rc;
 }
 
@@ -297,9 +297,9 @@ static int time_figure(fig_ctx *c, const table *t, const char *name)
             xj[m] = r->n;
             yj[m++] = v * 1e3;
         }
-        sb_printf(&label[j], "%s (%s)", who[j], ours[j] ? "ours" : "peer");
+        strbuf_printf(&label[j], "%s (%s)", who[j], ours[j] ? "ours" : "peer");
         rc = label[j].failed;
-        s[j] = (fig_series){sb_str(&label[j]), xj, yj, m, NULL, (int)j, !ours[j]};
+        s[j] = (fig_series){strbuf_str(&label[j]), xj, yj, m, NULL, (int)j, !ours[j]};
     }
     if (!rc) {
         char fname[48], title[96];
@@ -324,7 +324,7 @@ static int time_figure(fig_ctx *c, const table *t, const char *name)
         rc = c->status;
     }
     for (size_t j = 0; j < k; j++)
-        sb_free(&label[j]);
+        strbuf_free(&label[j]);
     mem_free(x);
     mem_free(y);
     return rc;
@@ -347,7 +347,7 @@ static int read_heapify(const char *dir, heapify_counts *h, char *err, size_t er
     h->m = 0;
     int rc = open_csv(dir, "heap_heapify", &f, &path, err, errlen);
     if (rc) {
-        sb_free(&path);
+        strbuf_free(&path);
         return rc;
     }
     char line[256];
@@ -362,7 +362,7 @@ static int read_heapify(const char *dir, heapify_counts *h, char *err, size_t er
             (ln > 1 &&
              (m == HEAPIFY_MAX || split_csv(line, fld, 3) != 3 || number(fld[0], &h->n[m]) ||
               number(fld[1], &cmps) || number(fld[2], &h->per[m]) || !(h->n[m] > 0)))) {
-            rc = fail(err, errlen, TUTOR_EFORMAT, "%s:%zu: %s", sb_str(&path), ln,
+            rc = fail(err, errlen, TUTOR_EFORMAT, "%s:%zu: %s", strbuf_str(&path), ln,
                       got == -2          ? NUL_BYTE
                       : m == HEAPIFY_MAX ? "too many rows"
                                          : "expected n,comparisons,per_element");
@@ -372,11 +372,11 @@ static int read_heapify(const char *dir, heapify_counts *h, char *err, size_t er
             h->m++;
     }
     if (!rc && ferror(f)) {
-        snprintf(err, errlen, "cannot read %s: %s", sb_str(&path), strerror(errno));
+        snprintf(err, errlen, "cannot read %s: %s", strbuf_str(&path), strerror(errno));
         rc = TUTOR_EIO;
     }
     fclose(f);
-    sb_free(&path);
+    strbuf_free(&path);
     return rc;
 }
 
@@ -430,13 +430,13 @@ static int targets_figure(fig_ctx *c, const table *t)
             const row *r = &t[k].rows[i];
             if (!(r->need > 0))
                 continue;
-            sb_clear(&lab);
-            sb_printf(&lab, "%s vs %s", r->ours, r->peer);
+            strbuf_clear(&lab);
+            strbuf_printf(&lab, "%s vs %s", r->ours, r->peer);
             gp_raw(&g, "%s", j ? ", " : "");
-            gp_text(&g, lab.failed ? "?" : sb_str(&lab));
+            gp_text(&g, lab.failed ? "?" : strbuf_str(&lab));
             gp_raw(&g, " %zu", j++);
         }
-    sb_free(&lab);
+    strbuf_free(&lab);
     /* A decade of headroom above the tallest bar or mark, for the legend. */
     double top = 1;
     for (size_t k = 0; k < NCASES; k++)

@@ -83,7 +83,7 @@ static int plot_variant(const plot_request *req, strbuf *out, char *err, size_t 
         if (r == TUTOR_ELIMIT)
             break;
         if (r) {
-            snprintf(err, errlen, "%s", status_str(r));
+            snprintf(err, errlen, "%s", status_strerror(r));
             rc = r;
             goto out;
         }
@@ -106,7 +106,7 @@ static int plot_variant(const plot_request *req, strbuf *out, char *err, size_t 
               "target (sum to reach)", "calls of solve() (search-tree nodes)", s, 2, FIG_LOGY);
     rc = fig_result(&fc, err, errlen);
 out:
-    sb_free(&caption);
+    strbuf_free(&caption);
     mem_free(table);
     mem_free(c);
     return rc;

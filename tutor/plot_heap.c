@@ -97,7 +97,7 @@ out:
     if (rc == TUTOR_ENOMEM)
         snprintf(err, errlen, "out of memory");
     heap_free(&h);
-    sb_free(&caption);
+    strbuf_free(&caption);
     mem_free(items);
     return rc;
 }

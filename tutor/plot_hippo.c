@@ -127,8 +127,8 @@ out:
     if (rc == TUTOR_ENOMEM)
         snprintf(err, errlen, "out of memory");
     else if (rc && !err[0])
-        snprintf(err, errlen, "%s", status_str(rc));
-    sb_free(&caption);
+        snprintf(err, errlen, "%s", status_strerror(rc));
+    strbuf_free(&caption);
     mem_free(buf);
     return rc;
 }

@@ -129,7 +129,7 @@ int plot_knapsack(const plot_request *req, strbuf *out, char *err, size_t errlen
     rc = fig_result(&c, err, errlen);
 out:
     trace_free(tr);
-    sb_free(&caption);
+    strbuf_free(&caption);
     mem_free((void *)args.opts);
     return rc;
 }

@@ -166,7 +166,7 @@ int plot_maxgap(const plot_request *req, strbuf *out, char *err, size_t errlen)
     time_figure(&c, req->args->seed);
     rc = fig_result(&c, err, errlen);
 out:
-    sb_free(&caption);
+    strbuf_free(&caption);
     mem_free(nums);
     return rc;
 }

@@ -16,19 +16,19 @@ static void shell_word(strbuf *sb, const char *v)
         plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._,:/+-=",
                        *p) != NULL;
     if (plain) {
-        sb_puts(sb, v);
+        strbuf_puts(sb, v);
         return;
     }
-    sb_putc(sb, '\'');
+    strbuf_putc(sb, '\'');
     for (const char *p = v; *p; p++) {
         if (*p == '\'')
-            sb_puts(sb, "'\\''");
+            strbuf_puts(sb, "'\\''");
         else if (*p == '\n' || *p == '\t')
-            sb_putc(sb, ' ');
+            strbuf_putc(sb, ' ');
         else
-            sb_putc(sb, *p);
+            strbuf_putc(sb, *p);
     }
-    sb_putc(sb, '\'');
+    strbuf_putc(sb, '\'');
 }
 
 int plot_ctx(fig_ctx *c, const plot_request *req, strbuf *out, strbuf *caption)
@@ -39,17 +39,17 @@ int plot_ctx(fig_ctx *c, const plot_request *req, strbuf *out, strbuf *caption)
     c->animate = req->animate;
     c->text_cols = req->text_cols;
     c->text_rows = req->text_rows;
-    sb_clear(caption);
-    sb_printf(caption, "tutor plot %s", req->topic->id);
+    strbuf_clear(caption);
+    strbuf_printf(caption, "tutor plot %s", req->topic->id);
     for (size_t i = 0; i < req->args->n; i++) {
-        sb_printf(caption, " --%s", req->args->opts[i].name);
+        strbuf_printf(caption, " --%s", req->args->opts[i].name);
         if (req->args->opts[i].value) {
-            sb_putc(caption, ' ');
+            strbuf_putc(caption, ' ');
             shell_word(caption, req->args->opts[i].value);
         }
     }
-    sb_printf(caption, " --seed %llu", (unsigned long long)req->args->seed);
-    c->caption = sb_str(caption);
+    strbuf_printf(caption, " --seed %llu", (unsigned long long)req->args->seed);
+    c->caption = strbuf_str(caption);
     return caption->failed;
 }
 
@@ -80,9 +80,9 @@ int plot_run(const plot_request *req, const topic_args *args, trace **tr, char *
     }
     int rc = runner_status(req->topic->run(args ? args : req->args, *tr, &res));
     if (rc)
-        snprintf(err, errlen, "%s", res.err[0] ? res.err : status_str(rc));
+        snprintf(err, errlen, "%s", res.err[0] ? res.err : status_strerror(rc));
     else if ((rc = trace_status(*tr)) != 0)
-        snprintf(err, errlen, "recording the trace failed: %s", status_str(rc));
+        snprintf(err, errlen, "recording the trace failed: %s", status_strerror(rc));
     topic_out_free(&res);
     if (rc) {
         trace_free(*tr);
@@ -98,7 +98,7 @@ int plot_check(const plot_request *req, char *err, size_t errlen)
     if (rc == TUTOR_ELIMIT)
         rc = 0;
     if (rc)
-        snprintf(err, errlen, "%s", res.err[0] ? res.err : status_str(rc));
+        snprintf(err, errlen, "%s", res.err[0] ? res.err : status_strerror(rc));
     topic_out_free(&res);
     return rc;
 }
@@ -142,6 +142,6 @@ int plot_trace(const plot_request *req, int animate, strbuf *out, char *err, siz
     rc = fig_result(&c, err, errlen);
 out:
     trace_free(tr);
-    sb_free(&caption);
+    strbuf_free(&caption);
     return rc;
 }

@@ -27,7 +27,7 @@ typedef struct plot_request {
 
 /* Sets up c for req: format, directory, the topic id as file prefix, the user's title, the
  * gnuplot program, out for the paths, and a caption reproducing the figure
- * (`tutor plot ID OPTIONS --seed S`) built in *caption (free it with sb_free).
+ * (`tutor plot ID OPTIONS --seed S`) built in *caption (free it with strbuf_free).
  * Returns 0 or TUTOR_ENOMEM. */
 int plot_ctx(fig_ctx *c, const plot_request *req, strbuf *out, strbuf *caption);
 

@@ -12,6 +12,7 @@
 
 #include "../models/mamba.h"
 #include "../models/s4d.h"
+#include "../models/s4.h"
 #include "../models/ssm.h"
 #include "../trace/mem.h"
 #include "../trace/rng.h"
@@ -66,7 +67,7 @@ static int kernel_figure(fig_ctx *c, uint64_t seed)
     rng r;
     rng_seed(&r, seed);
     double D;
-    ssm_s4_init(A, B, C, &D, N, &r);
+    s4_init(A, B, C, &D, N, &r);
     int rc = ssm_discretize(Abar, Bbar, A, B, N, 1.0 / (double)L, SSM_BILINEAR);
     if (!rc)
         rc = ssm_kernel(k4, Abar, Bbar, C, N, L);
@@ -119,7 +120,7 @@ static int modes_figure(fig_ctx *c, uint64_t seed)
     rng r;
     rng_seed(&r, seed);
     double D;
-    ssm_s4_init(A, B, C, &D, N, &r);
+    s4_init(A, B, C, &D, N, &r);
     /* A random walk: an input with both slow drift and fast detail. */
     double x = 0;
     for (size_t i = 0; i < L; i++) {
@@ -241,9 +242,9 @@ int plot_ssm(const plot_request *req, strbuf *out, char *err, size_t errlen)
     if (!rc)
         rc = mamba_figure(&c, req->args->seed);
     if (rc)
-        snprintf(err, errlen, "%s", rc == TUTOR_ENOMEM ? "out of memory" : status_str(rc));
+        snprintf(err, errlen, "%s", rc == TUTOR_ENOMEM ? "out of memory" : status_strerror(rc));
     else
         rc = fig_result(&c, err, errlen);
-    sb_free(&caption);
+    strbuf_free(&caption);
     return rc;
 }

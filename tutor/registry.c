@@ -61,6 +61,6 @@ int topic_fail(topic_out *out, int code, const char *fmt, ...)
 
 void topic_out_free(topic_out *out)
 {
-    sb_free(&out->json);
-    sb_free(&out->text);
+    strbuf_free(&out->json);
+    strbuf_free(&out->text);
 }

@@ -254,28 +254,28 @@ static void emit_intermediates(const trace *tr, strbuf *json, strbuf *text)
             const trace_snap *snap = trace_latest(tr, len - 1, name);
             if (!snap->reals)
                 continue;
-            sb_puts(json, first ? "" : ", ");
+            strbuf_puts(json, first ? "" : ", ");
             first = 0;
-            sb_json_str(json, name);
-            sb_puts(json, ": ");
+            strbuf_json_str(json, name);
+            strbuf_puts(json, ": ");
             if (snap->kind == TRACE_REAL) {
-                sb_json_double(json, snap->reals[0]);
+                strbuf_json_double(json, snap->reals[0]);
             } else if (snap->kind == TRACE_REALS) {
-                sb_putc(json, '[');
+                strbuf_putc(json, '[');
                 for (size_t c = 0; c < snap->cols; c++) {
-                    sb_puts(json, c ? ", " : "");
-                    sb_json_double(json, snap->reals[c]);
+                    strbuf_puts(json, c ? ", " : "");
+                    strbuf_json_double(json, snap->reals[c]);
                 }
-                sb_putc(json, ']');
+                strbuf_putc(json, ']');
             } else {
                 mat_json(json, snap->reals, snap->rows, snap->cols);
             }
             if (strcmp(name, "O") == 0) {
-                sb_puts(text, "  O: the result above\n");
+                strbuf_puts(text, "  O: the result above\n");
             } else if (snap->kind == TRACE_REAL) {
-                sb_printf(text, "  %s: %.6g\n", name, snap->reals[0]);
+                strbuf_printf(text, "  %s: %.6g\n", name, snap->reals[0]);
             } else {
-                sb_printf(text, "  %s (%zu x %zu):\n", name, snap->rows, snap->cols);
+                strbuf_printf(text, "  %s (%zu x %zu):\n", name, snap->rows, snap->cols);
                 mat_text(text, snap->reals, snap->rows, snap->cols, ATT_SHOW, "    ");
             }
         }
@@ -423,22 +423,22 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         }
 
     /* Pass 4: the answer. */
-    sb_puts(&out->json, "\"variant\": ");
-    sb_json_str(&out->json, variant_names[v]);
-    sb_puts(&out->json, ", \"result\": ");
+    strbuf_puts(&out->json, "\"variant\": ");
+    strbuf_json_str(&out->json, variant_names[v]);
+    strbuf_puts(&out->json, ", \"result\": ");
     mat_json(&out->json, st.o, n, ocols);
-    sb_puts(&out->json, ", \"intermediates\": {");
+    strbuf_puts(&out->json, ", \"intermediates\": {");
     if (st.x)
-        sb_printf(&out->text, "attention: %s layer%s, n = %zu, d_model = %zu\n", variant_names[v],
-                  causal ? " (causal)" : "", n, st.dm);
+        strbuf_printf(&out->text, "attention: %s layer%s, n = %zu, d_model = %zu\n",
+                      variant_names[v], causal ? " (causal)" : "", n, st.dm);
     else
-        sb_printf(&out->text, "attention: %s%s, n = %zu, d = %zu, dv = %zu\n", variant_names[v],
-                  causal || v == V_SPARSE ? " (causal)" : "", n, d, dv);
-    sb_printf(&out->text, "O (%zu x %zu):\n", n, ocols);
+        strbuf_printf(&out->text, "attention: %s%s, n = %zu, d = %zu, dv = %zu\n", variant_names[v],
+                      causal || v == V_SPARSE ? " (causal)" : "", n, d, dv);
+    strbuf_printf(&out->text, "O (%zu x %zu):\n", n, ocols);
     mat_text(&out->text, st.o, n, ocols, ATT_SHOW, "  ");
-    sb_puts(&out->text, "intermediates:\n");
+    strbuf_puts(&out->text, "intermediates:\n");
     emit_intermediates(tr, &out->json, &out->text);
-    sb_putc(&out->json, '}');
+    strbuf_putc(&out->json, '}');
     rc = out->json.failed ? out->json.failed : out->text.failed;
 out:
     run_state_free(&st);
@@ -453,18 +453,19 @@ static int random_input(uint64_t seed, strbuf *sb)
     rng_seed(&r, seed);
     size_t v = (size_t)rng_range(&r, 0, N_VARIANTS - 1);
     int64_t n = rng_range(&r, 4, 10), d = rng_range(&r, 2, 4);
-    sb_printf(sb, "--variant %s --n %lld --d %lld --seed %llu", variant_names[v], (long long)n,
-              (long long)d, (unsigned long long)rng_range(&r, 1, 1000));
+    strbuf_printf(sb, "--variant %s --n %lld --d %lld --seed %llu", variant_names[v], (long long)n,
+                  (long long)d, (unsigned long long)rng_range(&r, 1, 1000));
     if (v != V_SPARSE && rng_range(&r, 0, 1))
-        sb_puts(sb, " --causal");
+        strbuf_puts(sb, " --causal");
     if (v == V_SPARSE && rng_range(&r, 0, 1))
-        sb_printf(sb, " --pattern fixed --block 3 --summary %lld", (long long)rng_range(&r, 1, 2));
+        strbuf_printf(sb, " --pattern fixed --block 3 --summary %lld",
+                      (long long)rng_range(&r, 1, 2));
     if (v == V_FLASH)
-        sb_printf(sb, " --chunk %lld", (long long)rng_range(&r, 2, 4));
+        strbuf_printf(sb, " --chunk %lld", (long long)rng_range(&r, 2, 4));
     if (v == V_LINEAR && rng_range(&r, 0, 1))
-        sb_puts(sb, " --feature-map relu");
+        strbuf_puts(sb, " --feature-map relu");
     if (v == V_PERFORMER)
-        sb_printf(sb, " --m %lld", (long long)rng_range(&r, 4, 64));
+        strbuf_printf(sb, " --m %lld", (long long)rng_range(&r, 4, 64));
     return sb->failed;
 }
 

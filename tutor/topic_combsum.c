@@ -46,10 +46,10 @@ static int read_cap(const topic_args *args, const char *name, const char *what, 
 /* Appends `[2, 2, 3]` to sb. */
 static void put_list(strbuf *sb, const int *v, size_t n)
 {
-    sb_putc(sb, '[');
+    strbuf_putc(sb, '[');
     for (size_t k = 0; k < n; k++)
-        sb_printf(sb, k ? ", %d" : "%d", v[k]);
-    sb_putc(sb, ']');
+        strbuf_printf(sb, k ? ", %d" : "%d", v[k]);
+    strbuf_putc(sb, ']');
 }
 
 /* The runner of both topics; reuse 1 is combsum, 0 combsum2. */
@@ -141,26 +141,26 @@ static int run_variant(const topic_args *args, trace *tr, topic_out *out, int re
     if (rc)
         goto out;
 
-    sb_puts(&out->json, "\"result\": [");
+    strbuf_puts(&out->json, "\"result\": [");
     for (size_t k = 0; k < res.count; k++) {
         if (k)
-            sb_puts(&out->json, ", ");
+            strbuf_puts(&out->json, ", ");
         put_list(&out->json, combsum_at(&res, k), combsum_len(&res, k));
     }
-    sb_putc(&out->json, ']');
+    strbuf_putc(&out->json, ']');
 
     if (res.count)
-        sb_printf(&out->text, "%zu combination%s of ", res.count, res.count == 1 ? "" : "s");
+        strbuf_printf(&out->text, "%zu combination%s of ", res.count, res.count == 1 ? "" : "s");
     else
-        sb_puts(&out->text, "no combination of ");
+        strbuf_puts(&out->text, "no combination of ");
     put_list(&out->text, c, n);
-    sb_printf(&out->text, " sum%s to %lld (%s; %llu calls)%s\n", res.count <= 1 ? "s" : "", target,
-              reuse ? "each candidate reusable" : "each element used at most once",
-              (unsigned long long)res.calls, res.count ? ":" : "");
+    strbuf_printf(&out->text, " sum%s to %lld (%s; %llu calls)%s\n", res.count <= 1 ? "s" : "",
+                  target, reuse ? "each candidate reusable" : "each element used at most once",
+                  (unsigned long long)res.calls, res.count ? ":" : "");
     for (size_t k = 0; k < res.count; k++) {
-        sb_puts(&out->text, "  ");
+        strbuf_puts(&out->text, "  ");
         put_list(&out->text, combsum_at(&res, k), combsum_len(&res, k));
-        sb_putc(&out->text, '\n');
+        strbuf_putc(&out->text, '\n');
     }
     if (out->json.failed || out->text.failed)
         rc = TUTOR_ENOMEM;
@@ -188,15 +188,15 @@ static int random_combsum(uint64_t seed, strbuf *sb)
     rng_seed(&r, seed);
     int used[13] = {0};
     int n = (int)rng_range(&r, 2, 6);
-    sb_puts(sb, "--candidates \"");
+    strbuf_puts(sb, "--candidates \"");
     for (int k = 0; k < n;) {
         int v = (int)rng_range(&r, 2, 12);
         if (used[v])
             continue;
         used[v] = 1;
-        sb_printf(sb, k++ ? " %d" : "%d", v);
+        strbuf_printf(sb, k++ ? " %d" : "%d", v);
     }
-    sb_printf(sb, "\" --target %d", (int)rng_range(&r, 5, 30));
+    strbuf_printf(sb, "\" --target %d", (int)rng_range(&r, 5, 30));
     return sb->failed;
 }
 
@@ -206,10 +206,10 @@ static int random_combsum2(uint64_t seed, strbuf *sb)
     rng r;
     rng_seed(&r, seed);
     int n = (int)rng_range(&r, 4, 10);
-    sb_puts(sb, "--candidates \"");
+    strbuf_puts(sb, "--candidates \"");
     for (int k = 0; k < n; k++)
-        sb_printf(sb, k ? " %d" : "%d", (int)rng_range(&r, 1, 10));
-    sb_printf(sb, "\" --target %d", (int)rng_range(&r, 4, 20));
+        strbuf_printf(sb, k ? " %d" : "%d", (int)rng_range(&r, 1, 10));
+    strbuf_printf(sb, "\" --target %d", (int)rng_range(&r, 4, 20));
     return sb->failed;
 }
 

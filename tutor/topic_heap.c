@@ -64,10 +64,10 @@ static void ops_free(op_list *l)
 
 static void put_ints(strbuf *sb, const int *v, size_t n)
 {
-    sb_putc(sb, '[');
+    strbuf_putc(sb, '[');
     for (size_t i = 0; i < n; i++)
-        sb_printf(sb, i ? ", %d" : "%d", v[i]);
-    sb_putc(sb, ']');
+        strbuf_printf(sb, i ? ", %d" : "%d", v[i]);
+    strbuf_putc(sb, ']');
 }
 
 /* Parses one op (s: its text, NUL-terminated, no ';') numbered `number` into *o. */
@@ -163,7 +163,7 @@ static int run_ops(const char *spec, trace *tr, topic_out *out)
     int rc = parse_ops(spec, &l, out);
     if (rc)
         goto done;
-    sb_puts(&out->json, "\"outputs\": [");
+    strbuf_puts(&out->json, "\"outputs\": [");
     for (size_t i = 0; i < l.n && !rc; i++) {
         const op *o = &l.ops[i];
         int result = 0, has_result = 1;
@@ -188,35 +188,35 @@ static int run_ops(const char *spec, trace *tr, topic_out *out)
         if (rc)
             break;
         if (has_result)
-            sb_printf(&out->json, i ? ", %d" : "%d", result);
+            strbuf_printf(&out->json, i ? ", %d" : "%d", result);
         else
-            sb_puts(&out->json, i ? ", null" : "null");
+            strbuf_puts(&out->json, i ? ", null" : "null");
         /* The text: one line per op, with what it returned and the array after it. */
         strbuf line = STRBUF_INIT;
-        sb_printf(&line, "%s", op_name(o->kind));
+        strbuf_printf(&line, "%s", op_name(o->kind));
         for (size_t k = 0; k < o->n && k < 8; k++)
-            sb_printf(&line, " %d", o->nums[k]);
+            strbuf_printf(&line, " %d", o->nums[k]);
         if (o->n > 8)
-            sb_printf(&line, " ... (%zu numbers)", o->n);
+            strbuf_printf(&line, " ... (%zu numbers)", o->n);
         if (has_result)
-            sb_printf(&line, " -> %d", result);
-        sb_printf(&out->text, "%3zu  %-28s ", i + 1, sb_str(&line));
+            strbuf_printf(&line, " -> %d", result);
+        strbuf_printf(&out->text, "%3zu  %-28s ", i + 1, strbuf_str(&line));
         if (line.failed)
             out->text.failed = line.failed;
-        sb_free(&line);
+        strbuf_free(&line);
         if (h.len <= HEAP_SHOW_MAX)
             put_ints(&out->text, heap_int_data(&h), h.len);
         else
-            sb_printf(&out->text, "(%zu items)", h.len);
-        sb_putc(&out->text, '\n');
+            strbuf_printf(&out->text, "(%zu items)", h.len);
+        strbuf_putc(&out->text, '\n');
     }
     if (rc)
         goto done;
-    sb_puts(&out->json, "], \"heap\": ");
+    strbuf_puts(&out->json, "], \"heap\": ");
     put_ints(&out->json, heap_int_data(&h), h.len);
-    sb_puts(&out->text, "final heap: ");
+    strbuf_puts(&out->text, "final heap: ");
     put_ints(&out->text, heap_int_data(&h), h.len);
-    sb_putc(&out->text, '\n');
+    strbuf_putc(&out->text, '\n');
 done:
     heap_free(&h);
     ops_free(&l);
@@ -225,10 +225,10 @@ done:
 
 static void put_result(topic_out *out, const int *v, size_t n)
 {
-    sb_puts(&out->json, "\"result\": ");
+    strbuf_puts(&out->json, "\"result\": ");
     put_ints(&out->json, v, n);
     put_ints(&out->text, v, n);
-    sb_putc(&out->text, '\n');
+    strbuf_putc(&out->text, '\n');
 }
 
 static int run_pick(const char *nspec, int largest, const topic_args *args, trace *tr,
@@ -258,8 +258,8 @@ static int run_pick(const char *nspec, int largest, const topic_args *args, trac
                  : heap_int_nsmallest(res, &k, nums, count, (long)n, tr);
     if (rc)
         goto done;
-    sb_printf(&out->text, "the %zu %s of %zu numbers: ", k, largest ? "largest" : "smallest",
-              count);
+    strbuf_printf(&out->text, "the %zu %s of %zu numbers: ", k, largest ? "largest" : "smallest",
+                  count);
     put_result(out, res, k);
 done:
     mem_free(nums);
@@ -307,7 +307,7 @@ static int run_merge(const char *spec, int reverse, trace *tr, topic_out *out)
     if (!rc)
         rc = heap_int_merge(res, (const int *const *)lists, lens, k, reverse, tr);
     if (!rc) {
-        sb_printf(&out->text, "%zu lists merged%s: ", k, reverse ? " (largest first)" : "");
+        strbuf_printf(&out->text, "%zu lists merged%s: ", k, reverse ? " (largest first)" : "");
         put_result(out, res, total);
     }
     for (size_t i = 0; lists && i < k; i++)
@@ -328,7 +328,7 @@ static int run_heapsort(const char *spec, trace *tr, topic_out *out)
         return rc;
     rc = heap_int_sort(nums, n, tr);
     if (!rc) {
-        sb_puts(&out->text, "sorted: ");
+        strbuf_puts(&out->text, "sorted: ");
         put_result(out, nums, n);
     }
     mem_free(nums);
@@ -384,30 +384,30 @@ static int random_input(uint64_t seed, strbuf *sb)
     rng r;
     rng_seed(&r, seed);
     int64_t nops = rng_range(&r, 6, 10), size = 0;
-    sb_puts(sb, "--ops \"");
+    strbuf_puts(sb, "--ops \"");
     for (int64_t i = 0; i < nops; i++) {
         if (i)
-            sb_puts(sb, "; ");
+            strbuf_puts(sb, "; ");
         int64_t pick = rng_range(&r, 0, 99);
         if ((i == 0 && pick < 50) || (i > 0 && pick < 8)) {
             int64_t n = rng_range(&r, 4, 9);
-            sb_puts(sb, "heapify");
+            strbuf_puts(sb, "heapify");
             for (int64_t k = 0; k < n; k++)
-                sb_printf(sb, " %lld", (long long)rng_range(&r, 0, 99));
+                strbuf_printf(sb, " %lld", (long long)rng_range(&r, 0, 99));
             size = n;
         } else if (size == 0 || pick < 50) {
-            sb_printf(sb, "push %lld", (long long)rng_range(&r, 0, 99));
+            strbuf_printf(sb, "push %lld", (long long)rng_range(&r, 0, 99));
             size++;
         } else if (pick < 70) {
-            sb_puts(sb, "pop");
+            strbuf_puts(sb, "pop");
             size--;
         } else if (pick < 85) {
-            sb_printf(sb, "pushpop %lld", (long long)rng_range(&r, 0, 99));
+            strbuf_printf(sb, "pushpop %lld", (long long)rng_range(&r, 0, 99));
         } else {
-            sb_printf(sb, "replace %lld", (long long)rng_range(&r, 0, 99));
+            strbuf_printf(sb, "replace %lld", (long long)rng_range(&r, 0, 99));
         }
     }
-    sb_putc(sb, '"');
+    strbuf_putc(sb, '"');
     return sb->failed;
 }
 

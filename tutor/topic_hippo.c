@@ -91,44 +91,44 @@ static int make_signal(double **f, size_t *L, const topic_args *args, topic_out 
 
 static void json_matrix(strbuf *sb, const char *name, const double *a, size_t rows, size_t cols)
 {
-    sb_json_str(sb, name);
-    sb_puts(sb, ": ");
+    strbuf_json_str(sb, name);
+    strbuf_puts(sb, ": ");
     mat_json(sb, a, rows, cols);
 }
 
 static void write_json(strbuf *sb, const hippo_result *res, const double *f)
 {
     size_t N = res->N, L = res->L;
-    sb_puts(sb, "\"result\": ");
+    strbuf_puts(sb, "\"result\": ");
     ssmcli_json_list(sb, res->coefs + (L - 1) * N, N);
-    sb_puts(sb, ", \"intermediates\": {");
+    strbuf_puts(sb, ", \"intermediates\": {");
     json_matrix(sb, "A", res->A, N, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "B", res->B, N);
     if (res->Abar) {
-        sb_puts(sb, ", ");
+        strbuf_puts(sb, ", ");
         json_matrix(sb, "Abar", res->Abar, N, N);
-        sb_puts(sb, ", ");
+        strbuf_puts(sb, ", ");
         ssmcli_json_reals(sb, "Bbar", res->Bbar, N);
     }
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "signal", f, L);
     /* Long runs print every stride-th row (and the last) with the sample numbers. */
     size_t stride = (L * N + HIPPO_JSON_COEFS - 1) / HIPPO_JSON_COEFS;
-    sb_puts(sb, ", \"coefficients\": [");
+    strbuf_puts(sb, ", \"coefficients\": [");
     for (size_t k = 1, first = 1; k <= L; k++) {
         if (k % stride && k != L)
             continue;
-        sb_puts(sb, first ? "" : ", ");
+        strbuf_puts(sb, first ? "" : ", ");
         first = 0;
         ssmcli_json_list(sb, res->coefs + (k - 1) * N, N);
     }
-    sb_putc(sb, ']');
+    strbuf_putc(sb, ']');
     if (stride > 1)
-        sb_printf(sb, ", \"coefficient_stride\": %zu", stride);
-    sb_puts(sb, ", ");
+        strbuf_printf(sb, ", \"coefficient_stride\": %zu", stride);
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "reconstruction", res->recon, L);
-    sb_putc(sb, '}');
+    strbuf_putc(sb, '}');
 }
 
 static double max_abs(const double *v, size_t n)
@@ -218,16 +218,17 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
             err2 += (res.recon[i] - f[i]) * (res.recon[i] - f[i]);
             cnt++;
         }
-    sb_printf(&out->text, "HiPPO-%s, N = %zu, %s, %zu samples\nfinal coefficients:\n",
-              hippo_measure_name(cfg.measure), cfg.N, ssm_method_name(cfg.method), L);
+    strbuf_printf(&out->text, "HiPPO-%s, N = %zu, %s, %zu samples\nfinal coefficients:\n",
+                  hippo_measure_name(cfg.measure), cfg.N, ssm_method_name(cfg.method), L);
     mat_text(&out->text, res.coefs + (L - 1) * cfg.N, 1, cfg.N, 16, "  ");
-    sb_printf(&out->text,
-              "reconstruction RMS error over the %zu samples the measure weighs most: %.4g\n", cnt,
-              cnt ? sqrt(err2 / (double)cnt) : 0.0);
+    strbuf_printf(&out->text,
+                  "reconstruction RMS error over the %zu samples the measure weighs most: %.4g\n",
+                  cnt, cnt ? sqrt(err2 / (double)cnt) : 0.0);
     if (cfg.measure == HIPPO_LEGS && cfg.method == SSM_EULER && cfg.N > 2 &&
         !(max_abs(res.coefs + (L - 1) * cfg.N, cfg.N) <= 1e6))
-        sb_puts(&out->text, "note: forward Euler is unstable for LegS while k < N (the diagonal "
-                            "of I + A/k is 1 - (n+1)/k); try --method bilinear\n");
+        strbuf_puts(&out->text,
+                    "note: forward Euler is unstable for LegS while k < N (the diagonal "
+                    "of I + A/k is 1 - (n+1)/k); try --method bilinear\n");
     hippo_result_free(&res);
     rc = out->json.failed ? out->json.failed : out->text.failed;
 done:
@@ -245,9 +246,9 @@ static int random_input(uint64_t seed, strbuf *sb)
     int m = (int)rng_range(&r, 0, 2);
     /* Forward Euler is unstable for LegS while k < N: keep it to the others there. */
     int method = (int)rng_range(&r, m == 0 ? 1 : 0, 3);
-    sb_printf(sb, "--measure %s --N %d --method %s --signal-kind %s --length %d", measures[m],
-              (int)rng_range(&r, 2, 12), methods[method], kinds[rng_range(&r, 0, 2)],
-              (int)rng_range(&r, 16, 128));
+    strbuf_printf(sb, "--measure %s --N %d --method %s --signal-kind %s --length %d", measures[m],
+                  (int)rng_range(&r, 2, 12), methods[method], kinds[rng_range(&r, 0, 2)],
+                  (int)rng_range(&r, 16, 128));
     return sb->failed;
 }
 

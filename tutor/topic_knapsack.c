@@ -43,24 +43,24 @@ static void report_2d(topic_out *out, int64_t best, const size_t *chosen, size_t
                       const int *volume, int capacity, int exact)
 {
     if (best == KNAP_NONE) {
-        sb_puts(&out->json, "\"result\": null, \"chosen\": null");
-        sb_printf(&out->text, "no subset of the items fills capacity %d exactly\n", capacity);
+        strbuf_puts(&out->json, "\"result\": null, \"chosen\": null");
+        strbuf_printf(&out->text, "no subset of the items fills capacity %d exactly\n", capacity);
         return;
     }
-    sb_printf(&out->json, "\"result\": %lld, \"chosen\": [", (long long)best);
+    strbuf_printf(&out->json, "\"result\": %lld, \"chosen\": [", (long long)best);
     int64_t used = 0;
     for (size_t x = 0; x < k; x++) {
-        sb_printf(&out->json, x ? ", %zu" : "%zu", chosen[x]);
+        strbuf_printf(&out->json, x ? ", %zu" : "%zu", chosen[x]);
         used += volume[chosen[x]];
     }
-    sb_putc(&out->json, ']');
-    sb_printf(&out->text, "best value %lld (capacity %s%d): ", (long long)best,
-              exact ? "exactly " : "", capacity);
+    strbuf_putc(&out->json, ']');
+    strbuf_printf(&out->text, "best value %lld (capacity %s%d): ", (long long)best,
+                  exact ? "exactly " : "", capacity);
     if (k == 0)
-        sb_puts(&out->text, "no items");
+        strbuf_puts(&out->text, "no items");
     for (size_t x = 0; x < k; x++)
-        sb_printf(&out->text, x ? ", %zu" : "items %zu", chosen[x]);
-    sb_printf(&out->text, " (volume %lld)\n", (long long)used);
+        strbuf_printf(&out->text, x ? ", %zu" : "items %zu", chosen[x]);
+    strbuf_printf(&out->text, " (volume %lld)\n", (long long)used);
 }
 
 static int run(const topic_args *args, trace *tr, topic_out *out)
@@ -138,17 +138,18 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         }
         if (!rc) {
             if (best == KNAP_NONE) {
-                sb_puts(&out->json, "\"result\": null");
-                sb_printf(&out->text, "no %s of the items fills capacity %lld exactly\n",
-                          ascending ? "multiset" : "subset", capacity);
+                strbuf_puts(&out->json, "\"result\": null");
+                strbuf_printf(&out->text, "no %s of the items fills capacity %lld exactly\n",
+                              ascending ? "multiset" : "subset", capacity);
             } else {
-                sb_printf(&out->json, "\"result\": %lld", (long long)best);
-                sb_printf(&out->text, "best value %lld (capacity %s%lld)\n", (long long)best,
-                          exact ? "exactly " : "", capacity);
+                strbuf_printf(&out->json, "\"result\": %lld", (long long)best);
+                strbuf_printf(&out->text, "best value %lld (capacity %s%lld)\n", (long long)best,
+                              exact ? "exactly " : "", capacity);
             }
             if (ascending)
-                sb_puts(&out->text, "note: with j ascending an item can be taken again, so "
-                                    "this is the unbounded knapsack's answer, not the 0/1 one\n");
+                strbuf_puts(&out->text,
+                            "note: with j ascending an item can be taken again, so "
+                            "this is the unbounded knapsack's answer, not the 0/1 one\n");
         }
     }
     if (!rc)
@@ -167,13 +168,13 @@ static int random_input(uint64_t seed, strbuf *sb)
     rng r;
     rng_seed(&r, seed);
     int64_t n = rng_range(&r, 2, 6);
-    sb_printf(sb, "--capacity %lld --items \"", (long long)rng_range(&r, 3, 12));
+    strbuf_printf(sb, "--capacity %lld --items \"", (long long)rng_range(&r, 3, 12));
     for (int64_t i = 0; i < n; i++) {
         long long v = (long long)rng_range(&r, 1, 6);
         long long w = (long long)rng_range(&r, 1, 20);
-        sb_printf(sb, i ? " %lld:%lld" : "%lld:%lld", v, w);
+        strbuf_printf(sb, i ? " %lld:%lld" : "%lld:%lld", v, w);
     }
-    sb_putc(sb, '"');
+    strbuf_putc(sb, '"');
     return sb->failed;
 }
 

@@ -38,9 +38,9 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         snprintf(out->err, sizeof out->err, "--nums: too many numbers for the bucket arrays");
     if (rc)
         return rc;
-    sb_printf(&out->json, "\"result\": %lld", (long long)gap);
-    sb_printf(&out->text, "maximum gap between neighbours of the %zu sorted numbers: %lld\n", n,
-              (long long)gap);
+    strbuf_printf(&out->json, "\"result\": %lld", (long long)gap);
+    strbuf_printf(&out->text, "maximum gap between neighbours of the %zu sorted numbers: %lld\n", n,
+                  (long long)gap);
     return out->json.failed ? out->json.failed : out->text.failed;
 }
 
@@ -51,10 +51,10 @@ static int random_input(uint64_t seed, strbuf *sb)
     rng r;
     rng_seed(&r, seed);
     int64_t n = rng_range(&r, 2, 12);
-    sb_puts(sb, "--nums \"");
+    strbuf_puts(sb, "--nums \"");
     for (int64_t i = 0; i < n; i++)
-        sb_printf(sb, i ? " %lld" : "%lld", (long long)rng_range(&r, -20, 60));
-    sb_putc(sb, '"');
+        strbuf_printf(sb, i ? " %lld" : "%lld", (long long)rng_range(&r, -20, 60));
+    strbuf_putc(sb, '"');
     return sb->failed;
 }
 

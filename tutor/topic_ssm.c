@@ -10,6 +10,7 @@
 #include "../models/mat.h"
 #include "../models/retention.h"
 #include "../models/s4d.h"
+#include "../models/s4.h"
 #include "../models/ssm.h"
 #include "../trace/mem.h"
 #include "../trace/rng.h"
@@ -185,8 +186,8 @@ static int input_u(const topic_args *args, run_ctx *c, size_t *L, topic_out *out
 
 static void json_mat(strbuf *sb, const char *name, const double *a, size_t rows, size_t cols)
 {
-    sb_json_str(sb, name);
-    sb_puts(sb, ": ");
+    strbuf_json_str(sb, name);
+    strbuf_puts(sb, ": ");
     mat_json(sb, a, rows, cols);
 }
 
@@ -247,7 +248,7 @@ static int run_dense(const topic_args *args, kind k, int conv, run_ctx *c, trace
             return TUTOR_ENOMEM;
         rng r;
         rng_seed(&r, args->seed);
-        ssm_s4_init(c->A, c->B, c->C, &D, N, &r);
+        s4_init(c->A, c->B, c->C, &D, N, &r);
     }
     const char *m = topic_opt_get(args, "method");
     if (m && (ssm_method_parse(m, &method) || (method != SSM_BILINEAR && method != SSM_ZOH)))
@@ -291,31 +292,31 @@ static int run_dense(const topic_args *args, kind k, int conv, run_ctx *c, trace
     if (rc)
         return rc;
     strbuf *sb = &out->json;
-    sb_printf(sb, "\"kind\": \"%s\", \"mode\": \"%s\", \"result\": ", kind_names[k],
-              conv ? "convolution" : "recurrent");
+    strbuf_printf(sb, "\"kind\": \"%s\", \"mode\": \"%s\", \"result\": ", kind_names[k],
+                  conv ? "convolution" : "recurrent");
     ssmcli_json_list(sb, c->y, L);
-    sb_puts(sb, ", \"intermediates\": {");
+    strbuf_puts(sb, ", \"intermediates\": {");
     json_mat(sb, "A", c->A, N, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "B", c->B, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "C", c->C, N);
-    sb_puts(sb, ", \"D\": ");
-    sb_json_double(sb, D);
-    sb_printf(sb, ", \"dt\": ");
-    sb_json_double(sb, dt);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", \"D\": ");
+    strbuf_json_double(sb, D);
+    strbuf_printf(sb, ", \"dt\": ");
+    strbuf_json_double(sb, dt);
+    strbuf_puts(sb, ", ");
     json_mat(sb, "Abar", c->Abar, N, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "Bbar", c->Bbar, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "kernel", c->K, L);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "u", c->u, L);
-    sb_putc(sb, '}');
-    sb_printf(&out->text, "%s, N = %zu, %s with dt = %g, %s mode, %zu samples\ny:\n",
-              k == K_S4 ? "S4 (HiPPO-LegS A)" : "LTI SSM", N, ssm_method_name(method), dt,
-              conv ? "convolution" : "recurrent", L);
+    strbuf_putc(sb, '}');
+    strbuf_printf(&out->text, "%s, N = %zu, %s with dt = %g, %s mode, %zu samples\ny:\n",
+                  k == K_S4 ? "S4 (HiPPO-LegS A)" : "LTI SSM", N, ssm_method_name(method), dt,
+                  conv ? "convolution" : "recurrent", L);
     return mat_text(&out->text, c->y, 1, L, 16, "  ");
 }
 
@@ -391,30 +392,30 @@ static int run_s4d(const topic_args *args, int conv, run_ctx *c, trace *tr, topi
     if (rc)
         return rc;
     strbuf *sb = &out->json;
-    sb_printf(sb, "\"kind\": \"s4d\", \"mode\": \"%s\", \"result\": ",
-              conv ? "convolution" : "recurrent");
+    strbuf_printf(sb, "\"kind\": \"s4d\", \"mode\": \"%s\", \"result\": ",
+                  conv ? "convolution" : "recurrent");
     ssmcli_json_list(sb, c->y, L);
-    sb_puts(sb, ", \"intermediates\": {");
+    strbuf_puts(sb, ", \"intermediates\": {");
     ssmcli_json_complex(sb, "A", c->cA, M);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_complex(sb, "C", c->cC, M);
-    sb_puts(sb, ", \"D\": ");
-    sb_json_double(sb, D);
-    sb_puts(sb, ", \"dt\": ");
-    sb_json_double(sb, dt);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", \"D\": ");
+    strbuf_json_double(sb, D);
+    strbuf_puts(sb, ", \"dt\": ");
+    strbuf_json_double(sb, dt);
+    strbuf_puts(sb, ", ");
     ssmcli_json_complex(sb, "Abar", c->cAbar, M);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_complex(sb, "Bbar", c->cBbar, M);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "kernel", c->K, L);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "u", c->u, L);
-    sb_putc(sb, '}');
-    sb_printf(&out->text,
-              "S4D-%s, N = %zu (%zu modes), zoh with dt = %g, %s mode, %zu samples\n"
-              "y:\n",
-              init == S4D_LIN ? "Lin" : "Inv", N, M, dt, conv ? "convolution" : "recurrent", L);
+    strbuf_putc(sb, '}');
+    strbuf_printf(&out->text,
+                  "S4D-%s, N = %zu (%zu modes), zoh with dt = %g, %s mode, %zu samples\n"
+                  "y:\n",
+                  init == S4D_LIN ? "Lin" : "Inv", N, M, dt, conv ? "convolution" : "recurrent", L);
     return mat_text(&out->text, c->y, 1, L, 16, "  ");
 }
 
@@ -496,35 +497,35 @@ static int run_mamba(const topic_args *args, int conv, run_ctx *c, trace *tr, to
     if (rc)
         return rc;
     strbuf *sb = &out->json;
-    sb_printf(sb,
-              "\"kind\": \"mamba\", \"mode\": \"%s\", \"result\": ", conv ? "scan" : "recurrent");
+    strbuf_printf(
+        sb, "\"kind\": \"mamba\", \"mode\": \"%s\", \"result\": ", conv ? "scan" : "recurrent");
     mat_json(sb, c->y, in.L, in.D);
-    sb_puts(sb, ", \"intermediates\": {");
+    strbuf_puts(sb, ", \"intermediates\": {");
     json_mat(sb, "Delta", c->Delta, in.L, in.D);
     if (demo) {
-        sb_puts(sb, ", ");
+        strbuf_puts(sb, ", ");
         ssmcli_json_reals(sb, "u", in.u, in.L);
-        sb_puts(sb, ", ");
+        strbuf_puts(sb, ", ");
         ssmcli_json_reals(sb, "target", c->demo.target, c->demo.K);
         /* Indices into "u", from 0 like every array here: u[marked[j]] is target[j]. */
-        sb_puts(sb, ", \"marked\": [");
+        strbuf_puts(sb, ", \"marked\": [");
         for (size_t j = 0; j < c->demo.K; j++)
-            sb_printf(sb, j ? ", %zu" : "%zu", c->demo.marked[j]);
-        sb_putc(sb, ']');
+            strbuf_printf(sb, j ? ", %zu" : "%zu", c->demo.marked[j]);
+        strbuf_putc(sb, ']');
     }
-    sb_putc(sb, '}');
+    strbuf_putc(sb, '}');
     if (demo) {
-        sb_printf(&out->text,
-                  "Mamba selective copying: %zu marked tokens among %zu, read back by the last "
-                  "%zu queries\n     index  target     output\n",
-                  c->demo.K, in.L - c->demo.K, c->demo.K);
+        strbuf_printf(&out->text,
+                      "Mamba selective copying: %zu marked tokens among %zu, read back by the last "
+                      "%zu queries\n     index  target     output\n",
+                      c->demo.K, in.L - c->demo.K, c->demo.K);
         for (size_t j = 0; j < c->demo.K; j++)
-            sb_printf(&out->text, "  %8zu  %9.4f  %9.4f\n", c->demo.marked[j], c->demo.target[j],
-                      c->y[in.L - c->demo.K + j]);
+            strbuf_printf(&out->text, "  %8zu  %9.4f  %9.4f\n", c->demo.marked[j],
+                          c->demo.target[j], c->y[in.L - c->demo.K + j]);
         return out->text.failed;
     }
-    sb_printf(&out->text, "Mamba selective scan (%s), L = %zu, D = %zu, N = %zu\ny:\n",
-              conv ? "parallel scan" : "sequential", in.L, in.D, in.N);
+    strbuf_printf(&out->text, "Mamba selective scan (%s), L = %zu, D = %zu, N = %zu\ny:\n",
+                  conv ? "parallel scan" : "sequential", in.L, in.D, in.N);
     return mat_text(&out->text, c->y, in.L, in.D, 16, "  ");
 }
 
@@ -559,9 +560,10 @@ static int run_lru(const topic_args *args, int conv, run_ctx *c, trace *tr, topi
     if (rc)
         return rc;
     strbuf *sb = &out->json;
-    sb_printf(sb, "\"kind\": \"lru\", \"mode\": \"%s\", \"result\": ", conv ? "scan" : "recurrent");
+    strbuf_printf(sb,
+                  "\"kind\": \"lru\", \"mode\": \"%s\", \"result\": ", conv ? "scan" : "recurrent");
     ssmcli_json_list(sb, c->y, L);
-    sb_puts(sb, ", \"intermediates\": {");
+    strbuf_puts(sb, ", \"intermediates\": {");
     ssmcli_json_complex(sb, "Abar", c->lru.lambda, N);
     /* Bbar = gamma * B: the input map the recurrence applies (H = 1: a column). */
     c->cBbar = mem_alloc(N * sizeof *c->cBbar);
@@ -569,19 +571,19 @@ static int run_lru(const topic_args *args, int conv, run_ctx *c, trace *tr, topi
         return TUTOR_ENOMEM;
     for (size_t n = 0; n < N; n++)
         c->cBbar[n] = c->lru.gamma[n] * c->lru.B[n];
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_complex(sb, "Bbar", c->cBbar, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "gamma", c->lru.gamma, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "nu", c->lru.nu, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "theta", c->lru.theta, N);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     ssmcli_json_reals(sb, "u", c->u, L);
-    sb_putc(sb, '}');
-    sb_printf(&out->text, "LRU, N = %zu, |lambda| in [%g, %g], %s, %zu samples\ny:\n", N, rmin,
-              rmax, conv ? "parallel scan" : "recurrent", L);
+    strbuf_putc(sb, '}');
+    strbuf_printf(&out->text, "LRU, N = %zu, |lambda| in [%g, %g], %s, %zu samples\ny:\n", N, rmin,
+                  rmax, conv ? "parallel scan" : "recurrent", L);
     return mat_text(&out->text, c->y, 1, L, 16, "  ");
 }
 
@@ -624,20 +626,20 @@ static int run_retention(const topic_args *args, int conv, run_ctx *c, trace *tr
     if (rc)
         return rc;
     strbuf *sb = &out->json;
-    sb_printf(sb, "\"kind\": \"retention\", \"mode\": \"%s\", \"result\": ",
-              conv ? "parallel" : "recurrent");
+    strbuf_printf(sb, "\"kind\": \"retention\", \"mode\": \"%s\", \"result\": ",
+                  conv ? "parallel" : "recurrent");
     mat_json(sb, c->y, L, d);
-    sb_puts(sb, ", \"intermediates\": {\"gamma\": ");
-    sb_json_double(sb, gamma);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", \"intermediates\": {\"gamma\": ");
+    strbuf_json_double(sb, gamma);
+    strbuf_puts(sb, ", ");
     json_mat(sb, "Q", c->Q, L, d);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     json_mat(sb, "K", c->Kq, L, d);
-    sb_puts(sb, ", ");
+    strbuf_puts(sb, ", ");
     json_mat(sb, "V", c->V, L, d);
-    sb_putc(sb, '}');
-    sb_printf(&out->text, "retention, d = dv = %zu, gamma = %g, %s form, %zu steps\nO:\n", d, gamma,
-              conv ? "parallel" : "recurrent", L);
+    strbuf_putc(sb, '}');
+    strbuf_printf(&out->text, "retention, d = dv = %zu, gamma = %g, %s form, %zu steps\nO:\n", d,
+                  gamma, conv ? "parallel" : "recurrent", L);
     return mat_text(&out->text, c->y, L, d, 16, "  ");
 }
 
@@ -680,24 +682,26 @@ static int random_input(uint64_t seed, strbuf *sb)
     rng_seed(&r, seed);
     switch (rng_range(&r, 0, 4)) {
     case 0:
-        sb_printf(sb, "--kind s4 --N %d --length %d --mode %s", (int)rng_range(&r, 2, 12),
-                  (int)rng_range(&r, 16, 128), rng_range(&r, 0, 1) ? "convolution" : "recurrent");
+        strbuf_printf(sb, "--kind s4 --N %d --length %d --mode %s", (int)rng_range(&r, 2, 12),
+                      (int)rng_range(&r, 16, 128),
+                      rng_range(&r, 0, 1) ? "convolution" : "recurrent");
         break;
     case 1:
-        sb_printf(sb, "--kind s4d --N %d --init %s --length %d", 2 * (int)rng_range(&r, 1, 16),
-                  rng_range(&r, 0, 1) ? "inv" : "lin", (int)rng_range(&r, 16, 128));
+        strbuf_printf(sb, "--kind s4d --N %d --init %s --length %d", 2 * (int)rng_range(&r, 1, 16),
+                      rng_range(&r, 0, 1) ? "inv" : "lin", (int)rng_range(&r, 16, 128));
         break;
     case 2:
-        sb_printf(sb, "--kind mamba --N %d --length %d", (int)rng_range(&r, 2, 6),
-                  (int)rng_range(&r, 24, 96));
+        strbuf_printf(sb, "--kind mamba --N %d --length %d", (int)rng_range(&r, 2, 6),
+                      (int)rng_range(&r, 24, 96));
         break;
     case 3:
-        sb_printf(sb, "--kind lru --N %d --length %d", (int)rng_range(&r, 2, 16),
-                  (int)rng_range(&r, 16, 128));
+        strbuf_printf(sb, "--kind lru --N %d --length %d", (int)rng_range(&r, 2, 16),
+                      (int)rng_range(&r, 16, 128));
         break;
     default:
-        sb_printf(sb, "--kind retention --N %d --length %d --gamma 0.%d", (int)rng_range(&r, 2, 8),
-                  (int)rng_range(&r, 4, 32), (int)rng_range(&r, 5, 99));
+        strbuf_printf(sb, "--kind retention --N %d --length %d --gamma 0.%d",
+                      (int)rng_range(&r, 2, 8), (int)rng_range(&r, 4, 32),
+                      (int)rng_range(&r, 5, 99));
         break;
     }
     return sb->failed;

@@ -94,36 +94,36 @@ int ssmcli_load(const topic_args *args, const char *name, size_t max_values, dou
 
 void ssmcli_json_list(strbuf *sb, const double *v, size_t n)
 {
-    sb_putc(sb, '[');
+    strbuf_putc(sb, '[');
     for (size_t i = 0; i < n; i++) {
         if (i)
-            sb_puts(sb, ", ");
-        sb_json_double(sb, v[i]);
+            strbuf_puts(sb, ", ");
+        strbuf_json_double(sb, v[i]);
     }
-    sb_putc(sb, ']');
+    strbuf_putc(sb, ']');
 }
 
 void ssmcli_json_reals(strbuf *sb, const char *name, const double *v, size_t n)
 {
-    sb_json_str(sb, name);
-    sb_puts(sb, ": ");
+    strbuf_json_str(sb, name);
+    strbuf_puts(sb, ": ");
     ssmcli_json_list(sb, v, n);
 }
 
 void ssmcli_json_complex(strbuf *sb, const char *name, const double complex *v, size_t n)
 {
-    sb_json_str(sb, name);
-    sb_puts(sb, ": {\"re\": [");
+    strbuf_json_str(sb, name);
+    strbuf_puts(sb, ": {\"re\": [");
     for (size_t i = 0; i < n; i++) {
         if (i)
-            sb_puts(sb, ", ");
-        sb_json_double(sb, creal(v[i]));
+            strbuf_puts(sb, ", ");
+        strbuf_json_double(sb, creal(v[i]));
     }
-    sb_puts(sb, "], \"im\": [");
+    strbuf_puts(sb, "], \"im\": [");
     for (size_t i = 0; i < n; i++) {
         if (i)
-            sb_puts(sb, ", ");
-        sb_json_double(sb, cimag(v[i]));
+            strbuf_puts(sb, ", ");
+        strbuf_json_double(sb, cimag(v[i]));
     }
-    sb_puts(sb, "]}");
+    strbuf_puts(sb, "]}");
 }

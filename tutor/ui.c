@@ -113,23 +113,23 @@ static int run_load(run *r, const topic *t, const char *input, char *err, size_t
     }
     rc = t->run(&args, nr.tr, &nr.out);
     if (rc) {
-        snprintf(err, errlen, "%s", nr.out.err[0] ? nr.out.err : status_str(rc));
+        snprintf(err, errlen, "%s", nr.out.err[0] ? nr.out.err : status_strerror(rc));
         goto out;
     }
     rc = trace_status(nr.tr);
     if (!rc)
         rc = ui_index_build(&nr.ix, nr.tr);
     if (rc) {
-        snprintf(err, errlen, "recording the trace failed: %s", status_str(rc));
+        snprintf(err, errlen, "recording the trace failed: %s", status_strerror(rc));
         goto out;
     }
     /* The answer is the first line that is not indented: indented lines are details
      * (a table of operations, the combinations under their count). */
-    const char *text = sb_str(&nr.out.text);
+    const char *text = strbuf_str(&nr.out.text);
     while (*text == ' ' || *text == '\t') {
         const char *nl = strchr(text, '\n');
         if (!nl) {
-            text = sb_str(&nr.out.text);
+            text = strbuf_str(&nr.out.text);
             break;
         }
         text = nl + 1;
@@ -835,10 +835,10 @@ static int topic_screen(const topic *t)
             uint64_t seed = s.seed++;
             rc = t->random_input(seed, &sb);
             if (rc == 0 && !sb.failed)
-                rc = run_load(&s.r, t, sb_str(&sb), err, sizeof err);
+                rc = run_load(&s.r, t, strbuf_str(&sb), err, sizeof err);
             else
                 snprintf(err, sizeof err, "out of memory");
-            sb_free(&sb);
+            strbuf_free(&sb);
             if (rc == 0) {
                 if ((rc = screen_adopt(&s)) != 0)
                     goto out;
@@ -1127,7 +1127,7 @@ int ui_main(FILE *err)
     if (ui_signalled())
         return 128 + ui_signalled();
     if (rc && rc != UI_KEY_SIGNAL) {
-        fprintf(err, "tutor: %s\n", status_str(rc));
+        fprintf(err, "tutor: %s\n", status_strerror(rc));
         return 1;
     }
     return 0;

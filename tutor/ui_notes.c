@@ -23,40 +23,40 @@ int ui_notes_find(const topic *t, strbuf *path)
     const char *dirs[3] = {getenv("TUTOR_DOCS"), TUTOR_SRCDIR "/docs", TUTOR_DATADIR "/docs"};
     strbuf file = STRBUF_INIT;
     if (t->notes && *t->notes)
-        sb_puts(&file, t->notes);
+        strbuf_puts(&file, t->notes);
     else
-        sb_printf(&file, "%s.md", t->id);
+        strbuf_printf(&file, "%s.md", t->id);
     for (int k = 0; k < 3; k++) {
         if (!dirs[k] || !*dirs[k])
             continue;
-        sb_clear(path);
-        sb_printf(path, "%s/%s", dirs[k], sb_str(&file));
+        strbuf_clear(path);
+        strbuf_printf(path, "%s/%s", dirs[k], strbuf_str(&file));
         if (path->failed || file.failed)
             break;
-        if (access(sb_str(path), R_OK) == 0) {
-            sb_free(&file);
+        if (access(strbuf_str(path), R_OK) == 0) {
+            strbuf_free(&file);
             return 0;
         }
     }
     int failed = path->failed || file.failed;
-    sb_clear(path);
-    sb_printf(path, "no notes file %s: looked in %s%s%s/docs and %s/docs", sb_str(&file),
-              dirs[0] && *dirs[0] ? dirs[0] : "", dirs[0] && *dirs[0] ? ", " : "", TUTOR_SRCDIR,
-              TUTOR_DATADIR);
-    sb_free(&file);
+    strbuf_clear(path);
+    strbuf_printf(path, "no notes file %s: looked in %s%s%s/docs and %s/docs", strbuf_str(&file),
+                  dirs[0] && *dirs[0] ? dirs[0] : "", dirs[0] && *dirs[0] ? ", " : "", TUTOR_SRCDIR,
+                  TUTOR_DATADIR);
+    strbuf_free(&file);
     return failed || path->failed ? TUTOR_ENOMEM : TUTOR_ENOTFOUND;
 }
 
 int ui_notes_read(const char *path, strbuf *text)
 {
-    sb_clear(text);
+    strbuf_clear(text);
     FILE *f = fopen(path, "r");
     if (!f)
         return TUTOR_EIO;
     char buf[4096];
     size_t k;
     while ((k = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_putn(text, buf, k);
+        strbuf_putn(text, buf, k);
     int bad = ferror(f);
     fclose(f);
     if (text->failed)
@@ -146,15 +146,15 @@ static void inline_strip(strbuf *out, const char *s, size_t n)
                 size_t end = paren;
                 if (end < n) {
                     inline_strip(out, s + i + 1, close - i - 1);
-                    sb_puts(out, " (");
-                    sb_putn(out, s + close + 2, end - close - 2);
-                    sb_putc(out, ')');
+                    strbuf_puts(out, " (");
+                    strbuf_putn(out, s + close + 2, end - close - 2);
+                    strbuf_putc(out, ')');
                     i = end;
                     continue;
                 }
             }
         }
-        sb_putc(out, s[i]);
+        strbuf_putc(out, s[i]);
     }
 }
 
@@ -342,24 +342,24 @@ static int md_table(ui_md *md, const char **pp, int width)
             }
         }
         for (size_t col = 0; table_cell(&s, &n, &c, &cl); col++) {
-            sb_clear(&text);
+            strbuf_clear(&text);
             if (col == 0) {
-                sb_puts(&text, ui_g->bullet);
-                sb_putc(&text, ' ');
+                strbuf_puts(&text, ui_g->bullet);
+                strbuf_putc(&text, ' ');
             } else if (col < nhead && head[col].len) {
-                sb_printf(&text, "%s: ", sb_str(&head[col]));
+                strbuf_printf(&text, "%s: ", strbuf_str(&head[col]));
             }
             inline_strip(&text, c, cl);
-            if (text.failed || md_wrap(md, UI_NORMAL, col ? 4 : 2, 2, sb_str(&text), width))
+            if (text.failed || md_wrap(md, UI_NORMAL, col ? 4 : 2, 2, strbuf_str(&text), width))
                 rc = TUTOR_ENOMEM;
         }
     }
     for (size_t k = 0; k < nhead; k++) {
         if (head[k].failed)
             rc = TUTOR_ENOMEM;
-        sb_free(&head[k]);
+        strbuf_free(&head[k]);
     }
-    sb_free(&text);
+    strbuf_free(&text);
     return rc;
 }
 
@@ -379,12 +379,12 @@ int ui_md_render(const char *src, int width, ui_md *md)
     do {                                                                                           \
         if (in_para) {                                                                             \
             if (!raw.failed)                                                                       \
-                inline_strip(&para, sb_str(&raw), raw.len);                                        \
+                inline_strip(&para, strbuf_str(&raw), raw.len);                                    \
             if (raw.failed || para.failed ||                                                       \
-                md_wrap(md, para_style, para_indent, para_hang, sb_str(&para), width))             \
+                md_wrap(md, para_style, para_indent, para_hang, strbuf_str(&para), width))         \
                 goto nomem;                                                                        \
-            sb_clear(&para);                                                                       \
-            sb_clear(&raw);                                                                        \
+            strbuf_clear(&para);                                                                   \
+            strbuf_clear(&raw);                                                                    \
             in_para = 0;                                                                           \
         }                                                                                          \
     } while (0)
@@ -427,18 +427,18 @@ int ui_md_render(const char *src, int width, ui_md *md)
                 h++;
             if (md_blank(md))
                 goto nomem;
-            sb_clear(&para);
+            strbuf_clear(&para);
             inline_strip(&para, s + h, sn - h);
-            if (para.failed || md_wrap(md, UI_HEADING, 0, 0, sb_str(&para), width))
+            if (para.failed || md_wrap(md, UI_HEADING, 0, 0, strbuf_str(&para), width))
                 goto nomem;
-            sb_clear(&para);
+            strbuf_clear(&para);
         } else if (is_rule(s, sn)) {
             FLUSH();
             strbuf rule = STRBUF_INIT;
             for (int k = 0; k < width && k < 60; k++)
-                sb_puts(&rule, ui_g->hline);
-            int bad = rule.failed || md_push(md, UI_DIM, 0, sb_str(&rule), rule.len);
-            sb_free(&rule);
+                strbuf_puts(&rule, ui_g->hline);
+            int bad = rule.failed || md_push(md, UI_DIM, 0, strbuf_str(&rule), rule.len);
+            strbuf_free(&rule);
             if (bad)
                 goto nomem;
         } else if (s[0] == '|') {
@@ -449,11 +449,11 @@ int ui_md_render(const char *src, int width, ui_md *md)
         } else if (s[0] == '>') {
             FLUSH();
             size_t q = sn > 1 && s[1] == ' ' ? 2 : 1;
-            sb_clear(&para);
+            strbuf_clear(&para);
             inline_strip(&para, s + q, sn - q);
-            if (para.failed || md_wrap(md, UI_DIM, 2, 0, sb_str(&para), width))
+            if (para.failed || md_wrap(md, UI_DIM, 2, 0, strbuf_str(&para), width))
                 goto nomem;
-            sb_clear(&para);
+            strbuf_clear(&para);
         } else if (list_marker(s, sn)) {
             FLUSH();
             size_t m = list_marker(s, sn);
@@ -462,13 +462,13 @@ int ui_md_render(const char *src, int width, ui_md *md)
             para_indent = (int)lead + 2;
             para_hang = (int)m;
             if (s[0] == '-' || s[0] == '*' || s[0] == '+') {
-                sb_puts(&para, ui_g->bullet);
-                sb_putc(&para, ' ');
+                strbuf_puts(&para, ui_g->bullet);
+                strbuf_putc(&para, ' ');
                 para_hang = 2;
             } else {
-                sb_putn(&para, s, m);
+                strbuf_putn(&para, s, m);
             }
-            sb_putn(&raw, s + m, sn - m);
+            strbuf_putn(&raw, s + m, sn - m);
         } else {
             if (!in_para) {
                 in_para = 1;
@@ -476,20 +476,20 @@ int ui_md_render(const char *src, int width, ui_md *md)
                 para_indent = 0;
                 para_hang = 0;
             } else {
-                sb_putc(&raw, ' ');
+                strbuf_putc(&raw, ' ');
             }
-            sb_putn(&raw, s, sn);
+            strbuf_putn(&raw, s, sn);
         }
         p = next;
     }
     FLUSH();
 #undef FLUSH
-    sb_free(&para);
-    sb_free(&raw);
+    strbuf_free(&para);
+    strbuf_free(&raw);
     return rc;
 nomem:
-    sb_free(&para);
-    sb_free(&raw);
+    strbuf_free(&para);
+    strbuf_free(&raw);
     ui_md_free(md);
     return TUTOR_ENOMEM;
 }
@@ -512,11 +512,12 @@ int ui_notes_screen(const topic *t)
     int rc = ui_notes_find(t, &path);
     char problem[512] = "";
     if (rc == 0) {
-        rc = ui_notes_read(sb_str(&path), &text);
+        rc = ui_notes_read(strbuf_str(&path), &text);
         if (rc)
-            snprintf(problem, sizeof problem, "cannot read %s: %s", sb_str(&path), status_str(rc));
+            snprintf(problem, sizeof problem, "cannot read %s: %s", strbuf_str(&path),
+                     status_strerror(rc));
     } else {
-        snprintf(problem, sizeof problem, "%s", sb_str(&path));
+        snprintf(problem, sizeof problem, "%s", strbuf_str(&path));
     }
     int width = -1, top = 0, result = 0;
     for (;;) {
@@ -533,7 +534,7 @@ int ui_notes_screen(const topic *t)
         int body = LINES - 2;
         int wrap = COLS - 2 < 100 ? COLS - 2 : 100;
         if (!problem[0] && wrap != width) {
-            if (ui_md_render(sb_str(&text), wrap, &md)) {
+            if (ui_md_render(strbuf_str(&text), wrap, &md)) {
                 snprintf(problem, sizeof problem, "out of memory rendering the notes");
             }
             width = wrap;
@@ -556,7 +557,7 @@ int ui_notes_screen(const topic *t)
                 for (size_t k = 0; k < pm.n && (int)k + 4 < body; k++)
                     ui_put(4 + (int)k, 2, COLS - 4, UI_NORMAL, pm.lines[k].text);
             ui_md_free(&pm);
-            sb_free(&wrapped);
+            strbuf_free(&wrapped);
         } else {
             for (int r = 0; r < body && top + r < (int)md.n; r++) {
                 const ui_md_line *l = &md.lines[top + r];
@@ -578,7 +579,7 @@ int ui_notes_screen(const topic *t)
         ui_pager_key(ch, &top, body, max_top);
     }
     ui_md_free(&md);
-    sb_free(&path);
-    sb_free(&text);
+    strbuf_free(&path);
+    strbuf_free(&text);
     return result;
 }

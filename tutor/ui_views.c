@@ -568,20 +568,20 @@ static const char *plot_text(const trace_snap *sp, int w, int h)
     for (int k = 0; k < PLOT_CACHE; k++) {
         struct plot_cache *e = &plot_cache[k];
         if (e->text.s && e->hash == hash && e->n == sp->cols && e->w == w && e->h == h)
-            return e->rc ? NULL : sb_str(&e->text);
+            return e->rc ? NULL : strbuf_str(&e->text);
     }
     struct plot_cache *e = &plot_cache[plot_next];
     plot_next = (plot_next + 1) % PLOT_CACHE;
-    sb_clear(&e->text);
+    strbuf_clear(&e->text);
     e->rc = ui_plot_dumb(sp->reals, sp->cols, w, h, &e->text);
     if (e->rc == TUTOR_ENOTFOUND)
         gnuplot_missing = 1;
-    sb_putc(&e->text, ' '); /* so an entry always owns memory and is found again */
+    strbuf_putc(&e->text, ' '); /* so an entry always owns memory and is found again */
     e->hash = hash;
     e->n = sp->cols;
     e->w = w;
     e->h = h;
-    return e->rc ? NULL : sb_str(&e->text);
+    return e->rc ? NULL : strbuf_str(&e->text);
 }
 
 /* Draws the dumb plot's lines (form feed and blank lines dropped); returns rows used. */
@@ -1243,7 +1243,7 @@ void ui_views_cleanup(void)
 {
     tree_reset();
     for (int k = 0; k < PLOT_CACHE; k++)
-        sb_free(&plot_cache[k].text);
+        strbuf_free(&plot_cache[k].text);
     memset(plot_cache, 0, sizeof plot_cache);
     gnuplot_missing = 0;
 }

@@ -13,8 +13,9 @@ static void rows_case(const double *s, size_t rows, size_t cols, int causal, con
     double want[64], got[64];
     strbuf sb = STRBUF_INIT;
     ex_fmt_reals(&sb, s, rows * cols);
-    ex_input("%s: s (%zu x %zu) = %s%s", what, rows, cols, sb_str(&sb), causal ? ", causal" : "");
-    sb_free(&sb);
+    ex_input("%s: s (%zu x %zu) = %s%s", what, rows, cols, strbuf_str(&sb),
+             causal ? ", causal" : "");
+    strbuf_free(&sb);
     for (size_t i = 0; i < rows * cols; i++)
         got[i] = -12345.0;
     exref_attn_row_softmax(want, s, rows, cols, causal);

@@ -11,13 +11,13 @@
 
 static void fmt_result(strbuf *sb, const combsum_result *res)
 {
-    sb_putc(sb, '[');
+    strbuf_putc(sb, '[');
     for (size_t k = 0; k < res->count && k < 12; k++) {
         if (k)
-            sb_putc(sb, ' ');
+            strbuf_putc(sb, ' ');
         ex_fmt_ints(sb, combsum_at(res, k), combsum_len(res, k));
     }
-    sb_puts(sb, res->count > 12 ? " ...]" : "]");
+    strbuf_puts(sb, res->count > 12 ? " ...]" : "]");
 }
 
 static void describe(const int *cand, size_t n, int target, size_t max_results)
@@ -25,11 +25,11 @@ static void describe(const int *cand, size_t n, int target, size_t max_results)
     strbuf sb = STRBUF_INIT;
     ex_fmt_ints(&sb, cand, n);
     if (max_results)
-        ex_input("candidates = %s, target = %d, max_results = %zu", sb_str(&sb), target,
+        ex_input("candidates = %s, target = %d, max_results = %zu", strbuf_str(&sb), target,
                  max_results);
     else
-        ex_input("candidates = %s, target = %d", sb_str(&sb), target);
-    sb_free(&sb);
+        ex_input("candidates = %s, target = %d", strbuf_str(&sb), target);
+    strbuf_free(&sb);
 }
 
 static int same_results(const combsum_result *want, const combsum_result *got)
@@ -47,9 +47,9 @@ static int same_results(const combsum_result *want, const combsum_result *got)
     fmt_result(&e, want);
     fmt_result(&a, got);
     ex_fail("the combinations (%zu expected, %zu found):\n  expected: %s\n  actual:   %s",
-            want->count, got->count, sb_str(&e), sb_str(&a));
-    sb_free(&e);
-    sb_free(&a);
+            want->count, got->count, strbuf_str(&e), strbuf_str(&a));
+    strbuf_free(&e);
+    strbuf_free(&a);
     return 0;
 }
 

@@ -70,7 +70,7 @@ static void run_isolated(const ex_behaviour *b)
         alarm(0);
         char verdict = failed ? 'F' : 'P';
         int ok = write(fds[1], &verdict, 1) == 1 &&
-                 write(fds[1], sb_str(&details), details.len) == (ssize_t)details.len;
+                 write(fds[1], strbuf_str(&details), details.len) == (ssize_t)details.len;
         close(fds[1]);
         /* exit, not _exit: a sanitizer's leak check runs at exit and fails the child. */
         exit(ok ? 0 : 3);
@@ -85,41 +85,42 @@ static void run_isolated(const ex_behaviour *b)
     char buf[4096];
     ssize_t n;
     while ((n = read(fds[0], buf, sizeof buf)) > 0)
-        sb_putn(&got, buf, (size_t)n);
+        strbuf_putn(&got, buf, (size_t)n);
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
-    sb_clear(&details);
+    strbuf_clear(&details);
     failed = 1;
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-        sb_printf(&details,
-                  "timed out after %d s: your code ran for too long (an endless "
-                  "loop?)\n",
-                  EX_TIMEOUT);
+        strbuf_printf(&details,
+                      "timed out after %d s: your code ran for too long (an endless "
+                      "loop?)\n",
+                      EX_TIMEOUT);
     } else if (WIFSIGNALED(status)) {
-        sb_printf(&details,
-                  "crashed: your code received signal %d (%s): an out-of-bounds "
-                  "access? a NULL pointer?\n",
-                  WTERMSIG(status), strsignal(WTERMSIG(status)));
+        strbuf_printf(&details,
+                      "crashed: your code received signal %d (%s): an out-of-bounds "
+                      "access? a NULL pointer?\n",
+                      WTERMSIG(status), strsignal(WTERMSIG(status)));
     } else if (got.len == 0 || !WIFEXITED(status)) {
-        sb_puts(&details, "crashed (the sanitizer's report above says where)\n");
+        strbuf_puts(&details, "crashed (the sanitizer's report above says where)\n");
     } else {
-        failed = sb_str(&got)[0] == 'F';
-        sb_puts(&details, sb_str(&got) + 1);
+        failed = strbuf_str(&got)[0] == 'F';
+        strbuf_puts(&details, strbuf_str(&got) + 1);
         if (WEXITSTATUS(status) != 0) {
             failed = 1;
-            sb_puts(&details, "the sanitizer found a problem (a leak?): see its report above\n");
+            strbuf_puts(&details,
+                        "the sanitizer found a problem (a leak?): see its report above\n");
         }
     }
-    sb_free(&got);
+    strbuf_free(&got);
 }
 
 /* The one CUnit test function: behaviours run in registration order, one call each. */
 static void run_next(void)
 {
     const ex_behaviour *b = &behaviours[next_behaviour++];
-    sb_clear(&details);
-    sb_clear(&input);
+    strbuf_clear(&details);
+    strbuf_clear(&input);
     failed = 0;
     if (prev_failed)
         putchar('\n'); /* CUnit's record of the last failure ends without one */
@@ -130,7 +131,7 @@ static void run_next(void)
         return;
     }
     printf("  FAIL  %s\n        ", b->name);
-    print_indented(sb_str(&details), "        ");
+    print_indented(strbuf_str(&details), "        ");
     if (b->hint) {
         fputs("        hint:     ", stdout);
         print_wrapped(b->hint, "                  ", 18, 96);
@@ -143,8 +144,8 @@ static void run_next(void)
 
 static void free_buffers(void)
 {
-    sb_free(&details);
-    sb_free(&input);
+    strbuf_free(&details);
+    strbuf_free(&input);
 }
 
 void ex_register(const char *exercise, const ex_behaviour *list)
@@ -169,10 +170,10 @@ void ex_register(const char *exercise, const ex_behaviour *list)
 
 void ex_input(const char *fmt, ...)
 {
-    sb_clear(&input);
+    strbuf_clear(&input);
     va_list ap;
     va_start(ap, fmt);
-    sb_vprintf(&input, fmt, ap);
+    strbuf_vprintf(&input, fmt, ap);
     va_end(ap);
 }
 
@@ -182,12 +183,12 @@ void ex_fail(const char *fmt, ...)
         return;
     failed = 1;
     if (input.len)
-        sb_printf(&details, "input:    %s\n", sb_str(&input));
+        strbuf_printf(&details, "input:    %s\n", strbuf_str(&input));
     va_list ap;
     va_start(ap, fmt);
-    sb_vprintf(&details, fmt, ap);
+    strbuf_vprintf(&details, fmt, ap);
     va_end(ap);
-    sb_putc(&details, '\n');
+    strbuf_putc(&details, '\n');
 }
 
 int ex_failed(void)
@@ -199,8 +200,8 @@ int ex_status(const char *what, int expected, int actual)
 {
     if (expected == actual)
         return 1;
-    ex_fail("%s: expected %d (%s), got %d (%s)", what, expected, status_str(expected), actual,
-            status_str(actual));
+    ex_fail("%s: expected %d (%s), got %d (%s)", what, expected, status_strerror(expected), actual,
+            status_strerror(actual));
     return 0;
 }
 
@@ -214,18 +215,18 @@ int ex_i64(const char *what, int64_t expected, int64_t actual)
 
 void ex_fmt_ints(strbuf *sb, const int *v, size_t n)
 {
-    sb_putc(sb, '[');
+    strbuf_putc(sb, '[');
     for (size_t i = 0; i < n && i < 16; i++)
-        sb_printf(sb, i ? " %d" : "%d", v[i]);
-    sb_puts(sb, n > 16 ? " ...]" : "]");
+        strbuf_printf(sb, i ? " %d" : "%d", v[i]);
+    strbuf_puts(sb, n > 16 ? " ...]" : "]");
 }
 
 void ex_fmt_reals(strbuf *sb, const double *v, size_t n)
 {
-    sb_putc(sb, '[');
+    strbuf_putc(sb, '[');
     for (size_t i = 0; i < n && i < 16; i++)
-        sb_printf(sb, i ? " %.6g" : "%.6g", v[i]);
-    sb_puts(sb, n > 16 ? " ...]" : "]");
+        strbuf_printf(sb, i ? " %.6g" : "%.6g", v[i]);
+    strbuf_puts(sb, n > 16 ? " ...]" : "]");
 }
 
 int ex_ints(const char *what, const int *expected, size_t ne, const int *actual, size_t na)
@@ -235,9 +236,9 @@ int ex_ints(const char *what, const int *expected, size_t ne, const int *actual,
     strbuf e = STRBUF_INIT, a = STRBUF_INIT;
     ex_fmt_ints(&e, expected, ne);
     ex_fmt_ints(&a, actual, na);
-    ex_fail("%s:\n  expected: %s\n  actual:   %s", what, sb_str(&e), sb_str(&a));
-    sb_free(&e);
-    sb_free(&a);
+    ex_fail("%s:\n  expected: %s\n  actual:   %s", what, strbuf_str(&e), strbuf_str(&a));
+    strbuf_free(&e);
+    strbuf_free(&a);
     return 0;
 }
 
@@ -260,9 +261,9 @@ int ex_reals(const char *what, const double *expected, const double *actual, siz
         ex_fmt_reals(&a, actual, n);
         ex_fail("%s: first difference at index %zu: expected %.12g, got %.12g (tolerance "
                 "%g relative)\n  expected: %s\n  actual:   %s",
-                what, i, expected[i], actual[i], tol, sb_str(&e), sb_str(&a));
-        sb_free(&e);
-        sb_free(&a);
+                what, i, expected[i], actual[i], tol, strbuf_str(&e), strbuf_str(&a));
+        strbuf_free(&e);
+        strbuf_free(&a);
         return 0;
     }
     return 1;
@@ -278,7 +279,7 @@ int ex_alloc_sweep(int (*body)(void *ctx), void *ctx)
             return 1;
         if (rc != TUTOR_ENOMEM) {
             ex_fail("with allocation number %ld failing: expected %d (%s), got %d (%s)", k + 1,
-                    TUTOR_ENOMEM, status_str(TUTOR_ENOMEM), rc, status_str(rc));
+                    TUTOR_ENOMEM, status_strerror(TUTOR_ENOMEM), rc, status_strerror(rc));
             return 0;
         }
     }
@@ -307,49 +308,49 @@ static int snap_equal(const trace_snap *a, const trace_snap *b, double tol)
 static void fmt_snap(strbuf *sb, const trace_snap *s)
 {
     if (!s) {
-        sb_puts(sb, "(not recorded)");
+        strbuf_puts(sb, "(not recorded)");
         return;
     }
     size_t n = s->rows * s->cols, shown = n < 16 ? n : 16;
     if (s->rows > 1)
-        sb_printf(sb, "(%zu x %zu) ", s->rows, s->cols);
+        strbuf_printf(sb, "(%zu x %zu) ", s->rows, s->cols);
     if (s->kind == TRACE_SCALAR || s->kind == TRACE_REAL) {
         if (s->ints)
-            sb_printf(sb, "%lld", (long long)s->ints[0]);
+            strbuf_printf(sb, "%lld", (long long)s->ints[0]);
         else
-            sb_printf(sb, "%.6g", s->reals[0]);
+            strbuf_printf(sb, "%.6g", s->reals[0]);
         return;
     }
-    sb_putc(sb, '[');
+    strbuf_putc(sb, '[');
     for (size_t i = 0; i < shown; i++) {
         if (i)
-            sb_putc(sb, ' ');
+            strbuf_putc(sb, ' ');
         if (s->ints)
-            s->ints[i] == TRACE_NONE ? sb_putc(sb, '_')
-                                     : sb_printf(sb, "%lld", (long long)s->ints[i]);
+            s->ints[i] == TRACE_NONE ? strbuf_putc(sb, '_')
+                                     : strbuf_printf(sb, "%lld", (long long)s->ints[i]);
         else
-            sb_printf(sb, "%.4g", s->reals[i]);
+            strbuf_printf(sb, "%.4g", s->reals[i]);
     }
-    sb_puts(sb, n > shown ? " ...]" : "]");
+    strbuf_puts(sb, n > shown ? " ...]" : "]");
 }
 
 static void fmt_step(strbuf *sb, const char *who, const trace *tr, size_t i, const char *name)
 {
     if (i >= trace_len(tr)) {
-        sb_printf(sb, "  %s no step %zu (%zu steps in all)\n", who, i + 1, trace_len(tr));
+        strbuf_printf(sb, "  %s no step %zu (%zu steps in all)\n", who, i + 1, trace_len(tr));
         return;
     }
     const trace_frame *f = trace_at(tr, i);
     size_t nlines;
     const char *const *listing = trace_listing(tr, &nlines);
-    sb_printf(sb, "  %s line %d", who, f->line);
+    strbuf_printf(sb, "  %s line %d", who, f->line);
     if (listing && f->line >= 1 && (size_t)f->line <= nlines)
-        sb_printf(sb, " `%s`", listing[f->line - 1]);
-    sb_printf(sb, "\n             \"%s\"\n", f->msg);
+        strbuf_printf(sb, " `%s`", listing[f->line - 1]);
+    strbuf_printf(sb, "\n             \"%s\"\n", f->msg);
     if (name) {
-        sb_printf(sb, "             %s = ", name);
+        strbuf_printf(sb, "             %s = ", name);
         fmt_snap(sb, trace_latest(tr, i, name));
-        sb_putc(sb, '\n');
+        strbuf_putc(sb, '\n');
     }
 }
 
@@ -357,13 +358,13 @@ static void departure(const trace *ref, const trace *got, size_t i, const char *
                       const char *name)
 {
     strbuf sb = STRBUF_INIT;
-    sb_printf(&sb, "your trace departs from the reference's at step %zu (%s):\n", i + 1, why);
+    strbuf_printf(&sb, "your trace departs from the reference's at step %zu (%s):\n", i + 1, why);
     fmt_step(&sb, "reference:", ref, i, name);
     fmt_step(&sb, "yours:    ", got, i, name);
-    if (sb.len && sb_str(&sb)[sb.len - 1] == '\n')
+    if (sb.len && strbuf_str(&sb)[sb.len - 1] == '\n')
         sb.s[--sb.len] = '\0';
-    ex_fail("%s", sb_str(&sb));
-    sb_free(&sb);
+    ex_fail("%s", strbuf_str(&sb));
+    strbuf_free(&sb);
 }
 
 /* The first snapshot name, among those step i of either trace records, whose inherited value
@@ -402,7 +403,7 @@ int ex_trace(const trace *ref, const trace *got, double tol)
 {
     size_t nr = trace_len(ref), ng = trace_len(got);
     if (trace_status(got)) {
-        ex_fail("recording your trace failed: %s", status_str(trace_status(got)));
+        ex_fail("recording your trace failed: %s", status_strerror(trace_status(got)));
         return 0;
     }
     for (size_t i = 0; i < nr || i < ng; i++) {

@@ -122,8 +122,8 @@ static void heapify(void)
             items[i] = (int)rng_range(&r, 0, 20);
         strbuf sb = STRBUF_INIT;
         ex_fmt_ints(&sb, items, n);
-        ex_input("heapify %s (n = %zu)", sb_str(&sb), n);
-        sb_free(&sb);
+        ex_input("heapify %s (n = %zu)", strbuf_str(&sb), n);
+        strbuf_free(&sb);
         heap want, got;
         heap_init_int(&want);
         heap_init_int(&got);

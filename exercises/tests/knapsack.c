@@ -13,10 +13,10 @@ static void describe(const int *vol, const int *val, size_t n, int capacity, int
 {
     strbuf sb = STRBUF_INIT;
     for (size_t i = 0; i < n && i < 16; i++)
-        sb_printf(&sb, i ? " %d:%d" : "%d:%d", vol[i], val[i]);
-    ex_input("capacity = %d, items (volume:value) = [%s%s]%s", capacity, sb_str(&sb),
+        strbuf_printf(&sb, i ? " %d:%d" : "%d:%d", vol[i], val[i]);
+    ex_input("capacity = %d, items (volume:value) = [%s%s]%s", capacity, strbuf_str(&sb),
              n > 16 ? " ..." : "", exact ? ", exact" : "");
-    sb_free(&sb);
+    strbuf_free(&sb);
 }
 
 /* knap_2d, student against reference: status, best, chosen items. */

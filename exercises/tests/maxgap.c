@@ -12,8 +12,8 @@ static void describe(const int *nums, size_t n)
 {
     strbuf sb = STRBUF_INIT;
     ex_fmt_ints(&sb, nums, n);
-    ex_input("nums = %s (n = %zu)", sb_str(&sb), n);
-    sb_free(&sb);
+    ex_input("nums = %s (n = %zu)", strbuf_str(&sb), n);
+    strbuf_free(&sb);
 }
 
 /* Runs both on nums; checks the student's status and gap against the reference's. */

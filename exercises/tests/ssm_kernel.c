@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "../../models/hippo.h"
+#include "../../models/s4.h"
 #include "../../models/ssm.h"
 #include "../../trace/mem.h"
 #include "../../trace/rng.h"
@@ -20,7 +21,7 @@ static int system(double *Abar, double *Bbar, double *C, size_t N, double dt, ui
     double A[NMAX * NMAX], B[NMAX], D;
     rng r;
     rng_seed(&r, seed);
-    ssm_s4_init(A, B, C, &D, N, &r);
+    s4_init(A, B, C, &D, N, &r);
     return ssm_discretize(Abar, Bbar, A, B, N, dt, SSM_BILINEAR);
 }
 
