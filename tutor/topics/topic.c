@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../trace/mem.h"
-#include "topic.h"
+#include "../../trace/mem.h"
+#include "../topic.h"
 
 /* Each topic lives in tutor/topic_ID.c, declared in topic.h: add the declaration and the
  * table line together. */
