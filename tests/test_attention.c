@@ -19,8 +19,8 @@
 #include "../trace/status.h"
 #include "../trace/trace.h"
 #include "../tutor/cli.h"
-#include "../tutor/parse.h"
-#include "../tutor/topic.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 /* Tolerances. Fast and slow forms sum in different orders (BLAS blocking), so they agree

@@ -17,8 +17,8 @@
 #include "../plots/gnuplot.h"
 #include "../trace/mem.h"
 #include "../trace/status.h"
-#include "../tutor/topic.h"
-#include "../tutor/ui_plot.h"
+#include "../tutor/topics/topic.h"
+#include "../tutor/ui/textplot.h"
 #include "harness.h"
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
@@ -505,13 +505,13 @@ static void test_ui_plot(void)
     strbuf text = STRBUF_INIT;
     setenv("TUTOR_GNUPLOT", slow, 1);
     long start = now_ms();
-    CU_ASSERT_EQUAL(ui_plot_dumb(v, 16, 40, 10, &text), TUTOR_EIO);
+    CU_ASSERT_EQUAL(textplot_render(v, 16, 40, 10, &text), TUTOR_EIO);
     long took = now_ms() - start;
     CU_ASSERT(took >= 1900 && took < 5000);
     CU_ASSERT_EQUAL(text.len, 0);
     int scripts = count_files(".", ".gp");
     setenv("TUTOR_GNUPLOT", "/nonexistent/gnuplot", 1);
-    CU_ASSERT_EQUAL(ui_plot_dumb(v, 16, 40, 10, &text), TUTOR_ENOTFOUND);
+    CU_ASSERT_EQUAL(textplot_render(v, 16, 40, 10, &text), TUTOR_ENOTFOUND);
     CU_ASSERT_EQUAL(text.len, 0);
     CU_ASSERT_EQUAL(count_files(".", ".gp"), scripts);
     unsetenv("TUTOR_GNUPLOT");
