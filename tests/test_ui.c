@@ -380,7 +380,7 @@ static void test_steps_and_resize(void)
         row_with(scr, want, row, sizeof row);
         char last[512];
         line_at(scr, 29, last, sizeof last);
-        ok = columns(row) >= 95 && strstr(last, "q back") && strstr(scr, "first/last");
+        ok = columns(row) >= 95 && strstr(last, "q back") && strstr(scr, "Home/End ends");
         if (!ok)
             sleep_ms(25);
     }
@@ -616,7 +616,8 @@ static void shrink_and_grow(const char *env)
     tmux(NULL, "resize-window", "-t", "ui", "-x", "40", "-y", "24", NULL);
     CU_ASSERT(wait_for("at least 80x24", NULL));
     tmux(NULL, "resize-window", "-t", "ui", "-x", "100", "-y", "30", NULL);
-    CU_ASSERT(wait_for("step through algorithms and sequence models", "(type to filter)", NULL));
+    CU_ASSERT(
+        wait_for("step through algorithms and sequence models", "(none: / starts one)", NULL));
     stop();
 }
 
@@ -673,6 +674,12 @@ static void test_ascii_keys(void)
     CU_ASSERT_FATAL(wait_for("filter:", "Up/Down move", NULL));
     CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
     keys("?");
+    CU_ASSERT(wait_for("Keys (any key closes)", "Up Down j k", NULL));
+    CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
+    keys("Space");
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    keys("?");
     CU_ASSERT(wait_for("Keys (any key closes)", "Right l n", NULL));
     CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
     stop();
@@ -686,6 +693,7 @@ static void test_ascii_notes(void)
         return;
     CU_ASSERT_FATAL(start("LANG=C LC_ALL=C"));
     CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("/");
     type_text("ssm");
     keys("Enter");
     CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
@@ -707,6 +715,7 @@ static void test_input_from_terminal(void)
     }
     CU_ASSERT_FATAL(start(NULL));
     CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("/");
     type_text("hippo");
     keys("Enter");
     CU_ASSERT_FATAL(wait_for("hippo", "step 1 / ", NULL));
@@ -764,6 +773,227 @@ static void test_predict(void)
     }
     stop();
     trace_free(tr);
+}
+
+/* The screen's row `row` (0-based; negative counts from the bottom), without trailing
+ * blanks, into buf. */
+static void screen_row(int row, char *buf, size_t n)
+{
+    const char *scr = capture();
+    int rows = 0;
+    for (const char *c = scr; *c; c++)
+        rows += *c == '\n';
+    if (row < 0)
+        row += rows;
+    const char *line = scr;
+    for (int r = 0; r < row && line; r++) {
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    buf[0] = '\0';
+    if (!line)
+        return;
+    size_t len = strcspn(line, "\n");
+    while (len && line[len - 1] == ' ')
+        len--;
+    snprintf(buf, n, "%.*s", (int)len, line);
+}
+
+/* 1 when the footer row (`row` from the bottom) reads exactly `want`. */
+static int footer_is(int row, const char *want)
+{
+    char got[512];
+    for (int tries = 0; tries < 200; tries++) {
+        screen_row(row, got, sizeof got);
+        if (strcmp(got + strspn(got, " "), want) == 0)
+            return 1;
+        sleep_ms(25);
+    }
+    fprintf(stderr, "\n  footer: expected \"%s\"\n          got      \"%s\"\n", want, got);
+    return 0;
+}
+
+/* The line holding the selection arrow names topic id. */
+static int selected_is(const char *id)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        const char *scr = capture();
+        const char *a = strstr(scr, "\xe2\x96\xb6 ");
+        if (a && strncmp(a + 4, id, strlen(id)) == 0 && a[4 + strlen(id)] == ' ')
+            return 1;
+        sleep_ms(25);
+    }
+    fprintf(stderr, "\n  expected the selection on %s; the screen was:\n%s\n", id, capture());
+    return 0;
+}
+
+/* Waits until the screen differs from before (a copy of an earlier capture). */
+static int changed_from(const char *before)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        if (strcmp(capture(), before) != 0)
+            return 1;
+        sleep_ms(25);
+    }
+    return 0;
+}
+
+/* Every key the home and topic screens' footers advertise does what its label says. The
+ * footers are compared whole, so a key added to one without a line here fails this test;
+ * each key is then pressed and its effect looked for on the screen. */
+static void test_advertised_keys(void)
+{
+    if (!screen_ready())
+        return;
+    if (topic_count < 2 || !topic_find("heap")) {
+        fprintf(stderr, "\n  fewer than two topics or no heap: keys not tested\n");
+        return;
+    }
+    char work[] = "/tmp/tutor-ui-keys-XXXXXX";
+    CU_ASSERT_FATAL(mkdtemp(work) != NULL);
+    char env[128];
+    snprintf(env, sizeof env, "TUTOR_EXERCISE_DIR=%s", work);
+    const char *first = topic_registry[0]->id, *second = topic_registry[1]->id;
+    char want[128];
+
+    /* Home. */
+    CU_ASSERT_FATAL(start(env));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    CU_ASSERT(footer_is(-1, "↑/↓ move  Enter open  / filter  t notes  x exercise  ? help  q quit"));
+    keys("Down");
+    CU_ASSERT(selected_is(second));
+    keys("Up");
+    CU_ASSERT(selected_is(first));
+    keys("j");
+    CU_ASSERT(selected_is(second));
+    keys("k");
+    CU_ASSERT(selected_is(first));
+    keys("/");
+    CU_ASSERT(footer_is(-1, "type filter  ↑/↓ move  Enter open  Esc clear"));
+    type_text("heap");
+    CU_ASSERT(selected_is("heap"));
+    CU_ASSERT(wait_for(" /heap", NULL));
+    keys("Escape");
+    CU_ASSERT(wait_for("(none: / starts one)", NULL));
+    CU_ASSERT(selected_is(first));
+    type_text("q"); /* outside the filter q quits: proven last; here t, x, ? first */
+    CU_ASSERT(wait_for("EXIT=0", NULL));
+    stop();
+
+    CU_ASSERT_FATAL(start(env));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("t");
+    snprintf(want, sizeof want, "Notes: %s", first);
+    CU_ASSERT(wait_for(want, NULL));
+    keys("q");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("x");
+    snprintf(want, sizeof want, "Exercise: %s", first);
+    CU_ASSERT(wait_for(want, NULL));
+    keys("q"); /* cancels the build, or leaves the report */
+    keys("q");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("?");
+    CU_ASSERT(wait_for("Keys (any key closes)", "Home screen", NULL));
+    keys("Space");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+
+    /* The topic screen. */
+    CU_ASSERT(footer_is(-2, "→/l/n next  ←/h/p prev  Home/End ends  g go to  "
+                            "space play  +/- speed  b break"));
+    CU_ASSERT(footer_is(-1, "e edit input  r random  k predict  t notes  x exercise  v view  "
+                            "? help  q back"));
+    static const char *const next[] = {"Right", "l", "n"}, *const prev[] = {"Left", "h", "p"};
+    for (int k = 0; k < 3; k++) {
+        keys(next[k]);
+        CU_ASSERT(wait_for("step 2 / ", NULL));
+        keys(prev[k]);
+        CU_ASSERT(wait_for("step 1 / ", NULL));
+    }
+    keys("End");
+    CU_ASSERT(changed_from(capture()) || !strstr(capture(), "step 1 / "));
+    CU_ASSERT(!strstr(capture(), "step 1 / "));
+    keys("Home");
+    CU_ASSERT(wait_for("step 1 / ", NULL));
+    keys("g");
+    CU_ASSERT(wait_for("Go to step", NULL));
+    type_text("2");
+    keys("Enter");
+    CU_ASSERT(wait_for("step 2 / ", NULL));
+    keys("Home");
+    keys("Space");
+    CU_ASSERT(wait_for("step 3 / ", NULL)); /* playing */
+    keys("Space");
+    keys("+");
+    CU_ASSERT(wait_for("speed: a step every", NULL));
+    keys("Home");
+    keys("-");
+    CU_ASSERT(wait_for("speed: a step every", NULL));
+    keys("b");
+    CU_ASSERT(wait_for("breakpoint on line", NULL));
+    keys("b");
+    CU_ASSERT(wait_for("breakpoint off line", NULL));
+    keys("e");
+    CU_ASSERT(wait_for("Edit the input", NULL));
+    keys("Escape");
+    keys("r");
+    CU_ASSERT(wait_for("random input from seed 1", NULL));
+    keys("k");
+    CU_ASSERT(wait_for("predict mode on", NULL));
+    keys("k");
+    CU_ASSERT(wait_for("predict mode off", NULL));
+    keys("t");
+    snprintf(want, sizeof want, "Notes: %s", first);
+    CU_ASSERT(
+        wait_for(want, "j/k or arrows scroll  PgUp/PgDn/space page  Home/End  q back   1-", NULL));
+    keys("j");
+    CU_ASSERT(wait_for("q back   2-", NULL));
+    keys("k");
+    CU_ASSERT(wait_for("q back   1-", NULL));
+    keys("Space");
+    CU_ASSERT(wait_for("q back   ", NULL));
+    CU_ASSERT(!strstr(capture(), "q back   1-") || !strstr(capture(), "q back   2-"));
+    for (int tries = 0; tries < 200 && strstr(capture(), "q back   1-"); tries++)
+        sleep_ms(25);
+    CU_ASSERT(!strstr(capture(), "q back   1-")); /* a page down */
+    keys("Home");
+    CU_ASSERT(wait_for("q back   1-", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("step 1 / ", NULL));
+    keys("x");
+    snprintf(want, sizeof want, "Exercise: %s", first);
+    CU_ASSERT(wait_for(want, NULL));
+    keys("q"); /* cancels the build */
+    CU_ASSERT(wait_for("r run again  q back", NULL));
+    keys("r");
+    CU_ASSERT(wait_for("Building and running", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("r run again  q back", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("step 1 / ", NULL));
+    keys("End");
+    CU_ASSERT(!strstr(capture(), "Exercise:"));
+    {
+        strbuf before = STRBUF_INIT;
+        strbuf_puts(&before, capture());
+        keys("v");
+        CU_ASSERT(changed_from(strbuf_str(&before)));
+        strbuf_free(&before);
+    }
+    keys("?");
+    CU_ASSERT(wait_for("Keys (any key closes)", "Right l n", NULL));
+    keys("Space");
+    CU_ASSERT(wait_for("e edit input", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("EXIT=0", NULL));
+    stop();
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+    CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
 /* Without a terminal, `tutor` prints the batch usage and exits 0. */
@@ -1191,6 +1421,7 @@ void tests_register(void)
         {"a resize without a signal is still seen", test_resize_without_signal},
         {"a terminal that cannot move the cursor is refused", test_dumb_terminal},
         {"outside UTF-8 the keys are spelt in ASCII", test_ascii_keys},
+        {"every key a footer advertises works on its screen", test_advertised_keys},
         {"outside UTF-8 the notes are spelt in ASCII", test_ascii_notes},
         {"an input file that is the terminal is refused, not read", test_input_from_terminal},
         {NULL, NULL},

@@ -213,15 +213,17 @@ static void draw_keys(int y, const char *const *pairs)
     }
 }
 
-static const char *const topic_keys1[] = {"→/l/n",      "next",  "←/h/p", "prev",       "Home/End",
-                                          "first/last", "g",     "go to", "space",      "play",
-                                          "+/-",        "speed", "b",     "breakpoint", NULL};
+/* Each footer row fits 80 columns whole (draw_keys drops the pairs that do not fit, and
+ * tests/test_ui.c checks every row as drawn at 80x24). */
+static const char *const topic_keys1[] = {"→/l/n", "next",  "←/h/p", "prev",  "Home/End",
+                                          "ends",  "g",     "go to", "space", "play",
+                                          "+/-",   "speed", "b",     "break", NULL};
 static const char *const topic_keys2[] = {"e", "edit input", "r", "random",   "k", "predict",
                                           "t", "notes",      "x", "exercise", "v", "view",
                                           "?", "help",       "q", "back",     NULL};
-static const char *const topic_keys_ascii1[] = {
-    "->/l/n", "next", "<-/h/p", "prev",  "Home/End", "first/last", "g", "go to",
-    "space",  "play", "+/-",    "speed", "b",        "break",      NULL};
+static const char *const topic_keys_ascii1[] = {"->/l/n", "next",  "<-/h/p", "prev",  "Home/End",
+                                                "ends",   "g",     "goto",   "space", "play",
+                                                "+/-",    "speed", "b",      "break", NULL};
 static const char *const cursor_keys[] = {"arrows", "move the cell cursor", "n/p", "step",
                                           "c/Esc",  "leave the cursor",     NULL};
 
@@ -648,9 +650,26 @@ static const char *const help_lines[] = {
     NULL,
 };
 
-/* The help overlay; returns 0 or TTY_KEY_SIGNAL. */
+static const char *const home_help_lines[] = {
+    "Home screen",
+    "  Up Down j k    move the selection;  Home End  first / last topic",
+    "  Enter Right    open the selected topic",
+    "  /              filter: type to narrow the list by id, title, family or",
+    "                 summary; Backspace deletes, Enter opens, Esc clears",
+    "  Esc            clear the filter",
+    "  t              the selected topic's notes",
+    "  x              run your exercise for the selected topic (q or Esc",
+    "                 cancels the build)",
+    "  ?              this help;  q  quit",
+    "On a topic, ? lists the stepping keys.",
+    NULL,
+};
+
+/* The help overlay: the topic screen's keys over s, or the home screen's when s is NULL.
+ * Returns 0 or TTY_KEY_SIGNAL. */
 static int help_screen(screen *s)
 {
+    const char *const *lines = s ? help_lines : home_help_lines;
     for (;;) {
         if (tty_big_enough()) {
             if (s)
@@ -658,7 +677,7 @@ static int help_screen(screen *s)
             else
                 erase();
             int h = 0;
-            while (help_lines[h])
+            while (lines[h])
                 h++;
             int w = COLS - 4 < 76 ? COLS - 4 : 76;
             tty_rect b = {1, (COLS - w) / 2, h + 3 < LINES - 1 ? h + 3 : LINES - 1, w};
@@ -668,7 +687,7 @@ static int help_screen(screen *s)
             tty_put(b.y, b.x + 2, b.w - 4, TTY_HEADING, " Keys (any key closes) ");
             tty_clip((tty_rect){b.y + 1, b.x + 1, b.h - 2, b.w - 2});
             for (int r = 0; r < h; r++) {
-                const char *l = help_lines[r];
+                const char *l = lines[r];
                 tty_put(b.y + 1 + r, b.x + 2, b.w - 4, l[0] == ' ' ? TTY_NORMAL : TTY_HEADING, l);
             }
             tty_clip_reset();
@@ -927,12 +946,18 @@ static int matches(const topic *t, const char *filter)
     return 0;
 }
 
-static const char *const home_keys[] = {"↑/↓", "move",  "Enter", "open",  "type", "filter",
-                                        "Esc", "clear", "t",     "notes", "x",    "exercise",
-                                        "?",   "help",  "q",     "quit",  NULL};
-static const char *const home_keys_ascii[] = {
-    "Up/Down", "move", "Enter",    "open", "type", "filter", "Esc",  "clear", "t",
-    "notes",   "x",    "exercise", "?",    "help", "q",      "quit", NULL};
+/* The home screen has two modes, as in less, vim and nnn: letters are commands, and `/`
+ * starts a filter that takes every printable key until Enter or Esc ends it. */
+static const char *const home_keys[] = {"↑/↓",    "move", "Enter", "open", "/",
+                                        "filter", "t",    "notes", "x",    "exercise",
+                                        "?",      "help", "q",     "quit", NULL};
+static const char *const home_keys_ascii[] = {"Up/Down", "move", "Enter", "open", "/",
+                                              "filter",  "t",    "notes", "x",    "exercise",
+                                              "?",       "help", "q",     "quit", NULL};
+static const char *const filter_keys[] = {"type", "filter", "↑/↓",   "move", "Enter",
+                                          "open", "Esc",    "clear", NULL};
+static const char *const filter_keys_ascii[] = {"type", "filter", "Up/Down", "move", "Enter",
+                                                "open", "Esc",    "clear",   NULL};
 
 /* Each topic's exercise status (an exercise_state), or -1 when it has no exercise. Read
  * again whenever the home screen comes back, so a run in another terminal shows. */
@@ -952,10 +977,25 @@ static void read_exercises(int *ex, char *status, size_t n)
         snprintf(status, n, "%s", w);
 }
 
+/* Selects the first shown topic whose id starts with the filter: typing an id and Enter
+ * opens it, even when others match by family or summary. */
+static size_t first_id_match(const char *filter, size_t flen)
+{
+    for (size_t i = 0, k = 0; i < topic_count; i++) {
+        if (!matches(topic_registry[i], filter))
+            continue;
+        if (strncasecmp(topic_registry[i]->id, filter, flen) == 0)
+            return k;
+        k++;
+    }
+    return 0;
+}
+
 static int home_screen(void)
 {
     char filter[64] = "";
     size_t flen = 0, sel = 0;
+    int filtering = 0; /* after `/`: keys go into the filter */
     char status[200] = "";
     const topic *shown[256];
     int ex[256], shown_ex[256];
@@ -974,11 +1014,13 @@ static int home_screen(void)
             tty_fill(0, 0, COLS, TTY_TITLE);
             tty_putf(0, 1, COLS - 2, TTY_TITLE,
                      "tutor %s: step through algorithms and sequence models", TUTOR_VERSION);
-            int x = tty_put(1, 1, -1, TTY_DIM, "filter: ");
+            int x = tty_put(1, 1, -1, filtering ? TTY_KEY : TTY_DIM, filtering ? "/" : "filter: ");
             if (flen)
-                tty_put(1, 1 + x, COLS - 2 - x, TTY_NORMAL, filter);
-            else
-                tty_put(1, 1 + x, COLS - 2 - x, TTY_DIM, "(type to filter)");
+                x += tty_put(1, 1 + x, COLS - 2 - x, TTY_NORMAL, filter);
+            else if (!filtering)
+                tty_put(1, 1 + x, COLS - 2 - x, TTY_DIM, "(none: / starts one)");
+            if (filtering)
+                tty_put(1, 1 + x, 1, TTY_SELECT, " ");
             /* Rows: a heading per family, then its topics; scrolled to show the selection. */
             int top = 3, rows = LINES - 6;
             int nrows = 0, sel_row = 0;
@@ -1039,7 +1081,9 @@ static int home_screen(void)
                 tty_put(LINES - 3, 1, COLS - 2, TTY_ERROR, status);
             else if (ns)
                 tty_put(LINES - 3, 1, COLS - 2, TTY_DIM, shown[sel]->summary);
-            draw_keys(LINES - 1, tty_g->arrow[0] == '>' ? home_keys_ascii : home_keys);
+            int ascii = tty_g->arrow[0] == '>';
+            draw_keys(LINES - 1, filtering ? (ascii ? filter_keys_ascii : filter_keys)
+                                           : (ascii ? home_keys_ascii : home_keys));
             refresh();
         }
         int ch = tty_key(-1);
@@ -1049,64 +1093,57 @@ static int home_screen(void)
             continue;
         status[0] = '\0';
         int rc = 0;
-        switch (ch) {
-        case KEY_UP:
+        int open = 0;
+        if (ch == KEY_UP || (!filtering && ch == 'k')) {
             if (sel > 0)
                 sel--;
-            break;
-        case KEY_DOWN:
+        } else if (ch == KEY_DOWN || (!filtering && ch == 'j')) {
             if (sel + 1 < ns)
                 sel++;
-            break;
-        case KEY_HOME: sel = 0; break;
-        case KEY_END: sel = ns ? ns - 1 : 0; break;
-        case '\r':
-        case '\n':
-        case KEY_ENTER:
-        case KEY_RIGHT:
-            if (ns)
-                rc = topic_screen(shown[sel]);
-            break;
-        case KEY_ESC:
+        } else if (ch == KEY_HOME) {
+            sel = 0;
+        } else if (ch == KEY_END) {
+            sel = ns ? ns - 1 : 0;
+        } else if (is_enter(ch) || ch == KEY_RIGHT) {
+            filtering = 0; /* the filter stays, so coming back shows the same list */
+            open = 1;
+        } else if (ch == KEY_ESC) {
+            filtering = 0;
             flen = 0;
             filter[0] = '\0';
-            break;
-        case KEY_BACKSPACE:
-        case 127:
-        case CTRL('h'):
-            if (flen)
-                filter[--flen] = '\0';
-            break;
-        case '?': rc = help_screen(NULL); break;
-        default:
-            if (ch == 'q' && flen == 0)
-                return 0;
-            if (ch == 't' && flen == 0 && ns) {
-                rc = notes_screen(shown[sel]);
-                break;
-            }
-            if (ch == 'x' && flen == 0 && ns) {
-                rc = exercise_screen(shown[sel]->id);
-                break;
-            }
-            if (ch < 256 && isprint(ch) && flen + 1 < sizeof filter) {
+        } else if (filtering) {
+            if (ch == KEY_BACKSPACE || ch == 127 || ch == CTRL('h')) {
+                if (flen)
+                    filter[--flen] = '\0';
+                else
+                    filtering = 0;
+            } else if (ch < 256 && isprint(ch) && flen + 1 < sizeof filter) {
                 filter[flen++] = (char)ch;
                 filter[flen] = '\0';
-                /* Select the first topic whose id starts with the filter: typing an id
-                 * and Enter opens it, even when others match by family or summary. */
-                sel = 0;
-                for (size_t i = 0, k = 0; i < topic_count; i++) {
-                    if (!matches(topic_registry[i], filter))
-                        continue;
-                    if (strncasecmp(topic_registry[i]->id, filter, flen) == 0) {
-                        sel = k;
-                        break;
-                    }
-                    k++;
-                }
+                sel = first_id_match(filter, flen);
             }
-            break;
+        } else {
+            switch (ch) {
+            case '/': filtering = 1; break;
+            case 'q': return 0;
+            case '?': rc = help_screen(NULL); break;
+            case 't':
+                if (ns)
+                    rc = notes_screen(shown[sel]);
+                break;
+            case 'x':
+                if (ns)
+                    rc = exercise_screen(shown[sel]->id);
+                break;
+            default:
+                if (ch < 256 && isprint(ch))
+                    snprintf(status, sizeof status,
+                             "'%c' is not a command here: / starts a filter, ? lists the keys", ch);
+                break;
+            }
         }
+        if (open && ns)
+            rc = topic_screen(shown[sel]);
         if (rc == TTY_KEY_SIGNAL)
             return rc;
         read_exercises(ex, status, sizeof status);
