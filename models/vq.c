@@ -398,9 +398,9 @@ int vq_lloyd_step(double *codebook, double *shift, size_t *counts, const double 
         double *c = codebook + k * d;
         moved[k] = 0.0;
         if (cnt[k]) {
-            double *mean = sums + k * d, inv = 1.0 / (double)cnt[k];
+            double *mean = sums + k * d;
             for (size_t j = 0; j < d; j++)
-                mean[j] *= inv;
+                mean[j] /= (double)cnt[k];
             moved[k] = sqrt(dist2(mean, c, d));
             memcpy(c, mean, d * sizeof *c);
         }
