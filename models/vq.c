@@ -605,6 +605,15 @@ static int lloyd(vq_fit *fit, const double *x, size_t iters, trace *tr)
         }
     }
     vq_usage(fit->usage, fit->tokens, n, K);
+    if (tr && fit->iters_run > VQ_TRACE_ITERS) {
+        /* The later rounds recorded one line each: show where they ended. */
+        trace_step(tr, 9, "after round %zu: the final codebook and tokens", fit->iters_run);
+        snap_matrix(tr, "codebook", fit->codebook, K, d);
+        if (snap_ok(1, n)) {
+            trace_ints(tr, "tokens", fit->tokens, n);
+            trace_reals(tr, "dist", fit->dist, n);
+        }
+    }
     rc = trace_status(tr);
 out:
     mem_free(prev);

@@ -174,8 +174,10 @@ int vq_seed_pp(double *codebook, size_t have, size_t K, const double *x, size_t 
  * code to the mean of its patches, the minimiser of their squared distances; an assignment
  * picks each patch's nearest code). On success *fit is filled (free with vq_fit_free); on
  * error it is zeroed with nothing allocated. iters may be 0 (seeding only). K may exceed n
- * (duplicate codes, dead). Traced: the seeding; per round (the first VQ_TRACE_ITERS in
- * full through vq_assign and vq_lloyd_step) a step (line 9) with `distortion` and `changed`.
+ * (duplicate codes, dead). Traced: the seeding; the first assignment; per round (the first
+ * VQ_TRACE_ITERS in full through vq_lloyd_step and vq_assign) a step (line 9) with
+ * `distortion` and `changed`; when more rounds ran, a last step (line 9) with the final
+ * `codebook`, `tokens` and `dist`.
  * Returns 0, TUTOR_EINVAL, TUTOR_ETOOBIG (also iters > VQ_MAX_ITERS), TUTOR_ENOMEM or the
  * trace's error (fit zeroed on every error). O(iters n K d) time, O(n + K d + iters) memory. */
 int vq_kmeans(vq_fit *fit, const double *x, size_t n, size_t d, size_t K, size_t iters,

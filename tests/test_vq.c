@@ -675,6 +675,16 @@ static void test_traced_same(void)
                 seen_usage = 1;
         }
         CU_ASSERT(seen_pair && seen_d2 && seen_usage);
+        /* The state the trace ends on is the fit's final one. */
+        const trace_snap *tk = trace_latest(tr, len - 1, "tokens");
+        const trace_snap *cb = trace_latest(tr, len - 1, "codebook");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tk);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cb);
+        CU_ASSERT_EQUAL_FATAL(tk->cols, b.n);
+        for (size_t i = 0; i < b.n; i++)
+            CU_ASSERT_EQUAL(tk->ints[i], b.fit.tokens[i]);
+        CU_ASSERT(cb->rows == o.K && cb->cols == b.d &&
+                  same_reals(cb->reals, b.fit.codebook, o.K * b.d));
         if (b.fit.empty_events && b.fit.iters_run)
             CU_ASSERT(seen_keep || o.K > VQ_TRACE_ROWS);
         strbuf js = STRBUF_INIT;
