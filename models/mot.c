@@ -96,7 +96,8 @@ static int next_segment(const char **p, seg_item *it, size_t index, char *err, s
     *p = end;
     const char *colon = memchr(s, ':', wl);
     if (!colon) {
-        set_err(err, errlen, "segment %zu '%s': expected MODALITY:LENGTH, e.g. image:4", index, word);
+        set_err(err, errlen, "segment %zu '%s': expected MODALITY:LENGTH, e.g. image:4", index,
+                word);
         return TUTOR_EFORMAT;
     }
     size_t nl = (size_t)(colon - s);
@@ -115,7 +116,8 @@ static int next_segment(const char **p, seg_item *it, size_t index, char *err, s
         if (len <= MOT_MAX_N) /* anything past the cap is refused later; no overflow */
             len = len * 10 + (size_t)(*d - '0');
     if (!digits || d != end || len == 0) {
-        set_err(err, errlen, "segment %zu '%s': the length must be a whole number >= 1", index, word);
+        set_err(err, errlen, "segment %zu '%s': the length must be a whole number >= 1", index,
+                word);
         return TUTOR_EFORMAT;
     }
     it->len = len;
@@ -151,8 +153,7 @@ int mot_seq_parse(mot_seq *seq, const char *spec, char *err, size_t errlen)
     if (rc != 1)
         return rc;
     if (!count) {
-        set_err(err, errlen,
-                "segments: none given; expected e.g. \"text:5 image:4 text:3\"");
+        set_err(err, errlen, "segments: none given; expected e.g. \"text:5 image:4 text:3\"");
         return TUTOR_EEMPTY;
     }
     if (seq_alloc(seq, n)) {
@@ -230,15 +231,14 @@ int mot_seq_format(char *out, size_t cap, const mot_seq *seq)
 /* The rule itself: causal everywhere, plus every pair inside one image segment. */
 static int allowed(const mot_seq *seq, size_t i, size_t j)
 {
-    return j <= i ||
-           (seq->segment[i] == seq->segment[j] && seq->modality[i] == MOT_IMAGE);
+    return j <= i || (seq->segment[i] == seq->segment[j] && seq->modality[i] == MOT_IMAGE);
 }
 
 int mot_mask(int *mask, const mot_seq *seq)
 {
     int rc = mot_seq_check(seq);
     if (rc)
-        return rc == TUTOR_ETOOBIG ? rc : TUTOR_EINVAL;
+        return rc;
     size_t n = seq->n;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
@@ -544,6 +544,9 @@ static void attention_heads(work *w, const mot_layer *L, size_t n, double *probs
 {
     size_t d = L->d, H = L->heads, dh = d / H;
     double scale = 1.0 / sqrt((double)dh);
+    /* The per-head steps show Z filling up column block by column block: the blocks not
+     * computed yet must read as 0, not as whatever the buffer held. */
+    memset(w->z, 0, n * d * sizeof *w->z);
     for (size_t hd = 0; hd < H; hd++) {
         for (size_t i = 0; i < n; i++) {
             memcpy(w->qh + i * dh, w->q + i * d + hd * dh, dh * sizeof(double));

@@ -65,18 +65,18 @@ typedef struct mot_seq {
 
 /* One modality's weights (all pointing into the layer's block). */
 typedef struct mot_expert {
-    double *g_attn;         /* (d) RMSNorm gain before attention */
-    double *wq, *wk, *wv;   /* (d, d) */
-    double *wo;             /* (d, d) */
-    double *g_ffn;          /* (d) RMSNorm gain before the FFN */
-    double *w_gate, *w_up;  /* (d, f) */
-    double *w_down;         /* (f, d) */
+    double *g_attn;        /* (d) RMSNorm gain before attention */
+    double *wq, *wk, *wv;  /* (d, d) */
+    double *wo;            /* (d, d) */
+    double *g_ffn;         /* (d) RMSNorm gain before the FFN */
+    double *w_gate, *w_up; /* (d, f) */
+    double *w_down;        /* (f, d) */
 } mot_expert;
 
 typedef struct mot_layer {
-    size_t d, heads, ffn;              /* width, heads (d % heads == 0), FFN width f */
-    mot_expert ex[MOT_MODALITIES];     /* ex[MOT_TEXT], ex[MOT_IMAGE] */
-    double *block;                     /* owns every weight */
+    size_t d, heads, ffn;          /* width, heads (d % heads == 0), FFN width f */
+    mot_expert ex[MOT_MODALITIES]; /* ex[MOT_TEXT], ex[MOT_IMAGE] */
+    double *block;                 /* owns every weight */
 } mot_layer;
 
 /* Optional intermediates of mot_forward; any pointer may be NULL (not wanted).

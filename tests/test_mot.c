@@ -200,8 +200,11 @@ static void test_default_and_check(void)
     static const struct {
         size_t n;
         const char *want;
-    } cases[] = {{1, "text:1"}, {2, "text:1 image:1"}, {3, "text:1 image:1 text:1"},
-                 {12, "text:4 image:4 text:4"}, {10, "text:4 image:3 text:3"}};
+    } cases[] = {{1, "text:1"},
+                 {2, "text:1 image:1"},
+                 {3, "text:1 image:1 text:1"},
+                 {12, "text:4 image:4 text:4"},
+                 {10, "text:4 image:3 text:3"}};
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         CU_ASSERT_FATAL(mot_seq_default(&seq, cases[t].n) == 0);
         CU_ASSERT(mot_seq_check(&seq) == 0);
