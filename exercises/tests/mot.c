@@ -82,13 +82,12 @@ typedef struct lcase {
 } lcase;
 
 /* Sets up a case; 1, or 0 after recording the failure with nothing to free. */
-static int lcase_new(lcase *c, const char *spec, size_t d, size_t heads, size_t f,
-                     uint64_t seed)
+static int lcase_new(lcase *c, const char *spec, size_t d, size_t heads, size_t f, uint64_t seed)
 {
     char err[128];
     memset(c, 0, sizeof *c);
-    ex_input("segments \"%s\", d = %zu, heads = %zu, ffn = %zu, weights and X from seed %llu",
-             spec, d, heads, f, (unsigned long long)seed);
+    ex_input("segments \"%s\", d = %zu, heads = %zu, ffn = %zu, weights and X from seed %llu", spec,
+             d, heads, f, (unsigned long long)seed);
     if (mot_seq_parse(&c->seq, spec, err, sizeof err)) {
         ex_fail("the test's own segments did not parse: %s", err);
         return 0;
@@ -258,8 +257,7 @@ static void traced(void)
 
 static const ex_behaviour behaviours[] = {
     {"mask: text alone is causal",
-     "mask[i][j] = 1 for j <= i: a text token sees itself and everything before it.",
-     mask_text},
+     "mask[i][j] = 1 for j <= i: a text token sees itself and everything before it.", mask_text},
     {"mask: an image sees all of itself",
      "Inside one image segment attention is full: for an image token i, mask[i][j] = 1 also "
      "for a later j with segment[j] == segment[i]. Text stays causal.",
