@@ -1,6 +1,7 @@
 /* mot.c: BAGEL's mixture of transformer experts, one layer (see mot.h). */
 #include "mot.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -345,6 +346,7 @@ void mot_layer_free(mot_layer *L)
 
 void mot_layer_copy_expert(mot_layer *L, int to, int from)
 {
+    assert(to >= 0 && to < MOT_MODALITIES && from >= 0 && from < MOT_MODALITIES);
     size_t per = mot_params_expert(L->d, L->ffn);
     if (to != from)
         memcpy(L->ex[to].g_attn, L->ex[from].g_attn, per * sizeof(double));

@@ -80,7 +80,8 @@ typedef struct mot_layer {
 } mot_layer;
 
 /* Optional intermediates of mot_forward; any pointer may be NULL (not wanted).
- * attn is (n, d): z Wo, the attention sublayer's output (h = x + attn).
+ * attn is (n, d): Z Wo, the attention sublayer's output (computed as H - X, so that asking
+ *   for parts changes no rounding of y).
  * ffn is (n, d): the FFN sublayer's output (y = h + ffn).
  * probs is (heads, n, n): P of each head, masked entries 0. */
 typedef struct mot_parts {
