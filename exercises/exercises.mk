@@ -12,7 +12,7 @@
 # pulled in, since every symbol it could provide is already defined. The ref binary links the
 # archive as usual and aliases exref_NAME to NAME at link time.
 
-EX_IDS := maxgap combsum combsum2 knapsack heap attn_softmax attn_linear hippo_legs ssm_kernel vq
+EX_IDS := maxgap combsum combsum2 knapsack heap attn_softmax attn_linear hippo_legs ssm_kernel vq mot
 
 EX_LIB_maxgap       := algorithms/maxgap.c
 EX_FN_maxgap        := maxgap_buckets
@@ -34,6 +34,8 @@ EX_LIB_ssm_kernel   := models/ssm.c
 EX_FN_ssm_kernel    := ssm_kernel
 EX_LIB_vq           := models/vq.c
 EX_FN_vq            := vq_assign vq_lloyd_step
+EX_LIB_mot          := models/mot.c
+EX_FN_mot           := mot_mask mot_forward
 
 # Where the student's files live (copied from the stubs on first use); ignored by git.
 EX_WORK ?= $(or $(TUTOR_EXERCISE_DIR),exercises/work)
