@@ -405,8 +405,8 @@ static void test_guidance_diversity(void)
 {
     flow_mixture m, c;
     mix3(&m);
-    size_t members[] = {1, 2};
-    CU_ASSERT_EQUAL_FATAL(flow_mixture_class(&c, &m, members, 2), 0);
+    size_t members[] = {0};
+    CU_ASSERT_EQUAL_FATAL(flow_mixture_class(&c, &m, members, 1), 0);
     size_t n = 2000;
     double *x = mat_new(n, 2);
     CU_ASSERT_FATAL(x != NULL);
@@ -423,10 +423,14 @@ static void test_guidance_diversity(void)
         double mean[2], frac[3];
         flow_moments(mean, NULL, &spread[i], x, n, 2);
         flow_quality(NULL, frac, NULL, &m, x, n, FLOW_NEAREST);
-        in_class[i] = frac[1] + frac[2];
+        in_class[i] = frac[0];
     }
     /* w = 1 samples the class: (almost) nothing lands on component 0. */
     CU_ASSERT(in_class[0] > 0.99);
+    /* w = 1 draws from the class's Gaussian: spread = 2 sigma^2 = 0.32; |x - mu|^2 / sigma^2
+     * is chi-squared with 2 degrees of freedom (variance 4), so the standard error is
+     * 2 sigma^2 / sqrt(n) = 0.007; 5 of them. */
+    CU_ASSERT_DOUBLE_EQUAL(spread[0], 2 * 0.4 * 0.4, 0.036);
     CU_ASSERT(in_class[2] > 0.99);
     CU_ASSERT(spread[1] < spread[0]);
     CU_ASSERT(spread[2] < spread[1]);
@@ -513,7 +517,7 @@ static void test_heun_vs_euler(void)
     CU_ASSERT_EQUAL(flow_noise(x0, n, 2, 9), 0);
     flow_sample_opts o;
     flow_sample_opts_default(&o);
-    const size_t steps[] = {4, 8, 16, 32};
+    const size_t steps[] = {8, 16, 32, 64};
     for (int method = 0; method < 2; method++)
         for (int i = 0; i < 4; i++) {
             o.method = method ? FLOW_HEUN : FLOW_EULER;
@@ -531,7 +535,7 @@ static void test_heun_vs_euler(void)
         CU_ASSERT(err[1][i] < err[0][i]);
     for (int i = 0; i < 3; i++) {
         double euler = err[0][i] / err[0][i + 1], heun = err[1][i] / err[1][i + 1];
-        if (!(euler > 1.6 && euler < 2.6 && heun > 3.2 && heun < 5.0)) {
+        if (!(euler > 1.7 && euler < 2.3 && heun > 3.0 && heun < 5.0)) {
             fprintf(stderr, "\n  S %zu -> %zu: Euler error ratio %.3f, Heun %.3f\n", steps[i],
                     steps[i + 1], euler, heun);
             CU_FAIL("convergence orders");
@@ -631,6 +635,13 @@ static void test_quality_vs_steps(void)
         CU_ASSERT_EQUAL(flow_quality(&dist[i], frac, &tv[i], &m, x, n, FLOW_NEAREST), 0);
     }
     CU_ASSERT(dist[1] < 0.7 * dist[0]);
+    /* Exact samples: E|x - mu_k| = sigma_k sqrt(pi / 2) for a 2-D Gaussian (the modes are
+     * far apart, so the nearest mean is almost always the own one): 0.595 here; the
+     * standard error at n = 4000 is about 0.006. */
+    double want = 0.0;
+    for (int j = 0; j < 3; j++)
+        want += m.weight[j] * m.sigma[j] * sqrt(M_PI / 2);
+    CU_ASSERT_DOUBLE_EQUAL(dist[1], want, 0.03);
     /* Share error of n = 4000 samples: standard error <= 0.008 per component. */
     CU_ASSERT(tv[1] < 0.04);
     /* Posterior assignment of exact data samples: shares within 5 standard errors. */
