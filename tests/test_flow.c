@@ -928,8 +928,10 @@ static int sweep_body(void *ctx)
     case 3: rc = flow_euler_step(x, &m, 20, 0.5, 0.1, NULL); break;
     case 4:
     case 5:
-        if (!(tr = trace_new(0)))
-            return TUTOR_ENOMEM;
+        if (!(tr = trace_new(0))) {
+            rc = TUTOR_ENOMEM;
+            break;
+        }
         rc = which == 4 ? flow_euler_step(x, &m, 20, 0.5, 0.1, tr)
                         : flow_velocity(traj, NULL, &m, x, 0.5, tr);
         break;
@@ -943,8 +945,10 @@ static int sweep_body(void *ctx)
         }
         break;
     case 8:
-        if (!(tr = trace_new(0)))
-            return TUTOR_ENOMEM;
+        if (!(tr = trace_new(0))) {
+            rc = TUTOR_ENOMEM;
+            break;
+        }
         rc = flow_sample(x, NULL, &m, &o, 20, tr);
         break;
     case 9: rc = flow_gmm_fit(&fit, NULL, NULL, x, 20, 2, 3, 5, 0, 1e-3, 1); break;
