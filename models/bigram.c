@@ -36,8 +36,7 @@ static void smooth(double *p, const int64_t *c, size_t vocab, double alpha)
         p[j] = ((double)c[j] + alpha) / total;
 }
 
-int bigram_fit(bigram *b, const int *tokens, size_t n_seqs, size_t len, size_t vocab,
-               double alpha)
+int bigram_fit(bigram *b, const int *tokens, size_t n_seqs, size_t len, size_t vocab, double alpha)
 {
     memset(b, 0, sizeof *b);
     if (!vocab || !n_seqs || !len || !isfinite(alpha) || !(alpha > 0.0))

@@ -37,8 +37,7 @@ typedef struct bigram {
  * or len is 0, alpha is not finite or not > 0, or a token is outside [0, vocab);
  * TUTOR_ETOOBIG past BIGRAM_MAX_VOCAB or BIGRAM_MAX_TOKENS; TUTOR_ENOMEM. On error b is
  * empty. O(n_seqs len + vocab^2). */
-int bigram_fit(bigram *b, const int *tokens, size_t n_seqs, size_t len, size_t vocab,
-               double alpha);
+int bigram_fit(bigram *b, const int *tokens, size_t n_seqs, size_t len, size_t vocab, double alpha);
 
 /* Frees what b holds and sets it empty (NULL is fine). */
 void bigram_free(bigram *b);

@@ -30,8 +30,8 @@ static int mixture_ok(const flow_mixture *m)
     return m && m->k && m->d && m->weight && m->mean && m->sigma;
 }
 
-int flow_mixture_set(flow_mixture *m, const double *weight, const double *mean,
-                     const double *sigma, size_t k, size_t d)
+int flow_mixture_set(flow_mixture *m, const double *weight, const double *mean, const double *sigma,
+                     size_t k, size_t d)
 {
     memset(m, 0, sizeof *m);
     if (!k || !d)
@@ -102,8 +102,8 @@ int flow_mixture_load(flow_mixture *out, const char *path, char *err, size_t err
     if (rc)
         return rc;
     if (cols != 4) {
-        snprintf(err, errlen, "%s: %zu values per row; expected 4 (weight mu_x mu_y sigma)",
-                 path, cols);
+        snprintf(err, errlen, "%s: %zu values per row; expected 4 (weight mu_x mu_y sigma)", path,
+                 cols);
         rc = TUTOR_ESHAPE;
     } else if (rows > FLOW_MAX_COMPONENTS) {
         snprintf(err, errlen, "%s: %zu components; at most %d", path, rows, FLOW_MAX_COMPONENTS);
@@ -342,8 +342,8 @@ int flow_velocity(double *v, double *post, const flow_mixture *m, const double *
         size_t best = 0;
         for (size_t j = 1; j < k; j++)
             best = w[j] > w[best] ? j : best;
-        trace_step(tr, 4, "posterior weights by log-sum-exp: component %zu leads (w = %.4g)",
-                   best, w[best]);
+        trace_step(tr, 4, "posterior weights by log-sum-exp: component %zu leads (w = %.4g)", best,
+                   w[best]);
         trace_reals(tr, "w", w, k);
         trace_mark(tr, "w", (long)best, -1, TRACE_WINNER);
         trace_quiz(tr, "Which component has the largest posterior weight?", (int64_t)best);
@@ -488,8 +488,8 @@ static int opts_ok(const flow_sample_opts *o, const flow_mixture *m)
     return 0;
 }
 
-int flow_sample(double *x, double *traj, const flow_mixture *m, const flow_sample_opts *o,
-                size_t n, trace *tr)
+int flow_sample(double *x, double *traj, const flow_mixture *m, const flow_sample_opts *o, size_t n,
+                trace *tr)
 {
     if (!mixture_ok(m) || !n)
         return TUTOR_EINVAL;
@@ -735,9 +735,8 @@ static void gmm_mstep(flow_mixture *m, const double *resp, const double *y, cons
     }
 }
 
-int flow_gmm_fit(flow_mixture *out, double *ll, size_t *iters, const double *x, size_t n,
-                 size_t d, size_t k, size_t max_iter, double tol, double sigma_floor,
-                 uint64_t seed)
+int flow_gmm_fit(flow_mixture *out, double *ll, size_t *iters, const double *x, size_t n, size_t d,
+                 size_t k, size_t max_iter, double tol, double sigma_floor, uint64_t seed)
 {
     memset(out, 0, sizeof *out);
     if (!k || !d || n < k || !isfinite(tol) || tol < 0.0 || !isfinite(sigma_floor) ||

@@ -44,7 +44,7 @@
 #define FLOW_TRACE_STEPS     64
 
 typedef struct flow_mixture {
-    size_t k, d;   /* components, dimension */
+    size_t k, d;    /* components, dimension */
     double *weight; /* k values, each > 0, summing to 1 */
     double *mean;   /* (k, d) */
     double *sigma;  /* k values, each >= FLOW_SIGMA_MIN */
@@ -80,8 +80,8 @@ typedef struct flow_sample_opts {
  * Returns 0; TUTOR_EINVAL when k or d is 0, a weight <= 0, a sigma < FLOW_SIGMA_MIN or any
  * value is not finite; TUTOR_ETOOBIG when k > FLOW_MAX_COMPONENTS or d > FLOW_MAX_DIM;
  * TUTOR_ENOMEM. Free with flow_mixture_free. O(k d). */
-int flow_mixture_set(flow_mixture *m, const double *weight, const double *mean,
-                     const double *sigma, size_t k, size_t d);
+int flow_mixture_set(flow_mixture *m, const double *weight, const double *mean, const double *sigma,
+                     size_t k, size_t d);
 
 /* Frees what m holds and sets it empty (NULL is fine, and so is an empty m). */
 void flow_mixture_free(flow_mixture *m);
@@ -188,8 +188,8 @@ void flow_sample_opts_default(flow_sample_opts *o);
  * Records (listing flow_sample_listing): the schedule ts, x0, then per step (the first
  * FLOW_TRACE_STEPS) t, h, the field v and the new x, the rest summarised; snapshots hold
  * the first FLOW_TRACE_PARTICLES particles. O(S n (k + k_cond) d), twice that for Heun. */
-int flow_sample(double *x, double *traj, const flow_mixture *m, const flow_sample_opts *o,
-                size_t n, trace *tr);
+int flow_sample(double *x, double *traj, const flow_mixture *m, const flow_sample_opts *o, size_t n,
+                trace *tr);
 
 /* ---- quality and diversity ---- */
 
@@ -221,8 +221,7 @@ int flow_moments(double *mean, double *cov, double *spread, const double *x, siz
  * Returns 0 with *out set (free with flow_mixture_free); TUTOR_EINVAL (k = 0, n < k, d = 0,
  * a non-finite value, sigma_floor <= 0); TUTOR_ETOOBIG (caps); TUTOR_ENOMEM (out empty).
  * O(max_iter n k d) through CBLAS. */
-int flow_gmm_fit(flow_mixture *out, double *ll, size_t *iters, const double *x, size_t n,
-                 size_t d, size_t k, size_t max_iter, double tol, double sigma_floor,
-                 uint64_t seed);
+int flow_gmm_fit(flow_mixture *out, double *ll, size_t *iters, const double *x, size_t n, size_t d,
+                 size_t k, size_t max_iter, double tol, double sigma_floor, uint64_t seed);
 
 #endif

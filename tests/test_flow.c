@@ -331,8 +331,8 @@ static void test_velocity_monte_carlo(void)
     mix3(&m);
     rng r;
     rng_seed(&r, 13);
-    const double cases[][3] = {{0.0, 0.0, 0.3}, {1.0, 0.5, 0.5}, {-1.0, 0.2, 0.6},
-                               {0.3, -1.5, 0.7}, {2.0, 2.0, 0.2}};
+    const double cases[][3] = {
+        {0.0, 0.0, 0.3}, {1.0, 0.5, 0.5}, {-1.0, 0.2, 0.6}, {0.3, -1.5, 0.7}, {2.0, 2.0, 0.2}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         double x[2] = {cases[c][0], cases[c][1]}, t = cases[c][2], v[2], mc[2], se[2];
         CU_ASSERT_EQUAL(flow_velocity(v, NULL, &m, x, t, NULL), 0);
@@ -712,9 +712,9 @@ static void test_gmm_fit(void)
     CU_ASSERT_EQUAL(flow_gmm_fit(&fit, NULL, NULL, x, 2, 2, 3, 10, 0, 1e-3, 1), TUTOR_EINVAL);
     CU_ASSERT_EQUAL(flow_gmm_fit(&fit, NULL, NULL, x, n, 2, 0, 10, 0, 1e-3, 1), TUTOR_EINVAL);
     CU_ASSERT_EQUAL(flow_gmm_fit(&fit, NULL, NULL, x, n, 2, 3, 10, 0, 0.0, 1), TUTOR_EINVAL);
-    CU_ASSERT_EQUAL(flow_gmm_fit(&fit, NULL, NULL, x, n, 2, FLOW_MAX_COMPONENTS + 1, 10, 0, 1e-3,
-                                 1),
-                    TUTOR_ETOOBIG);
+    CU_ASSERT_EQUAL(
+        flow_gmm_fit(&fit, NULL, NULL, x, n, 2, FLOW_MAX_COMPONENTS + 1, 10, 0, 1e-3, 1),
+        TUTOR_ETOOBIG);
     mat_free(x);
     flow_mixture_free(&m);
 }

@@ -12,10 +12,10 @@
 EX_REF(flow_velocity);
 EX_REF(flow_euler_step);
 
-#define TOL   1e-10
-#define KMAX  6
-#define DMAX  4
-#define NMAX  8
+#define TOL  1e-10
+#define KMAX 6
+#define DMAX 4
+#define NMAX 8
 
 /* The mixture of the hand-checked cases: weights 1/4, 1/2, 1/4. */
 static int mix3(flow_mixture *m)
@@ -124,8 +124,7 @@ static void invalid(void)
                   flow_velocity(v, NULL, &m, x, -0.1, NULL)) &&
         ex_status("return value (t = 1.5)", TUTOR_EINVAL,
                   flow_velocity(v, NULL, &m, x, 1.5, NULL)) &&
-        ex_status("return value (t = NaN)", TUTOR_EINVAL,
-                  flow_velocity(v, NULL, &m, x, NAN, NULL)))
+        ex_status("return value (t = NaN)", TUTOR_EINVAL, flow_velocity(v, NULL, &m, x, NAN, NULL)))
         ex_status("return value (x = (0, NaN))", TUTOR_EINVAL,
                   flow_velocity(v, NULL, &m, xn, 0.5, NULL));
     flow_mixture_free(&m);
@@ -152,8 +151,8 @@ static void euler(void)
             return;
         size_t n = (size_t)rng_range(&r, 1, NMAX);
         double t = 0.9 * rng_uniform(&r), h = 0.1 * rng_uniform(&r);
-        ex_input("random mixture %d: k = %zu, d = %zu, n = %zu, t = %.4f, h = %.4f (seed 6)",
-                 trial, m.k, m.d, n, t, h);
+        ex_input("random mixture %d: k = %zu, d = %zu, n = %zu, t = %.4f, h = %.4f (seed 6)", trial,
+                 m.k, m.d, n, t, h);
         euler_case(&m, n, t, h, &r);
         flow_mixture_free(&m);
     }
