@@ -138,11 +138,13 @@ extern const size_t flow_velocity_listing_len;
 int flow_velocity(double *v, double *post, const flow_mixture *m, const double *x, double t,
                   trace *tr);
 
-/* The field at n points: v (n, d), x (n, d), t in [0, 1]. With cond not NULL it is the
+/* The field at n points, the fast form of flow_velocity (the same values to rounding):
+ * v (n, d), x (n, d), t in [0, 1]; v may not overlap x. With cond not NULL it is the
  * guided field v_m + guidance (v_cond - v_m), cond a mixture of the same d (guidance
- * finite). Returns 0; TUTOR_EINVAL (t, guidance, a non-finite x, d mismatch, n = 0);
- * TUTOR_ETOOBIG (n d > FLOW_MAX_VALUES); TUTOR_ENOMEM (guided only: one d-vector).
- * O(n (k + k_cond) d). */
+ * finite). Blocks of up to 512 points: two dgemms each (points against means, weights
+ * against means) around a row log-sum-exp. Returns 0; TUTOR_EINVAL (t, guidance, a
+ * non-finite x, d mismatch, n = 0); TUTOR_ETOOBIG (n d > FLOW_MAX_VALUES); TUTOR_ENOMEM
+ * (the O(512 (k + d)) workspaces). O(n (k + k_cond) d). */
 int flow_field(double *v, const flow_mixture *m, const flow_mixture *cond, double guidance,
                const double *x, size_t n, double t);
 
