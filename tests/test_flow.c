@@ -615,6 +615,17 @@ static void test_euler_step_and_traj(void)
         CU_ASSERT_EQUAL(flow_euler_step(y, &m, n, ts[i], ts[i + 1] - ts[i], NULL), 0);
     }
     CU_ASSERT(mat_max_abs_diff(x, y, 14) < TOL_EXACT);
+    /* S = 1: x0 + v(x0, 0) = sum_k pi_k mu_k for every particle, whatever x0. */
+    double mean[2];
+    flow_mixture_moments(mean, NULL, &m);
+    o.steps = 1;
+    o.shift = 1.0;
+    flow_noise(x, n, 2, 6);
+    CU_ASSERT_EQUAL(flow_sample(x, NULL, &m, &o, n, NULL), 0);
+    for (size_t p = 0; p < n; p++) {
+        CU_ASSERT_DOUBLE_EQUAL(x[2 * p], mean[0], TOL_EXACT);
+        CU_ASSERT_DOUBLE_EQUAL(x[2 * p + 1], mean[1], TOL_EXACT);
+    }
     /* One step by hand: x + h v(x, t). */
     double z[14];
     CU_ASSERT_EQUAL(flow_noise(z, n, 2, 4), 0);
