@@ -89,8 +89,8 @@ static int text_ok(const int *t, size_t n, const fusion_vocab *v)
     return 1;
 }
 
-int fusion_stream(int *tokens, int *modality, const fusion_vocab *v, const int *caption,
-                  size_t nc, const int *codes, size_t ni, const int *tail, size_t nt)
+int fusion_stream(int *tokens, int *modality, const fusion_vocab *v, const int *caption, size_t nc,
+                  const int *codes, size_t ni, const int *tail, size_t nt)
 {
     int rc = fusion_vocab_check(v);
     if (rc)
@@ -202,8 +202,8 @@ int fusion_zloss_slow(double *z, double *loss, const double *y, size_t rows, siz
     return 0;
 }
 
-int fusion_zloss_shift(double *z, double *loss, double *prob_change, const double *y,
-                       size_t cols, const double *shift, size_t ns, double coef)
+int fusion_zloss_shift(double *z, double *loss, double *prob_change, const double *y, size_t cols,
+                       const double *shift, size_t ns, double coef)
 {
     int rc = check_logits(y, 1, cols, coef);
     if (rc)
@@ -323,8 +323,8 @@ int fusion_generate_image(int *codes, int *stream, const int *prompt, size_t np,
     int rc = fusion_vocab_check(v);
     if (rc)
         return rc;
-    if (!codes || !fn || !g || (np && !prompt) || !isfinite(g->temperature) ||
-        g->temperature < 0 || !g->count)
+    if (!codes || !fn || !g || (np && !prompt) || !isfinite(g->temperature) || g->temperature < 0 ||
+        !g->count)
         return TUTOR_EINVAL;
     if (np > FUSION_MAX_STREAM || g->count > FUSION_MAX_STREAM ||
         np + g->count + 2 > FUSION_MAX_STREAM)
@@ -346,8 +346,8 @@ int fusion_generate_image(int *codes, int *stream, const int *prompt, size_t np,
     s[len++] = fusion_boi(v);
     if (tr) {
         fusion_modalities(mod, s, len, v);
-        trace_step(tr, L_STREAM, "prompt of %zu tokens, then <boi> = %d: image tokens only now",
-                   np, fusion_boi(v));
+        trace_step(tr, L_STREAM, "prompt of %zu tokens, then <boi> = %d: image tokens only now", np,
+                   fusion_boi(v));
         trace_ints(tr, "stream", s, len);
         trace_ints(tr, "modality", mod, len);
     }
@@ -371,8 +371,7 @@ int fusion_generate_image(int *codes, int *stream, const int *prompt, size_t np,
     s[len++] = fusion_eoi(v);
     if (tr) {
         fusion_modalities(mod, s, len, v);
-        trace_step(tr, L_EOI, "%zu image tokens drawn: <eoi> = %d forced", g->count,
-                   fusion_eoi(v));
+        trace_step(tr, L_EOI, "%zu image tokens drawn: <eoi> = %d forced", g->count, fusion_eoi(v));
         trace_ints(tr, "stream", s, len);
         trace_ints(tr, "modality", mod, len);
         trace_ints(tr, "codes", codes, g->count);
@@ -402,8 +401,8 @@ static int rows_model(double *logits, const int *stream, size_t len, void *vctx)
 }
 
 int fusion_generate_rows(int *codes, int *stream, const double *logits, size_t rows,
-                         const int *prompt, size_t np, const fusion_vocab *v,
-                         const fusion_gen *g, trace *tr)
+                         const int *prompt, size_t np, const fusion_vocab *v, const fusion_gen *g,
+                         trace *tr)
 {
     int rc = fusion_vocab_check(v);
     if (rc)
@@ -542,8 +541,8 @@ void fusion_demo_free(fusion_demo *demo)
 /* The demo's model: embeddings, block weights, and what one forward pass needs. */
 typedef struct demo_model {
     size_t d, V;
-    double *emb;      /* (V, d) */
-    double *weights;  /* one block: wq, wk, wv, wo (d, d), w_gate, w_up (d, f), w_down (f, d) */
+    double *emb;     /* (V, d) */
+    double *weights; /* one block: wq, wk, wv, wo (d, d), w_gate, w_up (d, f), w_down (f, d) */
     qknorm_block_w bw;
     qknorm_cfg cfg;
 } demo_model;
@@ -604,9 +603,8 @@ static int demo_check(const fusion_demo_cfg *cfg)
         cfg->caption + cfg->image_len + cfg->tail + 2 > FUSION_MAX_STREAM ||
         cfg->f > QKNORM_MAX_FFN)
         return TUTOR_ETOOBIG;
-    qknorm_cfg qc = {.n = cfg->caption + cfg->image_len + cfg->tail + 2,
-                     .d = cfg->d,
-                     .heads = cfg->heads};
+    qknorm_cfg qc = {
+        .n = cfg->caption + cfg->image_len + cfg->tail + 2, .d = cfg->d, .heads = cfg->heads};
     if ((rc = qknorm_check(&qc)) != 0)
         return rc;
     size_t V = fusion_vocab_size(&v);
@@ -719,8 +717,8 @@ int fusion_demo_run(fusion_demo *demo, const fusion_demo_cfg *cfg, trace *tr)
         trace_step(tr, L_EMBED, "x: one row of E per token, text and image alike, plus position");
         attn_snap(tr, "x", demo->x, n, d);
     }
-    rc = forward(demo->x, demo->out, demo->vocab_logits, demo->logits, demo->entropy,
-                 demo->tokens, n, &m, tr);
+    rc = forward(demo->x, demo->out, demo->vocab_logits, demo->logits, demo->entropy, demo->tokens,
+                 n, &m, tr);
     if (rc && rc != trace_status(tr))
         goto out;
     if (tr) {

@@ -32,13 +32,14 @@
 #define FUSION_ZLOSS_COEF 1e-5 /* the paper's coefficient */
 
 /* Caps, refused with TUTOR_ETOOBIG up front. */
-#define FUSION_MAX_VOCAB  65536               /* V_t + 2 + K */
-#define FUSION_MAX_STREAM QKNORM_MAX_N        /* tokens in a stream */
-#define FUSION_MAX_LOGITS ((size_t)1 << 24)   /* rows * cols of a logits matrix */
-#define FUSION_MAX_SHIFTS 4096                /* shifts of fusion_zloss_shift */
-#define FUSION_MAX_GROWTH 64                  /* g values of fusion_growth */
+#define FUSION_MAX_VOCAB  65536             /* V_t + 2 + K */
+#define FUSION_MAX_STREAM QKNORM_MAX_N      /* tokens in a stream */
+#define FUSION_MAX_LOGITS ((size_t)1 << 24) /* rows * cols of a logits matrix */
+#define FUSION_MAX_SHIFTS 4096              /* shifts of fusion_zloss_shift */
+#define FUSION_MAX_GROWTH 64                /* g values of fusion_growth */
 
-/* Generation steps recorded one by one (later ones in one summary step). */
+/* Generation steps recorded one by one; later tokens show up in the final <eoi> step's
+ * stream and codes. */
 #define FUSION_TRACE_TOKENS 32
 
 extern const char *const fusion_listing[];
@@ -74,8 +75,8 @@ int fusion_modality_of(const fusion_vocab *v, int token);
  * modality (may be NULL); both have nc + ni + nt + 2 slots. An array may be NULL when its
  * count is 0. TUTOR_EINVAL for a text token >= V_t or a code >= K (or negative),
  * TUTOR_ETOOBIG when the stream is longer than FUSION_MAX_STREAM. O(length). */
-int fusion_stream(int *tokens, int *modality, const fusion_vocab *v, const int *caption,
-                  size_t nc, const int *codes, size_t ni, const int *tail, size_t nt);
+int fusion_stream(int *tokens, int *modality, const fusion_vocab *v, const int *caption, size_t nc,
+                  const int *codes, size_t ni, const int *tail, size_t nt);
 
 /* modality[i] = the modality of tokens[i], i < n. TUTOR_EINVAL for a token outside the
  * vocabulary (modality then unspecified). O(n). */
@@ -98,8 +99,8 @@ int fusion_zloss_slow(double *z, double *loss, const double *y, size_t rows, siz
  * max_j |softmax(y + c_s)_j - softmax(y)_j| (zero up to rounding: the probabilities cannot
  * see the shift, only Z does, which is the drift the loss pins). Any output may be NULL.
  * O(ns cols). */
-int fusion_zloss_shift(double *z, double *loss, double *prob_change, const double *y,
-                       size_t cols, const double *shift, size_t ns, double coef);
+int fusion_zloss_shift(double *z, double *loss, double *prob_change, const double *y, size_t cols,
+                       const double *shift, size_t ns, double coef);
 
 /* ---- image-only generation ---- */
 
@@ -133,14 +134,15 @@ int fusion_generate_image(int *codes, int *stream, const int *prompt, size_t np,
 /* The same with given logits: row t of logits (rows, V), rows >= g->count, is the model's
  * output for the t-th image token. O(count V). */
 int fusion_generate_rows(int *codes, int *stream, const double *logits, size_t rows,
-                         const int *prompt, size_t np, const fusion_vocab *v,
-                         const fusion_gen *g, trace *tr);
+                         const int *prompt, size_t np, const fusion_vocab *v, const fusion_gen *g,
+                         trace *tr);
 
 /* ---- logit growth ---- */
 
 /* For each g[i] (> 0, finite; ng <= FUSION_MAX_GROWTH): Q = g x Wq and K = g x Wk (what a
  * slow growth of the projections' norms does), V = x Wv, then the heads' logits with
- * QK-Norm off (k = 0) and on (k = 1), everything else from c (c->qk_norm is ignored).
+ * QK-Norm off (k = 0) and on (k = 1), everything else from c (c->qk_norm is ignored; w->wo
+ * is not used: the logits come before it).
  * max_logit (2, ng): [k ng + i] the largest logit over heads and allowed pairs;
  * entropy (2, ng, heads): [(k ng + i) heads + h] head h's entropy averaged over the rows.
  * Without QK-Norm every logit is g^2 times its g = 1 value, so the softmax tends to one-hot

@@ -183,8 +183,8 @@ static void trace_head_start(trace *tr, const mha_show *sh, size_t h, const doub
         attn_snap_inputs(tr, q, k, v, c->n, c->d, c->d);
 }
 
-static void trace_head_norm(trace *tr, mha_show *sh, size_t h, const double *qh,
-                            const double *kh, const qknorm_cfg *c)
+static void trace_head_norm(trace *tr, mha_show *sh, size_t h, const double *qh, const double *kh,
+                            const qknorm_cfg *c)
 {
     size_t dh = c->d / c->heads;
     trace_step(tr, 3, "head %zu: each row of q_h and k_h normalised over its %zu entries", h, dh);
@@ -219,8 +219,10 @@ static void trace_head_probs(trace *tr, const mha_show *sh, size_t h, const doub
     for (size_t j = 1; j < n; j++)
         if (p[last * n + j] > p[last * n + best])
             best = j;
-    trace_step(tr, 6, "head %zu: softmax by rows; mean entropy %.4g nats (uniform would be up to "
-               "%.4g)", h, mean / (double)n, log((double)n));
+    trace_step(tr, 6,
+               "head %zu: softmax by rows; mean entropy %.4g nats (uniform would be up to "
+               "%.4g)",
+               h, mean / (double)n, log((double)n));
     if (sh->on) {
         attn_snap(tr, "P", p, n, n);
         trace_mark(tr, "P", (long)last, (long)best, TRACE_WINNER);
@@ -243,8 +245,8 @@ int qknorm_mha(double *out, double *logits, double *entropy, const double *q, co
     rc = TUTOR_ENOMEM;
     if (!qh || !kh || !vh || !oh || !s || !ent)
         goto out;
-    if (sh.on && (!(sh.o = mat_new(n, d)) || (c->qk_norm && (!(sh.qn = mat_dup(q, n, d)) ||
-                                                              !(sh.kn = mat_dup(k, n, d))))))
+    if (sh.on && (!(sh.o = mat_new(n, d)) ||
+                  (c->qk_norm && (!(sh.qn = mat_dup(q, n, d)) || !(sh.kn = mat_dup(k, n, d))))))
         goto out;
     for (size_t h = 0; h < heads; h++) {
         int show = tr && h < QKNORM_TRACE_HEADS;
@@ -315,8 +317,8 @@ out:
 }
 
 /* Slow QK-Norm of one piece: u (dh entries at stride 1) into z. */
-static void slow_norm(double *z, const double *u, size_t dh, const double *gain,
-                      const double *bias, double eps)
+static void slow_norm(double *z, const double *u, size_t dh, const double *gain, const double *bias,
+                      double eps)
 {
     double mean = 0.0, var = 0.0;
     for (size_t t = 0; t < dh; t++)
@@ -327,8 +329,8 @@ static void slow_norm(double *z, const double *u, size_t dh, const double *gain,
         z[t] = (u[t] - mean) / sqrt(var + eps) * (gain ? gain[t] : 1.0) + (bias ? bias[t] : 0.0);
 }
 
-int qknorm_mha_slow(double *out, double *logits, double *entropy, const double *q,
-                    const double *k, const double *v, const qknorm_cfg *c)
+int qknorm_mha_slow(double *out, double *logits, double *entropy, const double *q, const double *k,
+                    const double *v, const qknorm_cfg *c)
 {
     int rc = check_mha(out, q, k, v, c);
     if (rc)
@@ -436,8 +438,7 @@ out:
 }
 
 /* c (m, p) = a (m, r) b (r, p) with three loops. */
-static void slow_product(double *c, const double *a, const double *b, size_t m, size_t r,
-                         size_t p)
+static void slow_product(double *c, const double *a, const double *b, size_t m, size_t r, size_t p)
 {
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < p; j++) {
@@ -494,8 +495,8 @@ static int check_ffn(const double *x, size_t n, size_t d, size_t f, const double
     return 0;
 }
 
-int qknorm_swiglu(double *out, const double *x, size_t n, size_t d, size_t f,
-                  const double *w_gate, const double *w_up, const double *w_down)
+int qknorm_swiglu(double *out, const double *x, size_t n, size_t d, size_t f, const double *w_gate,
+                  const double *w_up, const double *w_down)
 {
     int rc = check_ffn(x, n, d, f, w_gate, w_up, w_down);
     if (rc || !out)

@@ -34,29 +34,31 @@
 #define QKNORM_EPS 1e-5
 
 /* Caps, refused with TUTOR_ETOOBIG before anything is allocated. */
-#define QKNORM_MAX_N      2048                 /* tokens */
-#define QKNORM_MAX_D      1024                 /* model width */
-#define QKNORM_MAX_HEADS  64                   /* heads */
-#define QKNORM_MAX_FFN    4096                 /* FFN width f */
-#define QKNORM_MAX_LOGITS ((size_t)1 << 22)    /* heads * n * n */
+#define QKNORM_MAX_N      2048              /* tokens */
+#define QKNORM_MAX_D      1024              /* model width */
+#define QKNORM_MAX_HEADS  64                /* heads */
+#define QKNORM_MAX_FFN    4096              /* FFN width f */
+#define QKNORM_MAX_LOGITS ((size_t)1 << 22) /* heads * n * n */
 
 /* Steps per head and row are recorded for the first QKNORM_TRACE_HEADS heads only. */
 #define QKNORM_TRACE_HEADS 8
 
 /* The listing's lines, as a macro so that fusion.c can start its own listing with them
  * (one listing for the whole topic; line numbers of this module stay valid in it). */
-#define QKNORM_LISTING_LINES                                                                      \
-    "Q = X Wq,  K = X Wk,  V = X Wv                      (n x d each)",                           \
-        "for each head h (columns h dh .. (h+1) dh - 1, dh = d / H):",                            \
-        "    if qk_norm: q_h = LN(q_h), k_h = LN(k_h)      (each row, over its dh entries)",      \
-        "    S_h = q_h k_h^T / sqrt(dh)                      (n x n logits)",                     \
-        "    if causal: S_h[i][j] = -inf for j > i",                                              \
-        "    P_h = softmax(S_h) by rows;  entropy_h[i] = -sum_j P log P",                         \
-        "    O[:, head h] = P_h v_h",                                                             \
-        "result = O Wo",                                                                          \
-        "pre-norm:  h = x + attn(RMSNorm(x));  out = h + ffn(RMSNorm(h))",                        \
-        "Chameleon: h = x + RMSNorm(attn(x));  out = h + RMSNorm(ffn(h))",                        \
-        "ffn(u) = (silu(u Wgate) * (u Wup)) Wdown            (SwiGLU)"
+/* clang-format off */
+#define QKNORM_LISTING_LINES                                                                 \
+    "Q = X Wq,  K = X Wk,  V = X Wv                      (n x d each)",                      \
+    "for each head h (columns h dh .. (h+1) dh - 1, dh = d / H):",                           \
+    "    if qk_norm: q_h = LN(q_h), k_h = LN(k_h)      (each row, over its dh entries)",     \
+    "    S_h = q_h k_h^T / sqrt(dh)                      (n x n logits)",                    \
+    "    if causal: S_h[i][j] = -inf for j > i",                                              \
+    "    P_h = softmax(S_h) by rows;  entropy_h[i] = -sum_j P log P",                         \
+    "    O[:, head h] = P_h v_h",                                                             \
+    "result = O Wo",                                                                          \
+    "pre-norm:  h = x + attn(RMSNorm(x));  out = h + ffn(RMSNorm(h))",                        \
+    "Chameleon: h = x + RMSNorm(attn(x));  out = h + RMSNorm(ffn(h))",                        \
+    "ffn(u) = (silu(u Wgate) * (u Wup)) Wdown            (SwiGLU)"
+/* clang-format on */
 #define QKNORM_LISTING_COUNT 11
 
 extern const char *const qknorm_listing[];
@@ -85,10 +87,10 @@ typedef enum qknorm_place {
 /* The block's weights. */
 typedef struct qknorm_block_w {
     qknorm_proj attn;
-    size_t f;                          /* FFN width */
-    const double *w_gate, *w_up;       /* (d, f) */
-    const double *w_down;              /* (f, d) */
-    const double *norm1, *norm2;       /* RMSNorm gains (d) each, or NULL: 1 */
+    size_t f;                    /* FFN width */
+    const double *w_gate, *w_up; /* (d, f) */
+    const double *w_down;        /* (f, d) */
+    const double *norm1, *norm2; /* RMSNorm gains (d) each, or NULL: 1 */
     qknorm_place place;
 } qknorm_block_w;
 
@@ -125,8 +127,8 @@ int qknorm_mha(double *out, double *logits, double *entropy, const double *q, co
 
 /* Slow form of qknorm_mha: loops over heads, rows and keys straight on the strided
  * columns, the norm inline. Same outputs to rounding. O(n^2 d). */
-int qknorm_mha_slow(double *out, double *logits, double *entropy, const double *q,
-                    const double *k, const double *v, const qknorm_cfg *c);
+int qknorm_mha_slow(double *out, double *logits, double *entropy, const double *q, const double *k,
+                    const double *v, const qknorm_cfg *c);
 
 /* Attention with its projections: Q = x Wq, K = x Wk, V = x Wv, qknorm_mha, result = O Wo.
  * result (n, d); logits, entropy as qknorm_mha (may be NULL). result may not overlap x.
@@ -140,8 +142,8 @@ int qknorm_attention_slow(double *result, double *logits, double *entropy, const
 
 /* SwiGLU FFN: out (n, d) = (silu(x Wg) * (x Wu)) Wd, x (n, d). out may not overlap x.
  * f in 1..QKNORM_MAX_FFN. O(n d f). */
-int qknorm_swiglu(double *out, const double *x, size_t n, size_t d, size_t f,
-                  const double *w_gate, const double *w_up, const double *w_down);
+int qknorm_swiglu(double *out, const double *x, size_t n, size_t d, size_t f, const double *w_gate,
+                  const double *w_up, const double *w_down);
 
 /* One decoder block over x (n, d) into out (n, d) (no overlap), norm placement w->place,
  * attention per c (its logits and entropy out as above, may be NULL). Records the

@@ -725,19 +725,18 @@ static void test_image_only_never_text(void)
         rng_seed(&t.r, seed * 7 + 1);
         fusion_gen g = {.count = 1 + seed % 20, .greedy = seed % 5 == 0, .seed = seed};
         g.temperature = seed % 3 ? 1.0 : 4.0;
-        CU_ASSERT_EQUAL(fusion_generate_image(codes, stream, prompt, 3, &v, text_lover_fn, &t, &g,
-                                              NULL),
-                        0);
+        CU_ASSERT_EQUAL(
+            fusion_generate_image(codes, stream, prompt, 3, &v, text_lover_fn, &t, &g, NULL), 0);
         check_generated(codes, stream, prompt, 3, &v, g.count);
-        CU_ASSERT_EQUAL(t.calls, g.count); /* the forced <eoi> asks nothing */
+        CU_ASSERT_EQUAL(t.calls, g.count);        /* the forced <eoi> asks nothing */
         CU_ASSERT_EQUAL(t.last_len, 3 + g.count); /* prompt, <boi>, count - 1 tokens */
     }
     /* Greedy: the largest image logit, whatever the text logits; ties to the lowest. */
     double y[2 * 10];
     fusion_vocab small = {4, 4}; /* V = 10, image tokens 6..9 */
     for (int j = 0; j < 10; j++) {
-        y[j] = j < 6 ? 1e6 : (double)(j % 3);       /* row 0: image 0 1 2 0 -> token 8 */
-        y[10 + j] = j < 6 ? -INFINITY : 0.0;         /* row 1: all tied -> token 6 */
+        y[j] = j < 6 ? 1e6 : (double)(j % 3); /* row 0: image 0 1 2 0 -> token 8 */
+        y[10 + j] = j < 6 ? -INFINITY : 0.0;  /* row 1: all tied -> token 6 */
     }
     fusion_gen gg = {.count = 2, .greedy = 1};
     CU_ASSERT_EQUAL(fusion_generate_rows(codes, stream, y, 2, NULL, 0, &small, &gg, NULL), 0);
@@ -797,23 +796,20 @@ static void test_generation_errors_and_mask(void)
                     TUTOR_EINVAL); /* fewer rows than tokens */
     CU_ASSERT_EQUAL(fusion_generate_rows(codes, stream, y, 2, bad_prompt, 1, &v, &g, NULL),
                     TUTOR_EINVAL);
-    CU_ASSERT_EQUAL(fusion_generate_image(codes, stream, NULL, 0, &v, failing_model, NULL, &g,
-                                          NULL),
-                    TUTOR_ERANGE);
+    CU_ASSERT_EQUAL(
+        fusion_generate_image(codes, stream, NULL, 0, &v, failing_model, NULL, &g, NULL),
+        TUTOR_ERANGE);
     y[7] = NAN; /* row 1, a text entry: still refused */
-    CU_ASSERT_EQUAL(fusion_generate_rows(codes, stream, y, 2, NULL, 0, &v, &g, NULL),
-                    TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(fusion_generate_rows(codes, stream, y, 2, NULL, 0, &v, &g, NULL), TUTOR_EINVAL);
     y[7] = 0;
     y[4] = y[5] = -INFINITY; /* row 0: no image token left */
-    CU_ASSERT_EQUAL(fusion_generate_rows(codes, stream, y, 2, NULL, 0, &v, &g, NULL),
-                    TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(fusion_generate_rows(codes, stream, y, 2, NULL, 0, &v, &g, NULL), TUTOR_EINVAL);
     g.count = 0;
-    CU_ASSERT_EQUAL(fusion_generate_rows(codes, stream, y, 2, NULL, 0, &v, &g, NULL),
-                    TUTOR_EINVAL);
+    CU_ASSERT_EQUAL(fusion_generate_rows(codes, stream, y, 2, NULL, 0, &v, &g, NULL), TUTOR_EINVAL);
     g.count = FUSION_MAX_STREAM;
-    CU_ASSERT_EQUAL(fusion_generate_image(codes, stream, NULL, 0, &v, failing_model, NULL, &g,
-                                          NULL),
-                    TUTOR_ETOOBIG);
+    CU_ASSERT_EQUAL(
+        fusion_generate_image(codes, stream, NULL, 0, &v, failing_model, NULL, &g, NULL),
+        TUTOR_ETOOBIG);
     /* The mask itself. */
     double m[6] = {1, 2, 3, 4, 5, 6};
     fusion_mask_image(m, &v, 0);
