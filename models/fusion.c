@@ -500,6 +500,30 @@ out:
     return rc;
 }
 
+int fusion_growth_seeded(double *max_logit, double *entropy, const double *g, size_t ng, size_t n,
+                         size_t d, size_t heads, uint64_t seed, trace *tr)
+{
+    qknorm_cfg c = {.n = n, .d = d, .heads = heads, .causal = 1};
+    int rc = qknorm_check(&c);
+    if (rc)
+        return rc;
+    double *x = mat_new(n, d), *w = mat_new(3 * d, d);
+    if (!x || !w) {
+        mat_free(x);
+        mat_free(w);
+        return TUTOR_ENOMEM;
+    }
+    rng r;
+    rng_seed(&r, seed);
+    mat_gauss(x, n * d, &r, 1.0);
+    mat_gauss(w, 3 * d * d, &r, 1.0 / sqrt((double)d));
+    qknorm_proj p = {w, w + d * d, w + 2 * d * d, NULL};
+    rc = fusion_growth(max_logit, entropy, x, &p, &c, g, ng, tr);
+    mat_free(x);
+    mat_free(w);
+    return rc;
+}
+
 /* ---- the whole-stream demo ---- */
 
 void fusion_demo_defaults(fusion_demo_cfg *cfg)
@@ -531,6 +555,7 @@ void fusion_demo_free(fusion_demo *demo)
     mat_free(demo->out);
     mat_free(demo->logits);
     mat_free(demo->entropy);
+    mat_free(demo->probs);
     mat_free(demo->vocab_logits);
     mat_free(demo->z);
     mem_free(demo->codes);
@@ -677,6 +702,7 @@ int fusion_demo_run(fusion_demo *demo, const fusion_demo_cfg *cfg, trace *tr)
     demo->out = mat_new(n, d);
     demo->logits = mat_new(H * n, n);
     demo->entropy = mat_new(H, n);
+    demo->probs = mat_new(H * n, n);
     demo->vocab_logits = mat_new(n, V);
     demo->z = mat_new(n, 1);
     demo->codes = mem_calloc(cfg->image_len, sizeof *demo->codes);
@@ -686,8 +712,8 @@ int fusion_demo_run(fusion_demo *demo, const fusion_demo_cfg *cfg, trace *tr)
     gc.y = mat_new(n, V);
     rc = demo_model_new(&m, cfg, V, &r);
     if (rc || !parts || !demo->tokens || !demo->modality || !demo->x || !demo->out ||
-        !demo->logits || !demo->entropy || !demo->vocab_logits || !demo->z || !demo->codes ||
-        !demo->gen_stream || !gc.x || !gc.out || !gc.y) {
+        !demo->logits || !demo->entropy || !demo->probs || !demo->vocab_logits || !demo->z ||
+        !demo->codes || !demo->gen_stream || !gc.x || !gc.out || !gc.y) {
         rc = TUTOR_ENOMEM;
         goto out;
     }
@@ -721,6 +747,8 @@ int fusion_demo_run(fusion_demo *demo, const fusion_demo_cfg *cfg, trace *tr)
                  n, &m, tr);
     if (rc && rc != trace_status(tr))
         goto out;
+    for (size_t h = 0; h < H; h++)
+        attn_row_softmax(demo->probs + h * n * n, demo->logits + h * n * n, n, n, 1);
     if (tr) {
         trace_step(tr, L_LOGITS, "y = out E^T: %zu x %zu logits over the joint vocabulary", n, V);
         attn_snap(tr, "y", demo->vocab_logits, n, V);

@@ -151,6 +151,17 @@ int fusion_generate_rows(int *codes, int *stream, const double *logits, size_t r
 int fusion_growth(double *max_logit, double *entropy, const double *x, const qknorm_proj *w,
                   const qknorm_cfg *c, const double *g, size_t ng, trace *tr);
 
+/* Seeded defaults for fusion_growth_seeded (and the topic's --part growth). */
+#define FUSION_GROWTH_N     16
+#define FUSION_GROWTH_D     16
+#define FUSION_GROWTH_HEADS 4
+
+/* fusion_growth on seeded inputs: x (n, d) ~ N(0, 1), Wq, Wk, Wv ~ N(0, 1/d) from seed,
+ * causal, default eps, no gains. Outputs and errors as fusion_growth (d % heads: ESHAPE).
+ * O(n d^2 + ng heads n^2 dh). */
+int fusion_growth_seeded(double *max_logit, double *entropy, const double *g, size_t ng, size_t n,
+                         size_t d, size_t heads, uint64_t seed, trace *tr);
+
 /* ---- the whole-stream demo ---- */
 
 typedef struct fusion_demo_cfg {
@@ -176,6 +187,7 @@ typedef struct fusion_demo {
     int *tokens, *modality;   /* (n) */
     double *x, *out;          /* (n, d): embeddings + positions; the block's output */
     double *logits, *entropy; /* (heads, n, n), (heads, n): the block's attention */
+    double *probs;            /* (heads, n, n): softmax of each head's logits, by rows */
     double *vocab_logits;     /* (n, V): out E^T, the next-token logits */
     double *z;                /* (n): logsumexp of each row of vocab_logits */
     double zloss;             /* coef * mean z^2 */

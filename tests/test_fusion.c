@@ -366,6 +366,14 @@ static void test_growth(void)
     trace_free(tr);
     mat_free(x);
     mat_free(w);
+    /* The seeded form: the same law on its own inputs, and its shape checks. */
+    double ml2[10], ent2[40];
+    CU_ASSERT_EQUAL(fusion_growth_seeded(ml2, ent2, g, 5, FUSION_GROWTH_N, FUSION_GROWTH_D,
+                                         FUSION_GROWTH_HEADS, 7, NULL),
+                    0);
+    CU_ASSERT_DOUBLE_EQUAL(ml2[4] / ml2[0], 256.0, 1e-9 * 256);
+    CU_ASSERT(ml2[9] <= sqrt((double)FUSION_GROWTH_D / FUSION_GROWTH_HEADS) + 1e-12);
+    CU_ASSERT_EQUAL(fusion_growth_seeded(ml2, ent2, g, 5, 8, 10, 4, 7, NULL), TUTOR_ESHAPE);
 }
 
 /* ---- FFN and block ---- */
@@ -883,6 +891,18 @@ static void test_demo(void)
     for (size_t i = 0; i < a.heads * n; i++) {
         CU_ASSERT(a.entropy[i] >= -1e-12 && a.entropy[i] <= log((double)n) + 1e-12);
     }
+    /* probs: causal rows summing to 1, whose entropy is the block's. */
+    for (size_t i = 0; i < a.heads * n; i++) {
+        const double *row = a.probs + i * n;
+        double sum = 0, e = 0;
+        for (size_t j = 0; j < n; j++) {
+            sum += row[j];
+            e -= row[j] > 0 ? row[j] * log(row[j]) : 0.0;
+        }
+        CU_ASSERT_DOUBLE_EQUAL(sum, 1.0, 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(e, a.entropy[i], 1e-12);
+        CU_ASSERT(i % n + 1 >= n || row[i % n + 1] == 0.0);
+    }
     /* The generated image: caption, <boi>, 16 image tokens, <eoi>. */
     check_generated(a.codes, a.gen_stream, a.tokens, 5, &a.vocab, 16);
     /* The trace starts with the stream and its modalities and ends at the forced <eoi>. */
@@ -963,6 +983,7 @@ static int sweep_body(void *arg)
     case 7: rc = fusion_zloss_shift(ml, ml + 3, ge, y, 7, g, 3, 1e-5); break;
     case 8: rc = fusion_generate_rows(codes, stream, y, 3, NULL, 0, &voc, &gen, tr); break;
     case 9: rc = fusion_growth(ml, ge, x, &p, &c, g, 3, tr); break;
+    case 10: rc = fusion_growth_seeded(ml, ge, g, 3, 4, 4, 2, 3, tr); break;
     default:
         rc = fusion_demo_run(&demo, &cfg, tr);
         if (!rc)
@@ -977,7 +998,7 @@ static int sweep_body(void *arg)
 
 static void test_alloc_failures(void)
 {
-    for (int variant = 0; variant <= 10; variant++)
+    for (int variant = 0; variant <= 11; variant++)
         for (int traced = 0; traced < 2; traced++) {
             sweep_ctx ctx = {variant, traced};
             CU_ASSERT(th_alloc_sweep(sweep_body, &ctx, 0) >= 1);
