@@ -171,15 +171,15 @@ static double max_entry(const double *s, size_t n, size_t *bi, size_t *bj)
  * O (the heads done so far, zeros after them). */
 typedef struct mha_show {
     double *qn, *kn, *o;
-    int on; /* matrices small enough to record */
+    int on; /* n x d matrices small enough to record (the copies exist) */
 } mha_show;
 
-static void trace_head_start(trace *tr, const mha_show *sh, size_t h, const double *q,
-                             const double *k, const double *v, const qknorm_cfg *c)
+static void trace_head_start(trace *tr, size_t h, const double *q, const double *k, const double *v,
+                             const qknorm_cfg *c)
 {
     size_t dh = c->d / c->heads;
     trace_step(tr, 2, "head %zu of %zu: columns %zu..%zu", h, c->heads, h * dh, h * dh + dh - 1);
-    if (h == 0 && sh->on)
+    if (h == 0)
         attn_snap_inputs(tr, q, k, v, c->n, c->d, c->d);
 }
 
@@ -196,21 +196,20 @@ static void trace_head_norm(trace *tr, mha_show *sh, size_t h, const double *qh,
     attn_snap(tr, "Kn", sh->kn, c->n, c->d);
 }
 
-static void trace_head_scores(trace *tr, const mha_show *sh, size_t h, const double *s,
-                              const qknorm_cfg *c)
+static void trace_head_scores(trace *tr, size_t h, const double *s, const qknorm_cfg *c)
 {
     size_t bi, bj, n = c->n;
     double m = max_entry(s, n, &bi, &bj);
     trace_step(tr, c->causal ? 5 : 4, "head %zu: logits S_h%s; the largest is S[%zu][%zu] = %.4g",
                h, c->causal ? ", future keys -inf" : "", bi, bj, m);
-    if (sh->on) {
+    if (attn_small(n, n)) {
         attn_snap(tr, "S", s, n, n);
         trace_mark(tr, "S", (long)bi, (long)bj, TRACE_WINNER);
     }
 }
 
-static void trace_head_probs(trace *tr, const mha_show *sh, size_t h, const double *p,
-                             const double *ent, const qknorm_cfg *c)
+static void trace_head_probs(trace *tr, size_t h, const double *p, const double *ent,
+                             const qknorm_cfg *c)
 {
     size_t n = c->n, last = n - 1, best = 0;
     double mean = 0.0;
@@ -223,12 +222,12 @@ static void trace_head_probs(trace *tr, const mha_show *sh, size_t h, const doub
                "head %zu: softmax by rows; mean entropy %.4g nats (uniform would be up to "
                "%.4g)",
                h, mean / (double)n, log((double)n));
-    if (sh->on) {
+    if (attn_small(n, n)) {
         attn_snap(tr, "P", p, n, n);
         trace_mark(tr, "P", (long)last, (long)best, TRACE_WINNER);
-        trace_reals(tr, "entropy", ent, n);
-        trace_quiz(tr, "Which key (column) gets the last query's largest weight?", (int64_t)best);
     }
+    trace_reals(tr, "entropy", ent, n);
+    trace_quiz(tr, "Which key (column) gets the last query's largest weight?", (int64_t)best);
 }
 
 int qknorm_mha(double *out, double *logits, double *entropy, const double *q, const double *k,
@@ -239,7 +238,7 @@ int qknorm_mha(double *out, double *logits, double *entropy, const double *q, co
         return rc;
     size_t n = c->n, d = c->d, heads = c->heads, dh = d / heads;
     double eps = eps_of(c), scale = 1.0 / sqrt((double)dh);
-    mha_show sh = {NULL, NULL, NULL, tr && attn_small(n, n) && attn_small(n, d)};
+    mha_show sh = {NULL, NULL, NULL, tr && attn_small(n, d)};
     double *qh = mat_new(n, dh), *kh = mat_new(n, dh), *vh = mat_new(n, dh);
     double *oh = mat_new(n, dh), *s = mat_new(n, n), *ent = mat_new(n, 1);
     rc = TUTOR_ENOMEM;
@@ -251,7 +250,7 @@ int qknorm_mha(double *out, double *logits, double *entropy, const double *q, co
     for (size_t h = 0; h < heads; h++) {
         int show = tr && h < QKNORM_TRACE_HEADS;
         if (show)
-            trace_head_start(tr, &sh, h, q, k, v, c);
+            trace_head_start(tr, h, q, k, v, c);
         /* Pass 1: the head's columns, contiguous, so that CBLAS sees plain (n, dh) blocks. */
         gather(qh, q, n, d, h * dh, dh);
         gather(kh, k, n, d, h * dh, dh);
@@ -275,7 +274,7 @@ int qknorm_mha(double *out, double *logits, double *entropy, const double *q, co
         if (logits)
             memcpy(logits + h * n * n, s, n * n * sizeof *s);
         if (show)
-            trace_head_scores(tr, &sh, h, s, c);
+            trace_head_scores(tr, h, s, c);
         /* Pass 4: stable softmax and each row's entropy. */
         attn_row_softmax(s, s, n, n, c->causal);
         for (size_t i = 0; i < n; i++)
@@ -283,7 +282,7 @@ int qknorm_mha(double *out, double *logits, double *entropy, const double *q, co
         if (entropy)
             memcpy(entropy + h * n, ent, n * sizeof *ent);
         if (show)
-            trace_head_probs(tr, &sh, h, s, ent, c);
+            trace_head_probs(tr, h, s, ent, c);
         /* Pass 5: the head's output columns. */
         mat_gemm(oh, s, vh, n, dh, n, 0, 0, 1.0, 0.0);
         scatter(out, oh, n, d, h * dh, dh);
