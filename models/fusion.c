@@ -623,18 +623,16 @@ static int demo_check(const fusion_demo_cfg *cfg)
     if (!cfg->image_len || !cfg->d || !cfg->heads || !cfg->f || !isfinite(cfg->coef) ||
         cfg->coef < 0 || !isfinite(cfg->temperature) || cfg->temperature < 0)
         return TUTOR_EINVAL;
-    if (cfg->caption > FUSION_MAX_STREAM || cfg->image_len > FUSION_MAX_STREAM ||
-        cfg->tail > FUSION_MAX_STREAM ||
-        cfg->caption + cfg->image_len + cfg->tail + 2 > FUSION_MAX_STREAM ||
-        cfg->f > QKNORM_MAX_FFN)
+    if (cfg->caption > FUSION_DEMO_MAX_N || cfg->image_len > FUSION_DEMO_MAX_N ||
+        cfg->tail > FUSION_DEMO_MAX_N ||
+        cfg->caption + cfg->image_len + cfg->tail + 2 > FUSION_DEMO_MAX_N ||
+        cfg->d > FUSION_DEMO_MAX_D || cfg->f > FUSION_DEMO_MAX_FFN ||
+        fusion_vocab_size(&v) > FUSION_DEMO_MAX_VOCAB)
         return TUTOR_ETOOBIG;
     qknorm_cfg qc = {
         .n = cfg->caption + cfg->image_len + cfg->tail + 2, .d = cfg->d, .heads = cfg->heads};
     if ((rc = qknorm_check(&qc)) != 0)
         return rc;
-    size_t V = fusion_vocab_size(&v);
-    if (V > FUSION_MAX_LOGITS / qc.n)
-        return TUTOR_ETOOBIG;
     if (cfg->codes)
         for (size_t i = 0; i < cfg->image_len; i++)
             if (cfg->codes[i] < 0 || (size_t)cfg->codes[i] >= cfg->image)

@@ -38,6 +38,13 @@
 #define FUSION_MAX_SHIFTS 4096              /* shifts of fusion_zloss_shift */
 #define FUSION_MAX_GROWTH 64                /* g values of fusion_growth */
 
+/* The demo regenerates its image token by token, a forward pass over the prefix each time;
+ * these caps keep that within a few seconds. */
+#define FUSION_DEMO_MAX_N     256  /* caption + image_len + tail + 2 */
+#define FUSION_DEMO_MAX_D     64   /* width */
+#define FUSION_DEMO_MAX_FFN   256  /* FFN width */
+#define FUSION_DEMO_MAX_VOCAB 1024 /* V_t + 2 + K */
+
 /* Generation steps recorded one by one; later tokens show up in the final <eoi> step's
  * stream and codes. */
 #define FUSION_TRACE_TOKENS 32
@@ -195,14 +202,13 @@ typedef struct fusion_demo {
     int *gen_stream;          /* (caption + image_len + 2): caption, <boi>, image, <eoi> */
 } fusion_demo;
 
-/* Runs the demo: a seeded stream (caption, <boi>, image, <eoi>, tail; cfg->codes replace
- * the seeded image codes), embeddings E (V, d) ~ N(0, 1) and sinusoidal positions, one
- * seeded causal block (weights N(0, 1/d), FFN N(0, 1/d) and N(0, 1/f)), the next-token
- * logits out E^T and their z-loss, then an image generated after the caption by the same
- * block (fusion_generate_image). demo is overwritten; on any error, the trace's included,
- * it is zeroed with nothing allocated.
- * Records the stream with its modalities, x, the block's steps, the logits, z, and the
- * generation. O(image_len n (n d + d^2 + d f + V d)). */
+/* Runs the demo (sizes capped by FUSION_DEMO_MAX_*, else TUTOR_ETOOBIG): a seeded stream (caption,
+ * <boi>, image, <eoi>, tail; cfg->codes replace the seeded image codes), embeddings E (V, d) ~ N(0,
+ * 1) and sinusoidal positions, one seeded causal block (weights N(0, 1/d), FFN N(0, 1/d) and N(0,
+ * 1/f)), the next-token logits out E^T and their z-loss, then an image generated after the caption
+ * by the same block (fusion_generate_image). demo is overwritten; on any error, the trace's
+ * included, it is zeroed with nothing allocated. Records the stream with its modalities, x, the
+ * block's steps, the logits, z, and the generation. O(image_len n (n d + d^2 + d f + V d)). */
 int fusion_demo_run(fusion_demo *demo, const fusion_demo_cfg *cfg, trace *tr);
 
 /* Frees the demo's arrays (not demo) and zeroes it; NULL is fine. */

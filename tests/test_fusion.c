@@ -929,6 +929,25 @@ static void test_demo(void)
     cfg.heads = 4;
     codes[3] = 16;
     CU_ASSERT_EQUAL(fusion_demo_run(&c, &cfg, NULL), TUTOR_EINVAL);
+    codes[3] = 0;
+    cfg.image_len = FUSION_DEMO_MAX_N;
+    CU_ASSERT_EQUAL(fusion_demo_run(&c, &cfg, NULL), TUTOR_ETOOBIG);
+    cfg.image_len = 16;
+    cfg.text = FUSION_DEMO_MAX_VOCAB;
+    CU_ASSERT_EQUAL(fusion_demo_run(&c, &cfg, NULL), TUTOR_ETOOBIG);
+    cfg.text = 24;
+    cfg.d = 2 * FUSION_DEMO_MAX_D;
+    CU_ASSERT_EQUAL(fusion_demo_run(&c, &cfg, NULL), TUTOR_ETOOBIG);
+    /* At the caps it still runs, in seconds at most. */
+    cfg.d = FUSION_DEMO_MAX_D;
+    cfg.f = FUSION_DEMO_MAX_FFN;
+    cfg.text = FUSION_DEMO_MAX_VOCAB - 2 - 16;
+    cfg.codes = NULL;
+    cfg.caption = FUSION_DEMO_MAX_N - 2 - 16 - 8;
+    cfg.tail = 8;
+    CU_ASSERT_EQUAL(fusion_demo_run(&c, &cfg, NULL), 0);
+    CU_ASSERT_EQUAL(c.n, FUSION_DEMO_MAX_N);
+    fusion_demo_free(&c);
     fusion_demo_free(&a);
     fusion_demo_free(&b);
     fusion_demo_free(NULL);
