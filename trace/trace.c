@@ -1,5 +1,7 @@
 #include "trace.h"
 
+#include <math.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -431,7 +433,9 @@ static void put_snap_text(strbuf *out, const trace_snap *s)
             strbuf_puts(out, "\n     ");
         for (size_t c = 0; c < s->cols && c < limit; c++) {
             size_t k = r * s->cols + c;
-            if (s->reals)
+            if (s->reals && isnan(s->reals[k]))
+                strbuf_puts(out, " -");
+            else if (s->reals)
                 strbuf_printf(out, " %.6g", s->reals[k]);
             else if (s->ints[k] == TRACE_NONE)
                 strbuf_puts(out, " -");

@@ -201,8 +201,8 @@ static void fmt_int(char *buf, size_t n, int64_t v)
 
 static void fmt_real(char *buf, size_t n, double v)
 {
-    if (isnan(v))
-        snprintf(buf, n, "nan");
+    if (isnan(v)) /* TRACE_UNSET: not computed yet, blank like TRACE_NONE */
+        buf[0] = '\0';
     else if (isinf(v))
         snprintf(buf, n, v > 0 ? "inf" : "-inf");
     else
