@@ -241,60 +241,87 @@ static u128 to_fixed(u128 top, int unit)
 /* Whether a and b (64.64) are too close for the error bound to tell which is larger. */
 static int too_close(u128 a, u128 b)
 {
-    return (a > b ? a - b : b - a) < ((u128)1 << 32);
+    /* |a - b| < M exactly when a - b + M, modulo 2^128, is below 2M (both are below 2^127):
+     * one comparison and no branch. */
+    const u128 margin = (u128)1 << 32;
+    return a - b + margin < 2 * margin;
+}
+
+/* Writes the low `count` decimal digits of d (leading zeros included) ending just before end,
+ * two at a time from a table. */
+static void put_digits(char *end, uint64_t d, int count)
+{
+    if (count > 8) { /* the low eight in 32-bit arithmetic, cheaper than 64-bit */
+        uint32_t low = (uint32_t)(d % 100000000u);
+        d /= 100000000u;
+        for (int i = 0; i < 4; i++, low /= 100) {
+            end -= 2;
+            memcpy(end, digit_pairs + 2 * (low % 100), 2);
+        }
+        count -= 8;
+    }
+    uint32_t rest = (uint32_t)d;
+    for (; count >= 2; count -= 2, rest /= 100) {
+        end -= 2;
+        memcpy(end, digit_pairs + 2 * (rest % 100), 2);
+    }
+    if (count)
+        end[-1] = (char)('0' + rest % 10);
 }
 
 /* Writes d (p digits, or 10^p after a carry) at decimal exponent k the way %.{p}g does, into
- * buf (48 bytes: the copies below move fixed-size blocks, which compile to a few moves, past
- * the end of what they mean). Returns the length. */
+ * buf (at least 32 bytes). The digits go straight to their places (a copy through a scratch
+ * array stalled on reading back bytes just stored). Returns the length. */
 static size_t put_g(char *buf, int neg, uint64_t d, int p, int k)
 {
-    char dig[40] = {0};
     if (d == pow10_u64[p]) {
         d = pow10_u64[p - 1];
         k++;
     }
-    int i = p;
-    for (; i >= 2; i -= 2, d /= 100)
-        memcpy(dig + i - 2, digit_pairs + 2 * (d % 100), 2);
-    if (i)
-        dig[0] = (char)('0' + d);
     int nd = p; /* digits left once trailing zeros go, as %g drops them */
-    while (nd > 1 && dig[nd - 1] == '0')
+    while (nd > 1 && d % 10 == 0) {
+        d /= 10;
         nd--;
-    size_t n = 0;
+    }
+    char *out = buf;
     if (neg)
-        buf[n++] = '-';
-    if (k >= 0 && k < p) { /* ddd.ddd */
-        memcpy(buf + n, dig, 20);
-        n += (size_t)k + 1;
-        if (nd > k + 1) {
-            buf[n] = '.';
-            memcpy(buf + n + 1, dig + k + 1, 16);
-            n += (size_t)(nd - k);
+        *out++ = '-';
+    if (k >= 0 && k < p) { /* ddd.ddd, or ddd000 when the digits end before the point */
+        if (nd <= k + 1) {
+            put_digits(out + nd, d, nd);
+            memset(out + nd, '0', (size_t)(k + 1 - nd));
+            out += k + 1;
+        } else {
+            int frac = nd - k - 1;
+            put_digits(out + k + 1, d / pow10_u64[frac], k + 1);
+            out[k + 1] = '.';
+            put_digits(out + nd + 1, d % pow10_u64[frac], frac);
+            out += nd + 1;
         }
     } else if (k < 0 && k >= -4) { /* 0.000ddd */
-        memcpy(buf + n, "0.000", 5);
-        n += (size_t)(1 - k);
-        memcpy(buf + n, dig, 20);
-        n += (size_t)nd;
+        memcpy(out, "0.000", 5);
+        out += 1 - k;
+        put_digits(out + nd, d, nd);
+        out += nd;
     } else { /* d.ddde+XX */
-        buf[n++] = dig[0];
         if (nd > 1) {
-            buf[n] = '.';
-            memcpy(buf + n + 1, dig + 1, 16);
-            n += (size_t)nd;
+            put_digits(out + 1, d / pow10_u64[nd - 1], 1);
+            out[1] = '.';
+            put_digits(out + nd + 1, d % pow10_u64[nd - 1], nd - 1);
+            out += nd + 1;
+        } else {
+            *out++ = (char)('0' + d);
         }
-        buf[n++] = 'e';
-        buf[n++] = k < 0 ? '-' : '+';
+        *out++ = 'e';
+        *out++ = k < 0 ? '-' : '+';
         int ak = k < 0 ? -k : k;
         if (ak >= 100)
-            buf[n++] = (char)('0' + ak / 100);
-        memcpy(buf + n, digit_pairs + 2 * (ak % 100), 2);
-        n += 2;
+            *out++ = (char)('0' + ak / 100);
+        memcpy(out, digit_pairs + 2 * (ak % 100), 2);
+        out += 2;
     }
-    buf[n] = '\0';
-    return n;
+    *out = '\0';
+    return (size_t)(out - buf);
 }
 
 /* Rounds v (64.64, 10^16 <= v < 10^17) to `digits` significant digits, v / step to an
@@ -318,7 +345,7 @@ static inline int try_digits(char *buf, int neg, int k, u128 v, u128 hi, u128 lo
     return -1;
 }
 
-/* The fast path above: writes x into buf (at least 48 bytes) and returns the length, or 0
+/* The fast path above: writes x into buf (at least 32 bytes) and returns the length, or 0
  * when x is zero, subnormal, the smallest normal, not finite, or too close to call. */
 static size_t json_double_fast(double x, char *buf)
 {
@@ -368,9 +395,8 @@ int strbuf_json_double(strbuf *sb, double x)
         return strbuf_putn(sb, "null", 4);
     if (x == 0)
         return signbit(x) ? strbuf_putn(sb, "-0", 2) : strbuf_putn(sb, "0", 1);
-    /* Formatted in place: at most 24 bytes ("-1.2345678901234567e-308") and the NUL, but
-     * put_g's block copies may write up to 48. */
-    int rc = strbuf_reserve(sb, 48);
+    /* Formatted in place: at most 24 bytes ("-1.2345678901234567e-308") and the NUL. */
+    int rc = strbuf_reserve(sb, 32);
     if (rc)
         return rc;
     char *buf = sb->s + sb->len;
