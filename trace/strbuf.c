@@ -1,5 +1,6 @@
 #include "strbuf.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +332,12 @@ static size_t put_g(char *buf, int neg, uint64_t d, int p, int k)
 static inline int try_digits(char *buf, int neg, int k, u128 v, u128 hi, u128 lo, int digits,
                              uint64_t step)
 {
+    /* A value that reads back lies in [lo, hi], integer parts included; with one unit to
+     * spare for the error in lo and hi, no multiple of step there means no P-digit value
+     * reads back. Two divisions by a constant settle most 15- and many 16-digit attempts. */
+    uint64_t lo_whole = (uint64_t)(lo >> 64), hi_whole = (uint64_t)(hi >> 64);
+    if ((hi_whole + 1) / step == (lo_whole - 2) / step)
+        return -1;
     uint64_t whole = (uint64_t)(v >> 64);
     u128 rem = v - ((u128)(whole - whole % step) << 64);
     u128 half = (u128)step << 63;
@@ -364,8 +371,23 @@ static size_t json_double_fast(double x, char *buf)
     u128 p = 0, v = 0;
     int pe = 0, tries = 0;
     for (;;) {
-        if (++tries > 3 || pow10_wide(16 - k, &p, &pe))
+        if (++tries > 3)
             return 0;
+        /* Neighbouring values mostly share their scale: keep the last power of ten. */
+        static _Thread_local struct {
+            int q, e;
+            u128 m;
+        } last = {INT_MIN, 0, 0};
+        if (last.q == 16 - k) {
+            p = last.m;
+            pe = last.e;
+        } else if (pow10_wide(16 - k, &p, &pe) == 0) {
+            last.q = 16 - k;
+            last.m = p;
+            last.e = pe;
+        } else {
+            return 0;
+        }
         v = to_fixed(mul_top64(m, p), e2 + pe + 64);
         uint64_t whole = (uint64_t)(v >> 64);
         if (whole < pow10_u64[16])
