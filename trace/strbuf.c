@@ -364,8 +364,9 @@ static size_t json_double_fast(double x, char *buf)
         return 0;
     uint64_t m = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52;
     int e2 = biased - 1075;
-    /* k = floor(log10 x), or one less: x >= 2^(e2 + 52), and 78913 / 2^18 is log10(2) to
-     * within 2^-22, close enough for |e2| < 1100. The loop corrects it. */
+    /* k = floor(log10 x), or one less, as x >= 2^(e2 + 52); 78913 / 2^18 is log10(2) to
+     * within 1e-6, so for |e2| < 1100 the estimate can be off by one more at most. The
+     * loop corrects it, a step at a time. */
     long t = (long)(e2 + 52) * 78913;
     int k = (int)(t >= 0 ? t >> 18 : -((-t + 262143) >> 18));
     u128 p = 0, v = 0;
