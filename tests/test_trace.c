@@ -406,6 +406,29 @@ static void test_strbuf_numbers(void)
     strbuf_free(&b);
 }
 
+/* A buffer past several 4 MiB windows (where strbuf asks the kernel to fill pages ahead)
+ * keeps every byte, whatever the append sizes. */
+static void test_strbuf_big(void)
+{
+    strbuf sb = STRBUF_INIT;
+    char piece[101];
+    size_t total = 0;
+    for (size_t i = 0; total < ((size_t)13 << 20); i++) {
+        size_t n = 1 + i % 100;
+        for (size_t k = 0; k < n; k++)
+            piece[k] = (char)('a' + (total + k) % 23);
+        CU_ASSERT_EQUAL_FATAL(strbuf_putn(&sb, piece, n), 0);
+        total += n;
+    }
+    CU_ASSERT_EQUAL(sb.len, total);
+    size_t wrong = 0;
+    for (size_t k = 0; k < total; k++)
+        wrong += sb.s[k] != (char)('a' + k % 23);
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_EQUAL(sb.s[total], '\0');
+    strbuf_free(&sb);
+}
+
 static void test_rng(void)
 {
     rng a, b;
@@ -578,6 +601,7 @@ void tests_register(void)
         {"JSON doubles by hand: styles, digit counts, extremes", test_json_double_by_hand},
         {"JSON doubles: fast path equals the printf rule", test_json_double_matches_printf},
         {"strbuf_put_i64 and strbuf_printf against printf", test_strbuf_numbers},
+        {"strbuf past several 4 MiB windows keeps every byte", test_strbuf_big},
         {"rng is deterministic and uniform", test_rng},
         {"mem wrapper refuses overflowing sizes", test_mem_calloc_overflow},
         {"proc: stdin, stdout, stderr, cap, exit status", test_proc_streams},

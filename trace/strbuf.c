@@ -5,9 +5,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "mem.h"
 #include "status.h"
+
+/* Window of the big-buffer page prefetch below. */
+#define PREFAULT_SHIFT 22 /* 4 MiB */
+
+/* A big output (a trace's JSON: 160 MB) touches tens of thousands of fresh pages, and a
+ * virtual machine may charge several microseconds for each page fault (8 us on the one the
+ * benchmarks ran on: 30 % of writing the JSON). So when the text crosses into a new 4 MiB
+ * window, Linux is asked to fill that window's pages in one call (MADV_POPULATE_WRITE, Linux
+ * 5.14): the same pages, touched a little earlier, at a fifth of the cost. Only a hint: on
+ * an older kernel or another system it fails or is absent and the pages fault as usual. */
+static void strbuf_prefault(strbuf *sb, size_t from)
+{
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        return;
+    uintptr_t start = (uintptr_t)sb->s + from, end = (uintptr_t)sb->s + sb->cap;
+    start = (start + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    if (start >= end)
+        return;
+    if (end - start > ((uintptr_t)1 << PREFAULT_SHIFT))
+        end = start + ((uintptr_t)1 << PREFAULT_SHIFT);
+    end &= ~((uintptr_t)page - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+#else
+    (void)sb;
+    (void)from;
+#endif
+}
 
 /* Makes room for extra more bytes plus the NUL. Doubling keeps appends amortised O(1). */
 static int strbuf_reserve(strbuf *sb, size_t extra)
@@ -17,16 +51,18 @@ static int strbuf_reserve(strbuf *sb, size_t extra)
     if (extra > SIZE_MAX / 2 - sb->len - 1)
         return sb->failed = TUTOR_ENOMEM;
     size_t need = sb->len + extra + 1;
-    if (need <= sb->cap)
-        return 0;
-    size_t cap = sb->cap ? sb->cap : 64;
-    while (cap < need)
-        cap *= 2;
-    char *s = mem_realloc_array(sb->s, cap, 1);
-    if (!s)
-        return sb->failed = TUTOR_ENOMEM;
-    sb->s = s;
-    sb->cap = cap;
+    if (need > sb->cap) {
+        size_t cap = sb->cap ? sb->cap : 64;
+        while (cap < need)
+            cap *= 2;
+        char *s = mem_realloc_array(sb->s, cap, 1);
+        if (!s)
+            return sb->failed = TUTOR_ENOMEM;
+        sb->s = s;
+        sb->cap = cap;
+    }
+    if ((sb->len >> PREFAULT_SHIFT) != (need >> PREFAULT_SHIFT))
+        strbuf_prefault(sb, (need >> PREFAULT_SHIFT) << PREFAULT_SHIFT);
     return 0;
 }
 
