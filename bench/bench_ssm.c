@@ -131,6 +131,8 @@ static void case_s4d(void)
     row.peer = "numpy exp + rfft";
     row.need = 1;
     row.target = ">= 1 (no slower)";
+    row.why = "cost (not profiled this round): the FFT convolution (FFTW) and the kernel's "
+              "powers; the Python peer is not alternated with ours";
     if (bench_time(&row.ours_t, ours_s4d, &ctx, 5) == 0) {
         /* double complex is laid out as two doubles (C11 6.2.5), as numpy reads it. */
         const void *parts[] = {dtA, Bbar, C, &D, u};

@@ -86,8 +86,8 @@ typedef struct scan_job {
 /* Channels per pass over the L steps: a pass's A and state, 2 N doubles per channel, take
  * 64 KiB, which L2 holds. Each of the pass's L N inner loops starts by reloading the
  * exponential's constants (more than the registers hold), so the passes are as wide as
- * that allows: at N = 16, passes of 64 and 128 channels (16 and 32 KiB, in L1) were 10 to
- * 40 % slower than 256 (docs/bench.md). */
+ * that allows: at N = 16, passes of 64 and 128 channels (16 and 32 KiB, in L1) were 15 to
+ * 50 % slower than 256 (docs/bench.md). */
 static size_t sub_width(size_t N)
 {
     size_t w = 4096 / N / 8 * 8;
