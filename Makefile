@@ -59,7 +59,7 @@ TRACE_SRC := $(sort $(wildcard trace/*.c))
 ALGO_SRC  := $(sort $(wildcard algorithms/*.c))
 MODEL_SRC := $(sort $(wildcard models/*.c))
 PLOT_SRC  := $(sort $(wildcard plots/*.c))
-APP_SRC   := $(filter-out tutor/main.c,$(sort $(wildcard tutor/*.c)))
+APP_SRC   := $(filter-out tutor/main.c,$(sort $(wildcard tutor/*.c tutor/*/*.c)))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/*.c)))
 

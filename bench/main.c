@@ -13,13 +13,15 @@ int bench_skip_case(const char *name)
     return only && strcmp(only, name) != 0;
 }
 
+int bench_case_trace(void); /* bench_trace.c (bench.h is another branch's to edit) */
+
 static const struct {
     const char *name;
     int (*run)(void);
 } cases[] = {
     {"maxgap", bench_case_maxgap},     {"heap", bench_case_heap},
     {"knapsack", bench_case_knapsack}, {"attention", bench_case_attention},
-    {"ssm", bench_case_ssm},
+    {"ssm", bench_case_ssm},           {"trace", bench_case_trace},
 };
 
 /* What the numbers depend on: the CPU, how many there are, and how busy they were. */

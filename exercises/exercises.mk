@@ -12,7 +12,7 @@
 # pulled in, since every symbol it could provide is already defined. The ref binary links the
 # archive as usual and aliases exref_NAME to NAME at link time.
 
-EX_IDS := maxgap combsum combsum2 knapsack heap attn_softmax attn_linear hippo_legs ssm_kernel
+EX_IDS := maxgap combsum combsum2 knapsack heap attn_softmax attn_linear hippo_legs ssm_kernel vq mot flow fusion
 
 EX_LIB_maxgap       := algorithms/maxgap.c
 EX_FN_maxgap        := maxgap_buckets
@@ -32,6 +32,14 @@ EX_LIB_hippo_legs   := models/hippo.c
 EX_FN_hippo_legs    := hippo_legs_matrices hippo_legs_step_dense
 EX_LIB_ssm_kernel   := models/ssm.c
 EX_FN_ssm_kernel    := ssm_kernel
+EX_LIB_vq           := models/vq.c
+EX_FN_vq            := vq_assign vq_lloyd_step
+EX_LIB_mot          := models/mot.c
+EX_FN_mot           := mot_mask mot_forward
+EX_LIB_flow         := models/flow.c
+EX_FN_flow          := flow_velocity flow_euler_step
+EX_LIB_fusion       := models/qknorm.c
+EX_FN_fusion        := qknorm_heads_norm qknorm_mha
 
 # Where the student's files live (copied from the stubs on first use); ignored by git.
 EX_WORK ?= $(or $(TUTOR_EXERCISE_DIR),exercises/work)

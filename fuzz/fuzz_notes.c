@@ -1,5 +1,5 @@
 /* fuzz_notes.c: the notes reader and markdown renderer of the tutor's notes screen
- * (tutor/ui_notes.c: ui_notes_read, ui_md_render), which read docs/ID.md or any file in
+ * (tutor/ui/notes.c: notes_read, notes_render), which read docs/ID.md or any file in
  * $TUTOR_DOCS. The locale is C.UTF-8, as in the UI, so the wide-character paths run.
  *
  * Control byte: bits 0-6 the width to render to (under 20 is taken as 20, as the screen
@@ -13,8 +13,8 @@
 
 #include "../trace/status.h"
 #include "../trace/strbuf.h"
-#include "../tutor/ui_draw.h"
-#include "../tutor/ui_notes.h"
+#include "../tutor/ui/tty.h"
+#include "../tutor/ui/notes.h"
 #include "common.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -31,11 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = fz_file("notes.md", data, size);
     int width = (int)(ctl & 127);
     strbuf text = STRBUF_INIT;
-    ui_md md = {0};
+    notes_doc md = {0};
     int armed = fz_alloc_fail(ctl);
-    int rc = ui_notes_read(path, &text);
+    int rc = notes_read(path, &text);
     if (!rc)
-        rc = ui_md_render(strbuf_str(&text), width, &md);
+        rc = notes_render(strbuf_str(&text), width, &md);
     fz_alloc_end();
     if (rc == TUTOR_ENOMEM && !armed)
         fz_fail("notes: out of memory with no failure injected");
@@ -45,15 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_fail("notes: out of memory left %zu lines behind", md.n);
     int w = width < 20 ? 20 : width;
     for (size_t i = 0; i < md.n; i++) {
-        const ui_md_line *l = &md.lines[i];
-        if (l->style == UI_CODE || l->text[0] == '|')
+        const notes_line *l = &md.lines[i];
+        if (l->style == TTY_CODE || l->text[0] == '|')
             continue;
         int avail = w - l->indent < 8 ? 8 : w - l->indent;
-        if (ui_width(l->text) > avail)
+        if (tty_width(l->text) > avail)
             fz_fail("notes: line %zu is %d columns wide, more than the %d available", i,
-                    ui_width(l->text), avail);
+                    tty_width(l->text), avail);
     }
-    ui_md_free(&md);
+    notes_free(&md);
     strbuf_free(&text);
     return 0;
 }

@@ -1,4 +1,4 @@
-/* fuzz_progress.c: the exercise progress file reader (tutor/exercise.c: load and
+/* fuzz_progress.c: the exercise progress file reader (tutor/exercise/exercise.c: load and
  * parse_line), through exercise_status with XDG_STATE_HOME pointing at a scratch folder.
  *
  * Control byte: bit 7 injects an allocation failure (common.h); the rest is unused.
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../tutor/exercise.h"
+#include "../tutor/exercise/exercise.h"
 #include "common.h"
 
 /* The oracle: 1 when every line is blank, a # comment, or exactly three words of which

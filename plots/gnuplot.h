@@ -9,7 +9,7 @@
  * the terminal (which curses may own); a dumb figure's text comes back the same way.
  *
  * This is the project's one way to run gnuplot: `tutor plot` and the UI's in-terminal plots
- * (tutor/ui_plot.c) both render here. The UI sets a timeout (gp_set_timeout), so a gnuplot
+ * (tutor/ui/textplot.c) both render here. The UI sets a timeout (gp_set_timeout), so a gnuplot
  * that hangs is killed rather than freezing the screen.
  *
  * Safety: gnuplot runs shell commands from `system(...)` and from backquotes inside
@@ -33,7 +33,7 @@ typedef enum gp_format {
     GP_PNG,  /* pngcairo */
     GP_SVG,  /* svg */
     GP_PDF,  /* pdfcairo */
-    GP_DUMB, /* text; the output starts with a form feed */
+    GP_DUMB, /* plain text (gnuplot's form feeds are dropped) */
     GP_GIF,  /* gif, animated when the session is opened with animate */
     GP_FORMAT_COUNT
 } gp_format;

@@ -12,8 +12,8 @@
 #include "../trace/rng.h"
 #include "../trace/status.h"
 #include "../trace/trace.h"
-#include "../tutor/parse.h"
-#include "../tutor/topic.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 /* ---- shared part ---------------------------------------------------------------------- */

@@ -21,10 +21,10 @@
 #include <unistd.h>
 
 #include "../trace/status.h"
-#include "../tutor/parse.h"
-#include "../tutor/topic.h"
-#include "../tutor/ui_draw.h"
-#include "../tutor/ui_notes.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
+#include "../tutor/ui/tty.h"
+#include "../tutor/ui/notes.h"
 #include "harness.h"
 
 #ifndef TUTOR_SRCDIR
@@ -32,7 +32,7 @@
 #endif
 
 /* The terminal the notes must fit: the notes screen wraps at COLS - 2 and draws a line of
- * indent i at column 1 + i, i.e. in COLS - 2 - i cells (tutor/ui_notes.c). */
+ * indent i at column 1 + i, i.e. in COLS - 2 - i cells (tutor/ui/notes.c). */
 #define NOTES_COLS 80
 
 /* What README's prose comments promise: the example, its comment as README words it, and
@@ -69,7 +69,7 @@ static int read_src(const char *rel, strbuf *text)
 {
     strbuf path = STRBUF_INIT;
     strbuf_printf(&path, "%s/%s", srcdir(), rel);
-    int rc = ui_notes_read(strbuf_str(&path), text);
+    int rc = notes_read(strbuf_str(&path), text);
     if (rc) {
         CU_FAIL("cannot read a documentation file");
         fprintf(stderr, "\n  %s: %s", strbuf_str(&path), status_strerror(rc));
@@ -248,21 +248,21 @@ static void test_notes_code_fits(void)
     int code_lines = 0;
     for (size_t t = 0; t < topic_count; t++) {
         const topic *tp = topic_registry[t];
-        if (ui_notes_find(tp, &path) != 0 || ui_notes_read(strbuf_str(&path), &text) != 0) {
+        if (notes_find(tp, &path) != 0 || notes_read(strbuf_str(&path), &text) != 0) {
             CU_FAIL("a topic has no notes in docs/");
             fprintf(stderr, "\n  %s: %s", tp->id, strbuf_str(&path));
             continue;
         }
-        ui_md md = {0};
-        CU_ASSERT_EQUAL_FATAL(ui_md_render(strbuf_str(&text), NOTES_COLS - 2, &md), 0);
+        notes_doc md = {0};
+        CU_ASSERT_EQUAL_FATAL(notes_render(strbuf_str(&text), NOTES_COLS - 2, &md), 0);
         for (size_t i = 0; i < md.n; i++) {
-            if (md.lines[i].style != UI_CODE)
+            if (md.lines[i].style != TTY_CODE)
                 continue;
             code_lines++;
             int cells = 0;
             for (const char *c = md.lines[i].text; *c;) {
                 int cw;
-                size_t k = ui_char(c, &cw);
+                size_t k = tty_char(c, &cw);
                 if (k == 0)
                     break;
                 cells += cw;
@@ -275,7 +275,7 @@ static void test_notes_code_fits(void)
                         md.lines[i].text);
             }
         }
-        ui_md_free(&md);
+        notes_free(&md);
     }
     CU_ASSERT_TRUE(code_lines > 50);
     if (saved_copy)

@@ -16,8 +16,8 @@
 
 #include "../trace/strbuf.h"
 #include "../tutor/cli.h"
-#include "../tutor/exercise.h"
-#include "../tutor/topic.h"
+#include "../tutor/exercise/exercise.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;

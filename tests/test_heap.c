@@ -14,8 +14,8 @@
 #include "../trace/status.h"
 #include "../trace/trace.h"
 #include "../tutor/cli.h"
-#include "../tutor/parse.h"
-#include "../tutor/topic.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;

@@ -13,8 +13,8 @@
 #include "../trace/mem.h"
 #include "../trace/rng.h"
 #include "../trace/status.h"
-#include "../tutor/parse.h"
-#include "../tutor/topic.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;

@@ -9,8 +9,8 @@
 #include "../trace/rng.h"
 #include "../trace/status.h"
 #include "../trace/trace.h"
-#include "../tutor/parse.h"
-#include "../tutor/topic.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
@@ -652,7 +652,7 @@ static void test_help_and_random_input(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "knapsack", NULL), 0);
     const char *h = strbuf_str(&out);
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--capacity VALUE"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "--items VALUE"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "--items LIST"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--method VALUE"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--exact "));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--ascending "));

@@ -16,14 +16,14 @@
 #include "../trace/status.h"
 #include "../trace/trace.h"
 #include "../tutor/cli.h"
-#include "../tutor/exercise.h"
-#include "../tutor/parse.h"
-#include "../tutor/topic.h"
-#include "../tutor/ui_draw.h"
-#include "../tutor/ui_notes.h"
-#include "../tutor/ui_plot.h"
-#include "../tutor/ui_predict.h"
-#include "../tutor/ui_views.h"
+#include "../tutor/exercise/exercise.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
+#include "../tutor/ui/tty.h"
+#include "../tutor/ui/notes.h"
+#include "../tutor/ui/textplot.h"
+#include "../tutor/ui/predict.h"
+#include "../tutor/ui/views.h"
 #include "harness.h"
 
 #ifndef TUTOR_SRCDIR
@@ -209,7 +209,7 @@ static trace *example_trace(const topic *t)
         trace_free(tr);
         return NULL;
     }
-    int rc = cli_parse_args(t, nwords, words, &args, &json, &want_trace, msg, sizeof msg);
+    int rc = topic_parse_args(t, nwords, words, &args, &json, &want_trace, msg, sizeof msg);
     if (rc == 0)
         rc = t->run(&args, tr, &out);
     topic_out_free(&out);
@@ -380,7 +380,7 @@ static void test_steps_and_resize(void)
         row_with(scr, want, row, sizeof row);
         char last[512];
         line_at(scr, 29, last, sizeof last);
-        ok = columns(row) >= 95 && strstr(last, "q back") && strstr(scr, "first/last");
+        ok = columns(row) >= 95 && strstr(last, "q back") && strstr(scr, "Home/End ends");
         if (!ok)
             sleep_ms(25);
     }
@@ -445,7 +445,7 @@ static void test_bad_edit(void)
     topic_args args = {0};
     topic_out out = {STRBUF_INIT, STRBUF_INIT, {0}};
     CU_ASSERT_EQUAL_FATAL(parse_words(bad, &words, &nwords, msg, sizeof msg), 0);
-    int rc = cli_parse_args(t, nwords, words, &args, &json, &want_trace, msg, sizeof msg);
+    int rc = topic_parse_args(t, nwords, words, &args, &json, &want_trace, msg, sizeof msg);
     if (rc == 0) {
         rc = t->run(&args, NULL, &out);
         snprintf(msg, sizeof msg, "%s", out.err);
@@ -498,7 +498,7 @@ static void test_notes(void)
     char docs[4200];
     snprintf(docs, sizeof docs, "%s/docs", srcdir);
     setenv("TUTOR_DOCS", docs, 1);
-    if (ui_notes_find(t, &path) == 0 && ui_notes_read(strbuf_str(&path), &text) == 0) {
+    if (notes_find(t, &path) == 0 && notes_read(strbuf_str(&path), &text) == 0) {
         /* The first heading of the file shows, without its #. */
         const char *h = strstr(strbuf_str(&text), "# ");
         CU_ASSERT_PTR_NOT_NULL_FATAL(h);
@@ -616,7 +616,8 @@ static void shrink_and_grow(const char *env)
     tmux(NULL, "resize-window", "-t", "ui", "-x", "40", "-y", "24", NULL);
     CU_ASSERT(wait_for("at least 80x24", NULL));
     tmux(NULL, "resize-window", "-t", "ui", "-x", "100", "-y", "30", NULL);
-    CU_ASSERT(wait_for("step through algorithms and sequence models", "(type to filter)", NULL));
+    CU_ASSERT(
+        wait_for("step through algorithms and sequence models", "(none: / starts one)", NULL));
     stop();
 }
 
@@ -673,6 +674,12 @@ static void test_ascii_keys(void)
     CU_ASSERT_FATAL(wait_for("filter:", "Up/Down move", NULL));
     CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
     keys("?");
+    CU_ASSERT(wait_for("Keys (any key closes)", "Up Down j k", NULL));
+    CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
+    keys("Space");
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    keys("?");
     CU_ASSERT(wait_for("Keys (any key closes)", "Right l n", NULL));
     CU_ASSERT_PTR_NULL(strstr(capture(), "??"));
     stop();
@@ -686,6 +693,7 @@ static void test_ascii_notes(void)
         return;
     CU_ASSERT_FATAL(start("LANG=C LC_ALL=C"));
     CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("/");
     type_text("ssm");
     keys("Enter");
     CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
@@ -707,6 +715,7 @@ static void test_input_from_terminal(void)
     }
     CU_ASSERT_FATAL(start(NULL));
     CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("/");
     type_text("hippo");
     keys("Enter");
     CU_ASSERT_FATAL(wait_for("hippo", "step 1 / ", NULL));
@@ -752,7 +761,7 @@ static void test_predict(void)
         prefix(msg, sizeof msg, f->msg, 30);
         CU_ASSERT_PTR_NULL(strstr(capture(), msg));
         char ans[32];
-        ui_predict_answer_str(f->quiz_answer, ans, sizeof ans);
+        predict_answer_str(f->quiz_answer, ans, sizeof ans);
         type_text(ans);
         keys("Enter");
         CU_ASSERT(wait_for("right", "why:", msg, NULL));
@@ -764,6 +773,227 @@ static void test_predict(void)
     }
     stop();
     trace_free(tr);
+}
+
+/* The screen's row `row` (0-based; negative counts from the bottom), without trailing
+ * blanks, into buf. */
+static void screen_row(int row, char *buf, size_t n)
+{
+    const char *scr = capture();
+    int rows = 0;
+    for (const char *c = scr; *c; c++)
+        rows += *c == '\n';
+    if (row < 0)
+        row += rows;
+    const char *line = scr;
+    for (int r = 0; r < row && line; r++) {
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    buf[0] = '\0';
+    if (!line)
+        return;
+    size_t len = strcspn(line, "\n");
+    while (len && line[len - 1] == ' ')
+        len--;
+    snprintf(buf, n, "%.*s", (int)len, line);
+}
+
+/* 1 when the footer row (`row` from the bottom) reads exactly `want`. */
+static int footer_is(int row, const char *want)
+{
+    char got[512];
+    for (int tries = 0; tries < 200; tries++) {
+        screen_row(row, got, sizeof got);
+        if (strcmp(got + strspn(got, " "), want) == 0)
+            return 1;
+        sleep_ms(25);
+    }
+    fprintf(stderr, "\n  footer: expected \"%s\"\n          got      \"%s\"\n", want, got);
+    return 0;
+}
+
+/* The line holding the selection arrow names topic id. */
+static int selected_is(const char *id)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        const char *scr = capture();
+        const char *a = strstr(scr, "\xe2\x96\xb6 ");
+        if (a && strncmp(a + 4, id, strlen(id)) == 0 && a[4 + strlen(id)] == ' ')
+            return 1;
+        sleep_ms(25);
+    }
+    fprintf(stderr, "\n  expected the selection on %s; the screen was:\n%s\n", id, capture());
+    return 0;
+}
+
+/* Waits until the screen differs from before (a copy of an earlier capture). */
+static int changed_from(const char *before)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        if (strcmp(capture(), before) != 0)
+            return 1;
+        sleep_ms(25);
+    }
+    return 0;
+}
+
+/* Every key the home and topic screens' footers advertise does what its label says. The
+ * footers are compared whole, so a key added to one without a line here fails this test;
+ * each key is then pressed and its effect looked for on the screen. */
+static void test_advertised_keys(void)
+{
+    if (!screen_ready())
+        return;
+    if (topic_count < 2 || !topic_find("heap")) {
+        fprintf(stderr, "\n  fewer than two topics or no heap: keys not tested\n");
+        return;
+    }
+    char work[] = "/tmp/tutor-ui-keys-XXXXXX";
+    CU_ASSERT_FATAL(mkdtemp(work) != NULL);
+    char env[128];
+    snprintf(env, sizeof env, "TUTOR_EXERCISE_DIR=%s", work);
+    const char *first = topic_registry[0]->id, *second = topic_registry[1]->id;
+    char want[128];
+
+    /* Home. */
+    CU_ASSERT_FATAL(start(env));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    CU_ASSERT(footer_is(-1, "↑/↓ move  Enter open  / filter  t notes  x exercise  ? help  q quit"));
+    keys("Down");
+    CU_ASSERT(selected_is(second));
+    keys("Up");
+    CU_ASSERT(selected_is(first));
+    keys("j");
+    CU_ASSERT(selected_is(second));
+    keys("k");
+    CU_ASSERT(selected_is(first));
+    keys("/");
+    CU_ASSERT(footer_is(-1, "type filter  ↑/↓ move  Enter open  Esc clear"));
+    type_text("heap");
+    CU_ASSERT(selected_is("heap"));
+    CU_ASSERT(wait_for(" /heap", NULL));
+    keys("Escape");
+    CU_ASSERT(wait_for("(none: / starts one)", NULL));
+    CU_ASSERT(selected_is(first));
+    type_text("q"); /* outside the filter q quits: proven last; here t, x, ? first */
+    CU_ASSERT(wait_for("EXIT=0", NULL));
+    stop();
+
+    CU_ASSERT_FATAL(start(env));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("t");
+    snprintf(want, sizeof want, "Notes: %s", first);
+    CU_ASSERT(wait_for(want, NULL));
+    keys("q");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("x");
+    snprintf(want, sizeof want, "Exercise: %s", first);
+    CU_ASSERT(wait_for(want, NULL));
+    keys("q"); /* cancels the build, or leaves the report */
+    keys("q");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("?");
+    CU_ASSERT(wait_for("Keys (any key closes)", "Home screen", NULL));
+    keys("Space");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+
+    /* The topic screen. */
+    CU_ASSERT(footer_is(-2, "→/l/n next  ←/h/p prev  Home/End ends  g go to  "
+                            "space play  +/- speed  b break"));
+    CU_ASSERT(footer_is(-1, "e edit input  r random  k predict  t notes  x exercise  v view  "
+                            "? help  q back"));
+    static const char *const next[] = {"Right", "l", "n"}, *const prev[] = {"Left", "h", "p"};
+    for (int k = 0; k < 3; k++) {
+        keys(next[k]);
+        CU_ASSERT(wait_for("step 2 / ", NULL));
+        keys(prev[k]);
+        CU_ASSERT(wait_for("step 1 / ", NULL));
+    }
+    keys("End");
+    CU_ASSERT(changed_from(capture()) || !strstr(capture(), "step 1 / "));
+    CU_ASSERT(!strstr(capture(), "step 1 / "));
+    keys("Home");
+    CU_ASSERT(wait_for("step 1 / ", NULL));
+    keys("g");
+    CU_ASSERT(wait_for("Go to step", NULL));
+    type_text("2");
+    keys("Enter");
+    CU_ASSERT(wait_for("step 2 / ", NULL));
+    keys("Home");
+    keys("Space");
+    CU_ASSERT(wait_for("step 3 / ", NULL)); /* playing */
+    keys("Space");
+    keys("+");
+    CU_ASSERT(wait_for("speed: a step every", NULL));
+    keys("Home");
+    keys("-");
+    CU_ASSERT(wait_for("speed: a step every", NULL));
+    keys("b");
+    CU_ASSERT(wait_for("breakpoint on line", NULL));
+    keys("b");
+    CU_ASSERT(wait_for("breakpoint off line", NULL));
+    keys("e");
+    CU_ASSERT(wait_for("Edit the input", NULL));
+    keys("Escape");
+    keys("r");
+    CU_ASSERT(wait_for("random input from seed 1", NULL));
+    keys("k");
+    CU_ASSERT(wait_for("predict mode on", NULL));
+    keys("k");
+    CU_ASSERT(wait_for("predict mode off", NULL));
+    keys("t");
+    snprintf(want, sizeof want, "Notes: %s", first);
+    CU_ASSERT(
+        wait_for(want, "j/k or arrows scroll  PgUp/PgDn/space page  Home/End  q back   1-", NULL));
+    keys("j");
+    CU_ASSERT(wait_for("q back   2-", NULL));
+    keys("k");
+    CU_ASSERT(wait_for("q back   1-", NULL));
+    keys("Space");
+    CU_ASSERT(wait_for("q back   ", NULL));
+    CU_ASSERT(!strstr(capture(), "q back   1-") || !strstr(capture(), "q back   2-"));
+    for (int tries = 0; tries < 200 && strstr(capture(), "q back   1-"); tries++)
+        sleep_ms(25);
+    CU_ASSERT(!strstr(capture(), "q back   1-")); /* a page down */
+    keys("Home");
+    CU_ASSERT(wait_for("q back   1-", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("step 1 / ", NULL));
+    keys("x");
+    snprintf(want, sizeof want, "Exercise: %s", first);
+    CU_ASSERT(wait_for(want, NULL));
+    keys("q"); /* cancels the build */
+    CU_ASSERT(wait_for("r run again  q back", NULL));
+    keys("r");
+    CU_ASSERT(wait_for("Building and running", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("r run again  q back", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("step 1 / ", NULL));
+    keys("End");
+    CU_ASSERT(!strstr(capture(), "Exercise:"));
+    {
+        strbuf before = STRBUF_INIT;
+        strbuf_puts(&before, capture());
+        keys("v");
+        CU_ASSERT(changed_from(strbuf_str(&before)));
+        strbuf_free(&before);
+    }
+    keys("?");
+    CU_ASSERT(wait_for("Keys (any key closes)", "Right l n", NULL));
+    keys("Space");
+    CU_ASSERT(wait_for("e edit input", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("filter:", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("EXIT=0", NULL));
+    stop();
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+    CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
 /* Without a terminal, `tutor` prints the batch usage and exits 0. */
@@ -805,22 +1035,22 @@ static const char sample_md[] =
 
 static void test_markdown(void)
 {
-    ui_md md = {0};
-    CU_ASSERT_EQUAL_FATAL(ui_md_render(sample_md, 40, &md), 0);
+    notes_doc md = {0};
+    CU_ASSERT_EQUAL_FATAL(notes_render(sample_md, 40, &md), 0);
     int heading = 0, code = 0, bullet = 0, cont = 0;
     for (size_t k = 0; k < md.n; k++) {
-        const ui_md_line *l = &md.lines[k];
+        const notes_line *l = &md.lines[k];
         CU_ASSERT_PTR_NULL(strstr(l->text, "**"));
-        if (l->style != UI_CODE && l->style != UI_DIM) {
+        if (l->style != TTY_CODE && l->style != TTY_DIM) {
             if (l->indent + (int)strlen(l->text) > 40) {
                 CU_FAIL("a wrapped line is wider than the width");
                 fprintf(stderr, "\n  [%s]\n", l->text);
             }
             CU_ASSERT_PTR_NULL(strchr(l->text, '`'));
         }
-        if (l->style == UI_HEADING && strcmp(l->text, "Maximum gap") == 0)
+        if (l->style == TTY_HEADING && strcmp(l->text, "Maximum gap") == 0)
             heading++;
-        if (l->style == UI_CODE && strstr(l->text, "must not be wrapped by the renderer"))
+        if (l->style == TTY_CODE && strstr(l->text, "must not be wrapped by the renderer"))
             code++;
         if (strncmp(l->text, "* a long list", 13) == 0)
             bullet++;
@@ -840,7 +1070,7 @@ static void test_markdown(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&all), "look between"));
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&all), "2 * n"));
     strbuf_free(&all);
-    ui_md_free(&md);
+    notes_free(&md);
     CU_ASSERT_EQUAL(md.n, 0);
 }
 
@@ -855,8 +1085,8 @@ static void test_markdown_across_lines(void)
                               "- an item *whose emphasis\n"
                               "  ends here* and `code that\n"
                               "  wraps`\n";
-    ui_md md = {0};
-    CU_ASSERT_EQUAL_FATAL(ui_md_render(src, 200, &md), 0);
+    notes_doc md = {0};
+    CU_ASSERT_EQUAL_FATAL(notes_render(src, 200, &md), 0);
     strbuf all = STRBUF_INIT;
     for (size_t k = 0; k < md.n; k++)
         strbuf_printf(&all, "%s|", md.lines[k].text);
@@ -871,23 +1101,23 @@ static void test_markdown_across_lines(void)
     CU_ASSERT_PTR_NULL(strstr(a, "lines*"));
     CU_ASSERT_PTR_NULL(strstr(a, "here*"));
     strbuf_free(&all);
-    ui_md_free(&md);
+    notes_free(&md);
 }
 
 /* An indented code block loses the four spaces that mark it, not its own indentation. */
 static void test_markdown_indented_code(void)
 {
-    ui_md md = {0};
-    CU_ASSERT_EQUAL_FATAL(ui_md_render("Text.\n\n    first(x)\n      = second\n", 60, &md), 0);
+    notes_doc md = {0};
+    CU_ASSERT_EQUAL_FATAL(notes_render("Text.\n\n    first(x)\n      = second\n", 60, &md), 0);
     int seen = 0;
     for (size_t k = 0; k < md.n; k++) {
-        if (md.lines[k].style != UI_CODE)
+        if (md.lines[k].style != TTY_CODE)
             continue;
         CU_ASSERT_STRING_EQUAL(md.lines[k].text, seen ? "  = second" : "first(x)");
         seen++;
     }
     CU_ASSERT_EQUAL(seen, 2);
-    ui_md_free(&md);
+    notes_free(&md);
 }
 
 /* A table that fits is shown as written; a wider one, which the screen would cut, becomes
@@ -895,8 +1125,8 @@ static void test_markdown_indented_code(void)
 static void test_markdown_tables(void)
 {
     static const char narrow[] = "| a | b |\n|---|---|\n| 1 | 2 |\nafter\n";
-    ui_md md = {0};
-    CU_ASSERT_EQUAL_FATAL(ui_md_render(narrow, 40, &md), 0);
+    notes_doc md = {0};
+    CU_ASSERT_EQUAL_FATAL(notes_render(narrow, 40, &md), 0);
     CU_ASSERT_EQUAL_FATAL(md.n, 4);
     CU_ASSERT_STRING_EQUAL(md.lines[0].text, "| a | b |");
     CU_ASSERT_STRING_EQUAL(md.lines[2].text, "| 1 | 2 |");
@@ -908,16 +1138,16 @@ static void test_markdown_tables(void)
         "| `pop` | the root leaves; the last item fills the hole and sifts down | the old "
         "root |\n"
         "text\n";
-    CU_ASSERT_EQUAL_FATAL(ui_md_render(wide, 40, &md), 0);
+    CU_ASSERT_EQUAL_FATAL(notes_render(wide, 40, &md), 0);
     strbuf all = STRBUF_INIT;
     for (size_t k = 0; k < md.n; k++) {
-        CU_ASSERT(md.lines[k].indent + ui_width(md.lines[k].text) <= 40);
+        CU_ASSERT(md.lines[k].indent + tty_width(md.lines[k].text) <= 40);
         strbuf_printf(&all, "%d:%s|", md.lines[k].indent, md.lines[k].text);
     }
     const char *a = strbuf_str(&all);
     char bullet_push[32], bullet_pop[32];
-    snprintf(bullet_push, sizeof bullet_push, "2:%s push x|", ui_g->bullet);
-    snprintf(bullet_pop, sizeof bullet_pop, "2:%s pop|", ui_g->bullet);
+    snprintf(bullet_push, sizeof bullet_push, "2:%s push x|", tty_g->bullet);
+    snprintf(bullet_pop, sizeof bullet_pop, "2:%s pop|", tty_g->bullet);
     CU_ASSERT_PTR_NOT_NULL(strstr(a, bullet_push));
     CU_ASSERT_PTR_NOT_NULL(
         strstr(a, "|4:what it does: append x and sift it|6:up toward the root|"));
@@ -929,36 +1159,36 @@ static void test_markdown_tables(void)
     if (!strstr(a, "|6:up toward the root|"))
         fprintf(stderr, "\n  [%s]\n", a);
     strbuf_free(&all);
-    ui_md_free(&md);
+    notes_free(&md);
 }
 
 /* The ASCII spelling outside UTF-8, by width: names get a space before a letter or digit,
  * unknown characters one '?', malformed UTF-8 one '?' per byte. */
 static void test_ascii_spelling(void)
 {
-    ui_set_ascii_text(1);
-    CU_ASSERT_EQUAL(ui_width("exp(\xce\x94 A)"), 12); /* exp(Delta A) */
-    CU_ASSERT_EQUAL(ui_width("\xce\x94t"), 7);        /* Delta t */
-    CU_ASSERT_EQUAL(ui_width("a \xe2\x89\xa4 b"), 6); /* a <= b */
-    CU_ASSERT_EQUAL(ui_width("x\xc2\xb2"), 3);        /* x^2 */
-    CU_ASSERT_EQUAL(ui_width("\xe2\x98\x83"), 1);     /* a snowman: no spelling */
-    CU_ASSERT_EQUAL(ui_width("\xf8\x80\x80"), 3);     /* not UTF-8: a ? per byte */
-    CU_ASSERT_EQUAL(ui_width("\xe0\x80\x80"), 3);     /* overlong */
-    CU_ASSERT_EQUAL(ui_width("\xed\xa0\x80"), 3);     /* a surrogate */
-    CU_ASSERT_EQUAL(ui_width("\xce"), 1);             /* cut short at the end */
+    tty_set_ascii_text(1);
+    CU_ASSERT_EQUAL(tty_width("exp(\xce\x94 A)"), 12); /* exp(Delta A) */
+    CU_ASSERT_EQUAL(tty_width("\xce\x94t"), 7);        /* Delta t */
+    CU_ASSERT_EQUAL(tty_width("a \xe2\x89\xa4 b"), 6); /* a <= b */
+    CU_ASSERT_EQUAL(tty_width("x\xc2\xb2"), 3);        /* x^2 */
+    CU_ASSERT_EQUAL(tty_width("\xe2\x98\x83"), 1);     /* a snowman: no spelling */
+    CU_ASSERT_EQUAL(tty_width("\xf8\x80\x80"), 3);     /* not UTF-8: a ? per byte */
+    CU_ASSERT_EQUAL(tty_width("\xe0\x80\x80"), 3);     /* overlong */
+    CU_ASSERT_EQUAL(tty_width("\xed\xa0\x80"), 3);     /* a surrogate */
+    CU_ASSERT_EQUAL(tty_width("\xce"), 1);             /* cut short at the end */
     int cw = 0;
-    CU_ASSERT_EQUAL(ui_char("\xce\xbb", &cw), 2); /* lambda: 2 bytes, 6 columns */
+    CU_ASSERT_EQUAL(tty_char("\xce\xbb", &cw), 2); /* lambda: 2 bytes, 6 columns */
     CU_ASSERT_EQUAL(cw, 6);
-    /* ui_fit never splits a character: "Delta" does not fit in 3 columns. */
-    CU_ASSERT_EQUAL(ui_fit("a\xce\x94", 3), 1);
-    ui_set_ascii_text(0);
+    /* tty_fit never splits a character: "Delta" does not fit in 3 columns. */
+    CU_ASSERT_EQUAL(tty_fit("a\xce\x94", 3), 1);
+    tty_set_ascii_text(0);
 }
 
 static int render_body(void *ctx)
 {
-    ui_md md = {0};
-    int rc = ui_md_render((const char *)ctx, 30, &md);
-    ui_md_free(&md);
+    notes_doc md = {0};
+    int rc = notes_render((const char *)ctx, 30, &md);
+    notes_free(&md);
     return rc;
 }
 
@@ -984,8 +1214,8 @@ static void test_markdown_many_openers(void)
         CU_ASSERT_FATAL(!src.failed);
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        ui_md md = {0};
-        CU_ASSERT_EQUAL(ui_md_render(strbuf_str(&src), 80, &md), 0);
+        notes_doc md = {0};
+        CU_ASSERT_EQUAL(notes_render(strbuf_str(&src), 80, &md), 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         if (secs > 5) {
@@ -997,7 +1227,7 @@ static void test_markdown_many_openers(void)
             for (const char *c = md.lines[i].text; *c; c++)
                 opener += *c == unit[k][0];
         CU_ASSERT_EQUAL(opener, count[k]);
-        ui_md_free(&md);
+        notes_free(&md);
         strbuf_free(&src);
     }
 }
@@ -1007,7 +1237,7 @@ static void test_notes_find(void)
     static const topic fake = {.id = "no_such_topic_xyz"};
     strbuf path = STRBUF_INIT;
     setenv("TUTOR_DOCS", "/nonexistent-dir", 1);
-    CU_ASSERT_EQUAL(ui_notes_find(&fake, &path), TUTOR_ENOTFOUND);
+    CU_ASSERT_EQUAL(notes_find(&fake, &path), TUTOR_ENOTFOUND);
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&path), "no_such_topic_xyz.md"));
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&path), "/nonexistent-dir"));
     /* $TUTOR_DOCS comes first. */
@@ -1020,14 +1250,14 @@ static void test_notes_find(void)
     fputs("# Hello\n", f);
     fclose(f);
     setenv("TUTOR_DOCS", dir, 1);
-    CU_ASSERT_EQUAL(ui_notes_find(&fake, &path), 0);
+    CU_ASSERT_EQUAL(notes_find(&fake, &path), 0);
     CU_ASSERT_STRING_EQUAL(strbuf_str(&path), file);
     strbuf text = STRBUF_INIT;
-    CU_ASSERT_EQUAL(ui_notes_read(strbuf_str(&path), &text), 0);
+    CU_ASSERT_EQUAL(notes_read(strbuf_str(&path), &text), 0);
     CU_ASSERT_STRING_EQUAL(strbuf_str(&text), "# Hello\n");
     remove(file);
     rmdir(dir);
-    CU_ASSERT_EQUAL(ui_notes_read(file, &text), TUTOR_EIO);
+    CU_ASSERT_EQUAL(notes_read(file, &text), TUTOR_EIO);
     strbuf_free(&text);
     strbuf_free(&path);
     unsetenv("TUTOR_DOCS");
@@ -1043,7 +1273,7 @@ static void test_plot_dumb(void)
     strbuf out = STRBUF_INIT;
     char *argv[] = {"gnuplot", "--version", NULL};
     if (run_cmd(argv, NULL) == 0) {
-        CU_ASSERT_EQUAL(ui_plot_dumb(v, 32, 40, 10, &out), 0);
+        CU_ASSERT_EQUAL(textplot_render(v, 32, 40, 10, &out), 0);
         CU_ASSERT(th_count_lines(strbuf_str(&out)) >= 8);
         CU_ASSERT_PTR_NOT_NULL(strchr(strbuf_str(&out), '*'));
         const char *p = strbuf_str(&out);
@@ -1053,13 +1283,14 @@ static void test_plot_dumb(void)
             longest = len > longest ? len : longest;
             p += len + (p[len] == '\n');
         }
-        CU_ASSERT(longest <= 41); /* the form feed may lead the first line */
+        CU_ASSERT(longest <= 40);
+        CU_ASSERT_PTR_NULL(strchr(strbuf_str(&out), '\f'));
     } else {
         fprintf(stderr, "\n  gnuplot not installed: only the missing case is tested\n");
     }
     setenv("TUTOR_GNUPLOT", "/nonexistent/gnuplot", 1);
     strbuf_clear(&out);
-    CU_ASSERT_EQUAL(ui_plot_dumb(v, 32, 40, 10, &out), TUTOR_ENOTFOUND);
+    CU_ASSERT_EQUAL(textplot_render(v, 32, 40, 10, &out), TUTOR_ENOTFOUND);
     CU_ASSERT_EQUAL(out.len, 0);
     unsetenv("TUTOR_GNUPLOT");
     strbuf_free(&out);
@@ -1069,38 +1300,38 @@ static void test_predict_grading(void)
 {
     int64_t v;
     char err[128];
-    CU_ASSERT_EQUAL(ui_predict_parse(" 42 ", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(predict_parse(" 42 ", &v, err, sizeof err), 0);
     CU_ASSERT_EQUAL(v, 42);
-    CU_ASSERT_EQUAL(ui_predict_parse("-7", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(predict_parse("-7", &v, err, sizeof err), 0);
     CU_ASSERT_EQUAL(v, -7);
-    CU_ASSERT_EQUAL(ui_predict_parse("Yes", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(predict_parse("Yes", &v, err, sizeof err), 0);
     CU_ASSERT_EQUAL(v, 1);
-    CU_ASSERT_EQUAL(ui_predict_parse("n", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(predict_parse("n", &v, err, sizeof err), 0);
     CU_ASSERT_EQUAL(v, 0);
-    CU_ASSERT_EQUAL(ui_predict_parse("none", &v, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(predict_parse("none", &v, err, sizeof err), 0);
     CU_ASSERT_EQUAL(v, TRACE_NONE);
-    CU_ASSERT_NOT_EQUAL(ui_predict_parse("4x", &v, err, sizeof err), 0);
-    CU_ASSERT_NOT_EQUAL(ui_predict_parse("", &v, err, sizeof err), 0);
+    CU_ASSERT_NOT_EQUAL(predict_parse("4x", &v, err, sizeof err), 0);
+    CU_ASSERT_NOT_EQUAL(predict_parse("", &v, err, sizeof err), 0);
     CU_ASSERT(strlen(err) > 0);
     char buf[32];
-    ui_predict_answer_str(TRACE_NONE, buf, sizeof buf);
+    predict_answer_str(TRACE_NONE, buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "none");
 
-    ui_score s = {0};
-    CU_ASSERT_EQUAL_FATAL(ui_score_reset(&s, 5), 0);
-    CU_ASSERT_FALSE(ui_score_done(&s, 2));
-    CU_ASSERT_EQUAL(ui_predict_grade(&s, 2, 3, 3, 0), 1);
-    CU_ASSERT(ui_score_done(&s, 2));
-    CU_ASSERT_EQUAL(ui_predict_grade(&s, 3, 4, 3, 0), 0);
-    CU_ASSERT_EQUAL(ui_predict_grade(&s, 4, 0, 3, 1), 0);
+    predict_score s = {0};
+    CU_ASSERT_EQUAL_FATAL(predict_score_reset(&s, 5), 0);
+    CU_ASSERT_FALSE(predict_score_done(&s, 2));
+    CU_ASSERT_EQUAL(predict_grade(&s, 2, 3, 3, 0), 1);
+    CU_ASSERT(predict_score_done(&s, 2));
+    CU_ASSERT_EQUAL(predict_grade(&s, 3, 4, 3, 0), 0);
+    CU_ASSERT_EQUAL(predict_grade(&s, 4, 0, 3, 1), 0);
     CU_ASSERT_EQUAL(s.asked, 2);
     CU_ASSERT_EQUAL(s.right, 1);
     CU_ASSERT_EQUAL(s.skipped, 1);
     /* A question is scored once. */
-    ui_predict_grade(&s, 2, 3, 3, 0);
+    predict_grade(&s, 2, 3, 3, 0);
     CU_ASSERT_EQUAL(s.asked, 2);
-    CU_ASSERT(ui_score_done(&s, 99));
-    ui_score_free(&s);
+    CU_ASSERT(predict_score_done(&s, 99));
+    predict_score_free(&s);
 }
 
 /* The index answers like trace_latest at every step, for every name. */
@@ -1113,18 +1344,18 @@ static void test_index_matches_trace_latest(void)
         trace *tr = example_trace(t);
         if (!tr)
             continue;
-        ui_index ix = {0};
-        CU_ASSERT_EQUAL_FATAL(ui_index_build(&ix, tr), 0);
+        views_index ix = {0};
+        CU_ASSERT_EQUAL_FATAL(views_index_build(&ix, tr), 0);
         int bad = 0;
         for (size_t k = 0; k < ix.n; k++)
             for (size_t i = 0; i < trace_len(tr); i++)
-                bad += ui_index_get(&ix, ix.v[k].name, i) != trace_latest(tr, i, ix.v[k].name);
+                bad += views_index_get(&ix, ix.v[k].name, i) != trace_latest(tr, i, ix.v[k].name);
         if (bad) {
-            CU_FAIL("ui_index_get differs from trace_latest");
+            CU_FAIL("views_index_get differs from trace_latest");
             fprintf(stderr, "\n  topic %s: %d differences\n", t->id, bad);
         }
-        CU_ASSERT_PTR_NULL(ui_index_get(&ix, "no such name", 0));
-        ui_index_free(&ix);
+        CU_ASSERT_PTR_NULL(views_index_get(&ix, "no such name", 0));
+        views_index_free(&ix);
         trace_free(tr);
     }
 }
@@ -1134,9 +1365,9 @@ static trace *sweep_trace;
 static int index_body(void *ctx)
 {
     (void)ctx;
-    ui_index ix = {0};
-    int rc = ui_index_build(&ix, sweep_trace);
-    ui_index_free(&ix);
+    views_index ix = {0};
+    int rc = views_index_build(&ix, sweep_trace);
+    views_index_free(&ix);
     return rc;
 }
 
@@ -1191,6 +1422,7 @@ void tests_register(void)
         {"a resize without a signal is still seen", test_resize_without_signal},
         {"a terminal that cannot move the cursor is refused", test_dumb_terminal},
         {"outside UTF-8 the keys are spelt in ASCII", test_ascii_keys},
+        {"every key a footer advertises works on its screen", test_advertised_keys},
         {"outside UTF-8 the notes are spelt in ASCII", test_ascii_notes},
         {"an input file that is the terminal is refused, not read", test_input_from_terminal},
         {NULL, NULL},

@@ -2,8 +2,8 @@
  *
  * The base layer's single way to start a child process and talk to it, shared by gnuplot
  * (plots/gnuplot.c: a script to its stdin, its messages or text figure back, a timeout) and
- * the exercise builds (tutor/exercise.c: make's output back, a cancel key). Everything runs
- * through poll, so a full pipe on either side never blocks the other, and a child that
+ * the exercise builds (tutor/exercise/exercise.c: make's output back, a cancel key). Everything
+ * runs through poll, so a full pipe on either side never blocks the other, and a child that
  * outlives its deadline or is cancelled is stopped with everything it started when it leads
  * a process group of its own. */
 #ifndef TUTOR_PROC_H

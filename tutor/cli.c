@@ -8,12 +8,14 @@
 
 #include "../trace/mem.h"
 #include "../trace/status.h"
-#include "exercise.h"
-#include "parse.h"
+#include "exercise/exercise.h"
+#include "core/parse.h"
+#include "core/report.h"
+#include "core/version.h"
 #include "plot_bench.h"
-#include "plot_recipe.h"
-#include "topic.h"
-#include "ui.h"
+#include "topics/plot.h"
+#include "topics/topic.h"
+#include "ui/ui.h"
 
 static const char usage_text[] =
     "usage: tutor                          interactive tutor (needs a terminal)\n"
@@ -31,41 +33,6 @@ static const char usage_text[] =
     "  tutor run knapsack --capacity 5 --items \"1:2 2:4 3:4 4:5\" --json\n"
     "  tutor run heap --ops \"push 5; push 3; pop\" --trace\n";
 
-void cli_error(FILE *err, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line)
-        memcpy(line + sizeof line - 4, "...", 4);
-    for (const unsigned char *c = (const unsigned char *)line; *c; c++) {
-        if (*c >= 0x20 && *c != 0x7f)
-            putc(*c, err);
-        else if (*c == '\n' || *c == '\r' || *c == '\t')
-            fprintf(err, "\\%c", *c == '\n' ? 'n' : *c == '\r' ? 'r' : 't');
-        else
-            fprintf(err, "\\x%02x", *c);
-    }
-    putc('\n', err);
-}
-
-int cli_emit(FILE *f, FILE *err, const strbuf *sb)
-{
-    if (sb->failed) {
-        fputs("tutor: out of memory while formatting the output\n", err);
-        return 1;
-    }
-    if (fwrite(strbuf_str(sb), 1, sb->len, f) != sb->len || fflush(f) != 0) {
-        fputs("tutor: could not write the output\n", err);
-        return 1;
-    }
-    return 0;
-}
-
 static int cmd_list(int argc, char **argv, FILE *out, FILE *err)
 {
     int json = 0;
@@ -73,7 +40,7 @@ static int cmd_list(int argc, char **argv, FILE *out, FILE *err)
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else {
-            cli_error(err, "tutor list: unknown option '%s' (expected --json)", argv[i]);
+            report_error(err, "tutor list: unknown option '%s' (expected --json)", argv[i]);
             return 2;
         }
     }
@@ -98,7 +65,7 @@ static int cmd_list(int argc, char **argv, FILE *out, FILE *err)
     }
     if (json)
         strbuf_puts(&sb, "]\n");
-    int rc = cli_emit(out, err, &sb);
+    int rc = report_emit(out, err, &sb);
     strbuf_free(&sb);
     return rc;
 }
@@ -110,41 +77,43 @@ static int cmd_help(int argc, char **argv, FILE *out, FILE *err)
         return 0;
     }
     if (argc > 1) {
-        cli_error(err, "tutor help: expected one topic, got %d arguments", argc);
+        report_error(err, "tutor help: expected one topic, got %d arguments", argc);
         return 2;
     }
     const topic *t = topic_find(argv[0]);
     if (!t) {
-        cli_error(err, "tutor help: unknown topic '%s' (try 'tutor list')", argv[0]);
+        report_error(err, "tutor help: unknown topic '%s' (try 'tutor list')", argv[0]);
         return 2;
     }
     strbuf sb = STRBUF_INIT;
     strbuf_printf(&sb, "%s: %s (%s)\n%s\n\n", t->id, t->title, t->family, t->summary);
     strbuf_printf(&sb, "usage: tutor run %s [options] [--json] [--trace] [--seed N]\n\noptions:\n",
                   t->id);
+    int lists = 0;
     for (const topic_optspec *o = t->opts; o && o->name; o++) {
         char left[48];
-        snprintf(left, sizeof left, "--%s%s", o->name, o->takes_value ? " VALUE" : "");
+        snprintf(left, sizeof left, "--%s%s", o->name,
+                 o->takes_value == TOPIC_LIST ? " LIST"
+                 : o->takes_value             ? " VALUE"
+                                              : "");
         strbuf_printf(&sb, "  %-24s %s\n", left, o->help);
+        lists |= o->takes_value == TOPIC_LIST;
     }
     strbuf_puts(&sb, "  --json                   print one JSON object\n"
                      "  --trace                  also print every recorded step\n"
                      "  --seed N                 seed for random inputs (default 1)\n");
+    if (lists)
+        strbuf_puts(&sb,
+                    "\nA LIST is given inline, or as @FILE (read from FILE, for lists too long "
+                    "for the\ncommand line) or - (read from standard input); errors name "
+                    "the file and line.\n");
     if (t->usage && *t->usage)
         strbuf_printf(&sb, "\n%s", t->usage);
     if (t->example)
         strbuf_printf(&sb, "\nexample:\n  tutor run %s %s\n", t->id, t->example);
-    int rc = cli_emit(out, err, &sb);
+    int rc = report_emit(out, err, &sb);
     strbuf_free(&sb);
     return rc;
-}
-
-static const topic_optspec *find_spec(const topic *t, const char *name, size_t len)
-{
-    for (const topic_optspec *o = t->opts; o && o->name; o++)
-        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
-            return o;
-    return NULL;
 }
 
 static int say(char *err, size_t errlen, const char *fmt, ...)
@@ -156,75 +125,9 @@ static int say(char *err, size_t errlen, const char *fmt, ...)
     return TUTOR_EINVAL;
 }
 
-int cli_parse_args(const topic *t, int argc, char **argv, topic_args *args, int *json,
-                   int *want_trace, char *err, size_t errlen)
-{
-    topic_opt *opts = mem_calloc((size_t)argc + 1, sizeof *opts);
-    if (!opts) {
-        snprintf(err, errlen, "out of memory");
-        return TUTOR_ENOMEM;
-    }
-    size_t n = 0;
-    int rc = 0;
-    *json = *want_trace = 0;
-    args->seed = 1;
-    for (int i = 0; i < argc && !rc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0 || !a[2]) {
-            rc = say(err, errlen, "unexpected argument '%s' (options start with --)", a);
-            break;
-        }
-        const char *name = a + 2;
-        const char *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const char *value = eq ? eq + 1 : NULL;
-        if (len == 4 && strncmp(name, "json", 4) == 0 && !eq) {
-            *json = 1;
-            continue;
-        }
-        if (len == 5 && strncmp(name, "trace", 5) == 0 && !eq) {
-            *want_trace = 1;
-            continue;
-        }
-        int is_seed = len == 4 && strncmp(name, "seed", 4) == 0;
-        const topic_optspec *spec = is_seed ? NULL : find_spec(t, name, len);
-        if (!is_seed && !spec) {
-            rc = say(err, errlen, "unknown option '--%.*s' for topic %s (see 'tutor help %s')",
-                     (int)len, name, t->id, t->id);
-            break;
-        }
-        int takes_value = is_seed || spec->takes_value;
-        if (!takes_value) {
-            if (eq)
-                rc = say(err, errlen, "option --%s takes no value", spec->name);
-            else
-                opts[n++] = (topic_opt){spec->name, NULL};
-            continue;
-        }
-        if (!value) {
-            if (i + 1 >= argc) {
-                rc = say(err, errlen, "option --%.*s needs a value", (int)len, name);
-                break;
-            }
-            value = argv[++i];
-        }
-        if (is_seed)
-            rc = parse_u64(value, "--seed", &args->seed, err, errlen);
-        else
-            opts[n++] = (topic_opt){spec->name, value};
-    }
-    if (rc) {
-        mem_free(opts);
-        return rc;
-    }
-    args->opts = opts;
-    args->n = n;
-    return 0;
-}
-
 /* Exit status for a runner's error code. Running out of memory is ours (1); everything else
  * a runner reports, an unreadable input file included, is about the user's input (2).
- * Failing to write our own output is handled by cli_emit(). */
+ * Failing to write our own output is handled by report_emit(). */
 static int exit_status(int code)
 {
     return code == TUTOR_ENOMEM ? 1 : 2;
@@ -238,15 +141,15 @@ static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
     }
     const topic *t = topic_find(argv[0]);
     if (!t) {
-        cli_error(err, "tutor run: unknown topic '%s' (try 'tutor list')", argv[0]);
+        report_error(err, "tutor run: unknown topic '%s' (try 'tutor list')", argv[0]);
         return 2;
     }
     topic_args args = {0};
     int json, want_trace;
     char msg[256];
-    int rc = cli_parse_args(t, argc - 1, argv + 1, &args, &json, &want_trace, msg, sizeof msg);
+    int rc = topic_parse_args(t, argc - 1, argv + 1, &args, &json, &want_trace, msg, sizeof msg);
     if (rc) {
-        cli_error(err, "tutor run %s: %s", t->id, msg);
+        report_error(err, "tutor run %s: %s", t->id, msg);
         return exit_status(rc);
     }
     trace *tr = NULL;
@@ -260,13 +163,13 @@ static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
     }
     rc = t->run(&args, tr, &res);
     if (rc) {
-        cli_error(err, "tutor run %s: %s", t->id, res.err[0] ? res.err : status_strerror(rc));
+        report_error(err, "tutor run %s: %s", t->id, res.err[0] ? res.err : status_strerror(rc));
         status = exit_status(rc);
         goto out;
     }
     if (trace_status(tr)) {
-        cli_error(err, "tutor run %s: recording the trace failed: %s", t->id,
-                  status_strerror(trace_status(tr)));
+        report_error(err, "tutor run %s: recording the trace failed: %s", t->id,
+                     status_strerror(trace_status(tr)));
         status = 1;
         goto out;
     }
@@ -297,7 +200,7 @@ static int cmd_run(int argc, char **argv, FILE *out, FILE *err)
     }
     if (res.json.failed || res.text.failed)
         sb.failed = TUTOR_ENOMEM;
-    status = cli_emit(out, err, &sb);
+    status = report_emit(out, err, &sb);
 out:
     strbuf_free(&sb);
     topic_out_free(&res);
@@ -373,7 +276,7 @@ static int cmd_plot_bench(int argc, char **argv, FILE *out, FILE *err)
     if (!rc)
         rc = prepare_out_dir(dir, msg, sizeof msg);
     if (rc) {
-        cli_error(err, "tutor plot bench: %s", msg);
+        report_error(err, "tutor plot bench: %s", msg);
         return exit_status(rc);
     }
     strbuf sb = STRBUF_INIT;
@@ -383,14 +286,14 @@ static int cmd_plot_bench(int argc, char **argv, FILE *out, FILE *err)
     int status;
     rc = plot_bench(&c, from, msg, sizeof msg);
     if (rc == TUTOR_ENOTFOUND) { /* gnuplot missing: the scripts were written */
-        cli_emit(out, err, &sb);
-        cli_error(err, "tutor plot bench: %s", msg);
+        report_emit(out, err, &sb);
+        report_error(err, "tutor plot bench: %s", msg);
         status = 1;
     } else if (rc) {
-        cli_error(err, "tutor plot bench: %s", msg[0] ? msg : status_strerror(rc));
+        report_error(err, "tutor plot bench: %s", msg[0] ? msg : status_strerror(rc));
         status = exit_status(rc);
     } else {
-        status = cli_emit(out, err, &sb);
+        status = report_emit(out, err, &sb);
     }
     strbuf_free(&sb);
     return status;
@@ -408,7 +311,7 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         return cmd_plot_bench(argc, argv, out, err);
     const topic *t = topic_find(argv[0]);
     if (!t) {
-        cli_error(err, "tutor plot: unknown topic '%s' (try 'tutor list')", argv[0]);
+        report_error(err, "tutor plot: unknown topic '%s' (try 'tutor list')", argv[0]);
         return 2;
     }
     const char *format = "png", *dir = ".", *title = NULL;
@@ -434,8 +337,9 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         }
         rest[nrest++] = argv[i];
         /* A topic option's value is passed along as is, even when it looks like ours. */
-        const topic_optspec *spec =
-            strncmp(a, "--", 2) == 0 && !strchr(a, '=') ? find_spec(t, a + 2, strlen(a + 2)) : NULL;
+        const topic_optspec *spec = strncmp(a, "--", 2) == 0 && !strchr(a, '=')
+                                        ? topic_find_opt(t, a + 2, strlen(a + 2))
+                                        : NULL;
         if (((spec && spec->takes_value) || strcmp(a, "--seed") == 0) && i + 1 < argc)
             rest[nrest++] = argv[++i];
     }
@@ -448,7 +352,7 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
     if (!rc && !*dir)
         rc = say(msg, sizeof msg, "--out needs a directory");
     if (!rc)
-        rc = cli_parse_args(t, nrest, rest, &args, &json, &want_trace, msg, sizeof msg);
+        rc = topic_parse_args(t, nrest, rest, &args, &json, &want_trace, msg, sizeof msg);
     if (!rc && (json || want_trace))
         rc = say(msg, sizeof msg, "--json and --trace belong to 'tutor run', not 'tutor plot'");
     if (!rc && args.n == 0 && t->example) {
@@ -458,13 +362,13 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         args.opts = NULL;
         rc = parse_words(t->example, &example, &nwords, msg, sizeof msg);
         if (!rc)
-            rc = cli_parse_args(t, nwords, example, &args, &json, &want_trace, msg, sizeof msg);
+            rc = topic_parse_args(t, nwords, example, &args, &json, &want_trace, msg, sizeof msg);
         args.seed = seed;
     }
     if (!rc)
         rc = prepare_out_dir(dir, msg, sizeof msg);
     if (rc) {
-        cli_error(err, "tutor plot %s: %s", t->id, msg);
+        report_error(err, "tutor plot %s: %s", t->id, msg);
         status = exit_status(rc);
         goto out;
     }
@@ -481,14 +385,14 @@ static int cmd_plot(int argc, char **argv, FILE *out, FILE *err)
         rc = t->plot(&req, &sb, msg, sizeof msg);
     if (rc == TUTOR_ENOTFOUND) {
         /* The scripts were written: say so once, and list them like figures. */
-        cli_emit(out, err, &sb);
+        report_emit(out, err, &sb);
         status = 1;
-        cli_error(err, "tutor plot %s: %s", t->id, msg);
+        report_error(err, "tutor plot %s: %s", t->id, msg);
     } else if (rc) {
-        cli_error(err, "tutor plot %s: %s", t->id, msg[0] ? msg : status_strerror(rc));
+        report_error(err, "tutor plot %s: %s", t->id, msg[0] ? msg : status_strerror(rc));
         status = exit_status(rc);
     } else {
-        status = cli_emit(out, err, &sb);
+        status = report_emit(out, err, &sb);
     }
 out:
     strbuf_free(&sb);
@@ -527,6 +431,6 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
         return cmd_plot(argc - 2, argv + 2, out, err);
     if (strcmp(cmd, "exercise") == 0)
         return exercise_cli(argc - 2, argv + 2, out, err);
-    cli_error(err, "tutor: unknown command '%s' (try 'tutor --help')", cmd);
+    report_error(err, "tutor: unknown command '%s' (try 'tutor --help')", cmd);
     return 2;
 }
