@@ -58,6 +58,7 @@ typedef struct bench_row {
     double need;        /* target: peer/ours >= need; 0 for none */
     const char *target; /* the target in words ("ratio >= 4") */
     const char *note;   /* why a peer was skipped, or a remark; may be NULL */
+    const char *why;    /* what the profile blames, printed only when the target is MISSED */
 } bench_row;
 
 /* Starts a case: prints its title and the table header, and opens bench/out/NAME.csv
