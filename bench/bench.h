@@ -134,6 +134,7 @@ int bench_case_heap(void);
 int bench_case_knapsack(void);
 int bench_case_attention(void);
 int bench_case_ssm(void);
+int bench_case_trace(void);
 
 /* The C++ peers (bench/peer_pq.cpp, compiled with g++ -O2). */
 /* Pushes xs[0..n) onto a std::priority_queue<int> ordered by std::greater (a min-heap), then

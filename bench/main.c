@@ -13,8 +13,6 @@ int bench_skip_case(const char *name)
     return only && strcmp(only, name) != 0;
 }
 
-int bench_case_trace(void); /* bench_trace.c (bench.h is another branch's to edit) */
-
 static const struct {
     const char *name;
     int (*run)(void);
@@ -55,7 +53,7 @@ int main(int argc, char **argv)
 {
     size_t ncases = sizeof cases / sizeof cases[0];
     if (argc > 2 || (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))) {
-        fprintf(stderr, "usage: bench [maxgap|heap|knapsack|attention|ssm]\n");
+        fprintf(stderr, "usage: bench [maxgap|heap|knapsack|attention|ssm|trace]\n");
         return 2;
     }
     if (argc == 2 && argv[1][0])
@@ -64,8 +62,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ncases; i++)
         known |= only && !strcmp(only, cases[i].name);
     if (!known) {
-        fprintf(stderr, "bench: unknown case '%s' (maxgap, heap, knapsack, attention, ssm)\n",
-                only);
+        fprintf(stderr,
+                "bench: unknown case '%s' (maxgap, heap, knapsack, attention, ssm, trace)\n", only);
         return 2;
     }
     time_t now = time(NULL);
