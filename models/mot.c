@@ -665,6 +665,45 @@ int mot_forward(double *y, const double *x, const mot_layer *L, const mot_seq *s
     return trace_status(tr);
 }
 
+/* ---- the dense layer ---- */
+
+int mot_dense_forward(double *y, const double *x, const mot_layer *L, int expert,
+                      const mot_seq *seq)
+{
+    if (expert < 0 || expert >= MOT_MODALITIES)
+        return TUTOR_EINVAL;
+    int rc = forward_check(L, seq);
+    if (rc)
+        return rc;
+    size_t n = seq->n, d = L->d, f = L->ffn, nd = n * d;
+    const mot_expert *e = &L->ex[expert];
+    work w;
+    if (work_new(&w, n, d, f, d / L->heads, 0))
+        return TUTOR_ENOMEM;
+    /* The passes of mot_forward with no routing: one weight set, so every projection is
+     * one product over all n rows, whatever the tags (the mask still reads them). */
+    mot_mask(w.mask, seq);
+    for (size_t i = 0; i < n; i++)
+        mot_rmsnorm(w.a + i * d, x + i * d, e->g_attn, d);
+    mat_gemm(w.q, w.a, e->wq, n, d, d, 0, 0, 1.0, 0.0);
+    mat_gemm(w.k, w.a, e->wk, n, d, d, 0, 0, 1.0, 0.0);
+    mat_gemm(w.v, w.a, e->wv, n, d, d, 0, 0, 1.0, 0.0);
+    attention_heads(&w, L, n, NULL, NULL);
+    memcpy(w.h, x, nd * sizeof *x);
+    mat_gemm(w.h, w.z, e->wo, n, d, d, 0, 0, 1.0, 1.0);
+    for (size_t i = 0; i < n; i++)
+        mot_rmsnorm(w.b + i * d, w.h + i * d, e->g_ffn, d);
+    mat_gemm(w.g, w.b, e->w_gate, n, f, d, 0, 0, 1.0, 0.0);
+    mat_gemm(w.u, w.b, e->w_up, n, f, d, 0, 0, 1.0, 0.0);
+    for (size_t i = 0; i < n * f; i++)
+        w.u[i] *= mot_silu(w.g[i]);
+    mat_gemm(w.ffn, w.u, e->w_down, n, d, f, 0, 0, 1.0, 0.0);
+    for (size_t i = 0; i < nd; i++)
+        y[i] = w.h[i] + w.ffn[i];
+    work_free(&w);
+    return 0;
+}
+
 /* ---- the slow form ---- */
 
 /* out (dout) = in (din) W, W stored (din, dout), plain loops. */

@@ -190,6 +190,14 @@ int mot_forward(double *y, const double *x, const mot_layer *L, const mot_seq *s
  * looking its expert up by its tag. Same returns; O(n^2 d + n d^2 + n d f). */
 int mot_forward_slow(double *y, const double *x, const mot_layer *L, const mot_seq *seq);
 
+/* The dense layer the tied MoT must equal: every token through the one weight set
+ * L->ex[expert] (MOT_TEXT or MOT_IMAGE), whatever its tag, under the same mask (which still
+ * reads the tags: an image segment stays bidirectional). Each projection is one product
+ * over all n rows, with no runs. y is (n, d), x is (n, d). Returns 0, TUTOR_EINVAL (a bad
+ * expert, or as mot_forward), TUTOR_ETOOBIG or TUTOR_ENOMEM. Same cost as mot_forward. */
+int mot_dense_forward(double *y, const double *x, const mot_layer *L, int expert,
+                      const mot_seq *seq);
+
 /* ---- the facts ---- */
 
 /* Parameters of one expert: 2 d + 4 d^2 + 3 d f (saturates at SIZE_MAX). */

@@ -366,6 +366,9 @@ static void test_tied_equals_dense(void)
         dense_layer(yd, x, &L.ex[MOT_TEXT], &seq, d, H, f);
         CU_ASSERT(close_enough(y, yd, n * d, "tied fast vs dense"));
         CU_ASSERT(close_enough(ys, yd, n * d, "tied slow vs dense"));
+        /* The library's dense form (one product over all rows) is the same layer. */
+        CU_ASSERT(mot_dense_forward(ys, x, &L, MOT_TEXT, &seq) == 0);
+        CU_ASSERT(close_enough(ys, yd, n * d, "mot_dense_forward vs dense"));
         /* And untied, the two differ on image tokens (when there are any). */
         mot_layer U;
         CU_ASSERT_FATAL(mot_layer_init(&U, d, H, f, (uint64_t)t, 0) == 0);
@@ -373,6 +376,12 @@ static void test_tied_equals_dense(void)
         for (size_t i = 0; i < n; i++)
             if (seq.modality[i] == MOT_IMAGE)
                 CU_ASSERT(mat_max_abs_diff(y + i * d, yd + i * d, d) > 1e-6);
+        /* mot_dense_forward with the image expert: every token through the image weights. */
+        dense_layer(yd, x, &U.ex[MOT_IMAGE], &seq, d, H, f);
+        CU_ASSERT(mot_dense_forward(ys, x, &U, MOT_IMAGE, &seq) == 0);
+        CU_ASSERT(close_enough(ys, yd, n * d, "mot_dense_forward (image expert) vs dense"));
+        CU_ASSERT(mot_dense_forward(ys, x, &U, 2, &seq) == TUTOR_EINVAL);
+        CU_ASSERT(mot_dense_forward(ys, x, &U, -1, &seq) == TUTOR_EINVAL);
         mot_layer_free(&U);
         mat_free(x), mat_free(y), mat_free(ys), mat_free(yd);
         mot_layer_free(&L);
@@ -706,6 +715,8 @@ static int sweep_body(void *ctx)
         rc = TUTOR_ENOMEM;
     else if (what == 5)
         rc = mot_forward_slow(y, x, &L, &seq);
+    else if (what == 6)
+        rc = mot_dense_forward(y, x, &L, MOT_IMAGE, &seq);
     else
         rc = mot_forward(y, x, &L, &seq, &parts, tr);
     trace_free(tr);
@@ -716,7 +727,7 @@ static int sweep_body(void *ctx)
 
 static void test_alloc_failures(void)
 {
-    for (int what = 0; what <= 5; what++) {
+    for (int what = 0; what <= 6; what++) {
         sweep_ctx ctx = {what};
         CU_ASSERT(th_alloc_sweep(sweep_body, &ctx, 0) >= 1);
     }
