@@ -378,17 +378,14 @@ double mot_silu(double u)
     return u / (1.0 + exp(-u));
 }
 
+/* At most 33 characters a line, so the UI's listing pane (half of 80 columns) shows each
+ * whole; docs/mot.md writes the same layer out in full. */
 const char *const mot_listing[] = {
-    "M[i][j] = 1 if j <= i or (i, j in the same image), else 0",
-    "for each token i: m = modality[i]   (route by tag)",
-    "A_i = rmsnorm(X_i) * g_attn[m]",
-    "Q_i = A_i Wq[m], K_i = A_i Wk[m], V_i = A_i Wv[m]",
-    "for each head h (shared by all tokens):",
-    "    P_h = softmax(Q_h K_h^T / sqrt(d_h), where M = 1)",
-    "    Z_h = P_h V_h",
-    "H_i = X_i + Z_i Wo[m]",
-    "B_i = rmsnorm(H_i) * g_ffn[m]",
-    "Y_i = H_i + (silu(B_i Wg[m]) * (B_i Wu[m])) Wd[m]",
+    "M[i][j] = j <= i or same image",   "for each token i: m = tag[i]",
+    "A_i = rmsnorm(X_i) * g_attn[m]",   "Q_i, K_i, V_i = A_i Wq/Wk/Wv[m]",
+    "for each head h (shared by all):", "  P = softmax(QK^T/sqrt(dh) | M)",
+    "  Z[:, head h] = P V_h",           "H_i = X_i + Z_i Wo[m]",
+    "B_i = rmsnorm(H_i) * g_ffn[m]",    "Y_i = H_i + SwiGLU[m](B_i)",
 };
 const size_t mot_listing_len = sizeof mot_listing / sizeof mot_listing[0];
 
@@ -498,9 +495,18 @@ static void trace_routing(trace *tr, const mot_seq *seq, const int *mask)
             keys += (size_t)mask[i * n + j];
             later += (size_t)(j > i && mask[i * n + j]);
         }
-        trace_step(tr, 2, "token %zu: %s (segment %d) -> %s weights; sees %zu keys, %zu later", i,
-                   modality_name[m], seq->segment[i], modality_name[m], keys, later);
+        trace_step(tr, 2, "token %zu: %s (segment %d) -> %s weights; sees %zu key%s, %zu later", i,
+                   modality_name[m], seq->segment[i], modality_name[m], keys, keys == 1 ? "" : "s",
+                   later);
         trace_mark(tr, "modality", (long)i, -1, TRACE_CURRENT);
+        if (attn_small(n, n)) {
+            /* The token's own cell, then the later keys it sees (its image's): the UI's
+             * window on M follows the first mark. */
+            trace_mark(tr, "M", (long)i, (long)i, TRACE_CURRENT);
+            for (size_t j = i + 1; j < n; j++)
+                if (mask[i * n + j])
+                    trace_mark(tr, "M", (long)i, (long)j, TRACE_SOURCE);
+        }
         if (i == 0 || seq->segment[i] != seq->segment[i - 1])
             trace_quiz(tr, "How many tokens (itself included) can this token attend to?",
                        (int64_t)keys);

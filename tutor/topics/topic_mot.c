@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../models/attention.h"
 #include "../../models/mat.h"
 #include "../../models/mot.h"
 #include "../../trace/mem.h"
@@ -19,8 +20,9 @@
 #define MOT_TOPIC_HEADS 2
 /* The text output draws the mask as a grid up to this many tokens (2 columns each, so it
  * fits 80 columns), and prints matrices whole up to this many rows and columns. */
-#define MOT_GRID_MAX 32
-#define MOT_SHOW     12
+#define MOT_GRID_MAX  32
+#define MOT_SHOW_ROWS 16
+#define MOT_SHOW_COLS 6
 
 static const topic_optspec mot_opts[] = {
     {"segments", 1, "the sequence, e.g. \"text:5 image:4 text:3\""},
@@ -111,6 +113,24 @@ static void text_mask(strbuf *sb, const int *mask, const mot_seq *seq)
     }
 }
 
+/* Y with each row's token and tag, the first MOT_SHOW_ROWS rows and MOT_SHOW_COLS columns
+ * (11 columns a value: a row stays within 80). */
+static void text_output(strbuf *sb, const double *y, const mot_seq *seq, size_t d)
+{
+    size_t n = seq->n, rows = n < MOT_SHOW_ROWS ? n : MOT_SHOW_ROWS;
+    size_t cols = d < MOT_SHOW_COLS ? d : MOT_SHOW_COLS;
+    strbuf_printf(sb, "Y (%zu x %zu), the layer's output, one row per token%s:\n", n, d,
+                  rows < n || cols < d ? " (cut)" : "");
+    for (size_t i = 0; i < rows; i++) {
+        strbuf_printf(sb, "  %3zu %c", i, seq->modality[i] == MOT_IMAGE ? 'I' : 't');
+        for (size_t j = 0; j < cols; j++)
+            strbuf_printf(sb, " %10.4g", y[i * d + j]);
+        strbuf_puts(sb, cols < d ? "  ...\n" : "\n");
+    }
+    if (rows < n)
+        strbuf_printf(sb, "  ... %zu more rows (--json prints them all)\n", n - rows);
+}
+
 /* max |a - b| over rows of modality m (or every row when m < 0); 0 when there are none. */
 static double max_diff(const double *a, const double *b, const mot_seq *seq, size_t d, int m)
 {
@@ -123,19 +143,40 @@ static double max_diff(const double *a, const double *b, const mot_seq *seq, siz
     return worst;
 }
 
-/* Records the comparison with the dense layer as a last step: per token, the largest
- * difference of its output row. Listing line 2 is the routing the comparison is about. */
-static int trace_dense(trace *tr, const run_state *st, int tie)
+/* Two last steps of the topic's own, after the library's: the outputs of each modality on
+ * their own (the library's last step also shows FFN and Y, which push them off an 80 x 24
+ * screen), then the comparison with the dense layer, per token the largest difference of
+ * its output row. Listing lines 10 and 2: the FFN that makes them, the routing that makes
+ * the difference. Returns 0, TUTOR_ENOMEM or the trace's sticky error. */
+static int trace_extra(trace *tr, const run_state *st, int tie)
 {
-    size_t n = st->seq.n, d = st->layer.d;
-    double *diff = mem_alloc(n * sizeof *diff);
-    if (!diff)
+    size_t n = st->seq.n, d = st->layer.d, rows[MOT_MODALITIES] = {0, 0};
+    double *scratch = mat_new(n, d), *diff = mem_alloc(n * sizeof *diff);
+    if (!scratch || !diff) {
+        mat_free(scratch);
+        mem_free(diff);
         return TUTOR_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        rows[st->seq.modality[i]]++;
+    trace_step(tr, 10, "outputs by modality: %zu text rows (Y_text), %zu image rows (Y_image)",
+               rows[MOT_TEXT], rows[MOT_IMAGE]);
+    static const char *const names[MOT_MODALITIES] = {"Y_text", "Y_image"};
+    for (int m = 0; m < MOT_MODALITIES; m++) {
+        size_t r = 0;
+        for (size_t i = 0; i < n; i++)
+            if (st->seq.modality[i] == m)
+                memcpy(scratch + r++ * d, st->y + i * d, d * sizeof *scratch);
+        if (r)
+            attn_snap(tr, names[m], scratch, r, d);
+    }
     for (size_t i = 0; i < n; i++)
         diff[i] = mat_max_abs_diff(st->y + i * d, st->dense + i * d, d);
-    trace_step(tr, 2, "%s: every token through the text weights; max |Y - Y_dense| = %.3g",
-               tie ? "tied, so dense" : "dense check", max_diff(st->y, st->dense, &st->seq, d, -1));
+    trace_step(tr, 2, "%s layer (text weights for all): max |Y - Y_dense| = %.3g",
+               tie ? "tied = the dense" : "vs the dense",
+               max_diff(st->y, st->dense, &st->seq, d, -1));
     trace_reals(tr, "dY", diff, n);
+    mat_free(scratch);
     mem_free(diff);
     return trace_status(tr);
 }
@@ -178,7 +219,7 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
         (rc = mot_dense_forward(st.dense, st.x, &st.layer, MOT_TEXT, &st.seq)) ||
         (rc = mot_mask(st.mask, &st.seq)))
         goto out;
-    if (tr && (rc = trace_dense(tr, &st, tie)))
+    if (tr && (rc = trace_extra(tr, &st, tie)))
         goto out;
     mot_cost cost;
     if ((rc = mot_cost_of(&cost, d, ffn, &st.seq)))
@@ -218,8 +259,7 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
     strbuf_printf(tx, "mot: %zu tokens (%s), d = %zu, %zu heads of %zu, FFN %zu%s\n", n, spec, d,
                   heads, d / heads, ffn, tie ? ", tied experts" : "");
     text_mask(tx, st.mask, &st.seq);
-    strbuf_printf(tx,
-                  "params: %zu total (%d experts x %zu), %zu active per token (dense: %zu)\n",
+    strbuf_printf(tx, "params: %zu total (%d experts x %zu), %zu active per token (dense: %zu)\n",
                   cost.params_total, MOT_MODALITIES, cost.params_expert, cost.params_active,
                   cost.params_dense);
     strbuf_printf(tx,
@@ -227,8 +267,9 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
                   "average\n",
                   cost.flops_token, cost.flops_dense, cost.keys_mean);
     if (tie)
-        strbuf_printf(tx, "tied = dense: max |Y - Y_dense| = %.3g (every token through the text "
-                          "weights)\n",
+        strbuf_printf(tx,
+                      "tied = dense: max |Y - Y_dense| = %.3g (every token through the text "
+                      "weights)\n",
                       diff);
     else
         strbuf_printf(tx,
@@ -236,11 +277,7 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
                       "  %.3g on text rows, %.3g on image rows (--tie makes both 0)\n",
                       max_diff(st.y, st.dense, &st.seq, d, MOT_TEXT),
                       max_diff(st.y, st.dense, &st.seq, d, MOT_IMAGE));
-    strbuf_printf(tx, "Y (%zu x %zu), tags by row:", n, d);
-    for (size_t i = 0; i < n && i < MOT_SHOW; i++)
-        strbuf_printf(tx, " %c", st.seq.modality[i] == MOT_IMAGE ? 'I' : 't');
-    strbuf_puts(tx, n > MOT_SHOW ? " ...\n" : "\n");
-    mat_text(tx, st.y, n, d, MOT_SHOW, "  ");
+    text_output(tx, st.y, &st.seq, d);
     rc = js->failed ? js->failed : tx->failed;
 out:
     run_state_free(&st);
@@ -271,20 +308,21 @@ const topic topic_mot = {
     .family = "Multimodal",
     .title = "Mixture of transformer experts (BAGEL)",
     .summary = "per-modality weights, shared attention, the generalised causal mask",
-    .usage = "One pre-norm transformer layer (RMSNorm, q/k/v/o, SwiGLU FFN) with one copy of\n"
-             "every weight per modality: each token uses its own modality's copy, all tokens\n"
-             "share the attention. The mask is causal between segments and full inside one\n"
-             "image segment. Weights and the input X (n x d, N(0, 1)) come from --seed.\n"
-             "--segments lists MODALITY:LENGTH (text or image); --n alone gives text, an\n"
-             "image of n/3 tokens, text; with both, n must be the segments' total. Defaults:\n"
-             "n = 12, d = 8, 2 heads. The dense layer (text weights for every token) is run\n"
-             "too: with --tie the two agree to rounding.\n"
-             "\n"
-             "json: {\"topic\": \"mot\", \"segments\": S, \"n\": N, \"d\": D, \"heads\": H,\n"
-             "       \"ffn\": F, \"tied\": BOOL, \"result\": [[Y row]...], \"mask\": [[0/1...]...],\n"
-             "       \"modality\": [0 text / 1 image...], \"segment\": [...],\n"
-             "       \"params_total\": N, \"params_active\": N, \"params_dense\": N,\n"
-             "       \"flops_token\": X, \"keys_mean\": X, \"dense_max_diff\": X}\n",
+    .usage =
+        "One pre-norm transformer layer (RMSNorm, q/k/v/o, SwiGLU FFN) with one copy of\n"
+        "every weight per modality: each token uses its own modality's copy, all tokens\n"
+        "share the attention. The mask is causal between segments and full inside one\n"
+        "image segment. Weights and the input X (n x d, N(0, 1)) come from --seed.\n"
+        "--segments lists MODALITY:LENGTH (text or image); --n alone gives text, an\n"
+        "image of n/3 tokens, text; with both, n must be the segments' total. Defaults:\n"
+        "n = 12, d = 8, 2 heads. The dense layer (text weights for every token) is run\n"
+        "too: with --tie the two agree to rounding.\n"
+        "\n"
+        "json: {\"topic\": \"mot\", \"segments\": S, \"n\": N, \"d\": D, \"heads\": H,\n"
+        "       \"ffn\": F, \"tied\": BOOL, \"result\": [[Y row]...], \"mask\": [[0/1...]...],\n"
+        "       \"modality\": [0 text / 1 image...], \"segment\": [...],\n"
+        "       \"params_total\": N, \"params_active\": N, \"params_dense\": N,\n"
+        "       \"flops_token\": X, \"keys_mean\": X, \"dense_max_diff\": X}\n",
     .opts = mot_opts,
     .example = "--segments \"text:5 image:4 text:3\" --d 8 --heads 2",
     .notes = "mot.md",

@@ -32,9 +32,10 @@ static int mask_figure(fig_ctx *c, const trace_snap *m, const trace_snap *modali
     gp_data_matrix(&g, "M", cells, n, n);
     mem_free(cells);
     /* The image tokens' rows and columns as ticks, so the square blocks can be read off. */
-    gp_raw(&g, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nset grid noxtics noytics\n"
-               "set cbrange [0:1]\nset cbtics (\"0\" 0, \"1\" 1)\n"
-               "set cblabel \"1: query i may attend to key j\"\n",
+    gp_raw(&g,
+           "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nset grid noxtics noytics\n"
+           "set cbrange [0:1]\nset cbtics (\"0\" 0, \"1\" 1)\n"
+           "set cblabel \"1: query i may attend to key j\"\n",
            n - 1, n - 1);
     gp_raw(&g, n <= 16   ? "set xtics 1\nset ytics 1\n"
                : n <= 32 ? "set xtics 1 font \",10\"\nset ytics 1 font \",10\"\n"
@@ -87,8 +88,9 @@ static int outputs_figure(fig_ctx *c, const trace_snap *yt, const trace_snap *yi
         gp_raw(&g, "\n");
         const trace_snap *s = panel[p];
         if (!s || !s->reals) {
-            gp_raw(&g, "set label 901 \"%s\" at graph 0.5, 0.5 center\n"
-                       "plot [0:1][0:1] -1 notitle\nunset label 901\n",
+            gp_raw(&g,
+                   "set label 901 \"%s\" at graph 0.5, 0.5 center\n"
+                   "plot [0:1][0:1] -1 notitle\nunset label 901\n",
                    count[p] ? "(too large to record: fewer tokens or a smaller d)"
                             : "(no tokens of this modality)");
             continue;
