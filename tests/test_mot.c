@@ -1008,6 +1008,38 @@ static void test_cli_trace(void)
     CU_ASSERT(th_json_valid(strbuf_str(&out)) && strstr(strbuf_str(&out), "\"steps\"") != NULL);
 }
 
+/* The runner under allocation failures, traced (its own steps too) and not; and the
+ * whole command line, which reports one as exit 1. */
+static int runner_body(void *ctx)
+{
+    int traced = *(int *)ctx;
+    topic_opt opts[] = {{"segments", "text:2 image:3 text:1"}, {"d", "4"}, {"tie", NULL}};
+    topic_args args = {opts, 3, 2};
+    topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+    trace *tr = traced ? trace_new(0) : NULL;
+    int rc = traced && !tr ? TUTOR_ENOMEM : topic_mot.run(&args, tr, &res);
+    topic_out_free(&res);
+    trace_free(tr);
+    return rc;
+}
+
+static int cli_body(void *ctx)
+{
+    (void)ctx;
+    strbuf o = STRBUF_INIT, e = STRBUF_INIT;
+    int rc = th_cli(&o, &e, "run", "mot", "--n", "5", "--d", "4", "--json", "--trace", NULL);
+    strbuf_free(&o);
+    strbuf_free(&e);
+    return rc == 0 ? 0 : rc == 1 ? TUTOR_ENOMEM : rc;
+}
+
+static void test_cli_alloc_failures(void)
+{
+    for (int traced = 0; traced <= 1; traced++)
+        CU_ASSERT(th_alloc_sweep(runner_body, &traced, 0) >= 5);
+    CU_ASSERT(th_alloc_sweep(cli_body, NULL, 0) >= 5);
+}
+
 static void test_cli_plot(void)
 {
     int rc = th_cli(&out, &err, "plot", "mot", "--format", "dumb", NULL);
@@ -1069,6 +1101,7 @@ void tests_register(void)
         {"cli: bad input exits 2 with one line naming the option", test_cli_bad_input},
         {"cli: the runner's trace ends on outputs by tag and the dense check", test_cli_trace},
         {"cli: tutor plot mot --format dumb", test_cli_plot},
+        {"cli: allocation failures give TUTOR_ENOMEM / exit 1", test_cli_alloc_failures},
         {NULL, NULL},
     };
     th_suite("mot layer", layer_tests);
