@@ -26,7 +26,7 @@
 
 static const topic_optspec mot_opts[] = {
     {"segments", 1, "the sequence, e.g. \"text:5 image:4 text:3\""},
-    {"n", 1, "tokens (1..1024): text, an image of n/3, text"},
+    {"n", 1, "tokens (1..1024, default 12): text, image n/3, text"},
     {"d", 1, "model width (1..512, default 8); FFN width 2 d"},
     {"heads", 1, "attention heads H (1..64, default 2), H | d"},
     {"tie", 0, "the image expert copies the text expert"},
