@@ -78,17 +78,23 @@ typedef struct seg_item {
     size_t len;
 } seg_item;
 
+/* Segments are separated by blanks or line breaks (a list read from a file has them). */
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* Reads the segment starting at *p (after spaces) into it. Returns 0, 1 at the end of the
  * string, or TUTOR_EFORMAT with err set. index is 1-based, for the message. */
 static int next_segment(const char **p, seg_item *it, size_t index, char *err, size_t errlen)
 {
     const char *s = *p;
-    while (*s == ' ' || *s == '\t')
+    while (is_space(*s))
         s++;
     if (!*s)
         return 1;
     const char *end = s;
-    while (*end && *end != ' ' && *end != '\t')
+    while (*end && !is_space(*end))
         end++;
     char word[64];
     size_t wl = (size_t)(end - s);

@@ -104,17 +104,14 @@ typedef struct mot_cost {
 
 /* ---- the sequence ---- */
 
-/* Parses spec, segments "MODALITY:LENGTH" separated by spaces or tabs, MODALITY being text
- * or image and LENGTH a whole number >= 1, into *seq (free with mot_seq_free).
- * "text:5 image:4 text:3" gives n = 12, modality 0 0 0 0 0 1 1 1 1 0 0 0, segments
- * 0 0 0 0 0 1 1 1 1 2 2 2. Two image segments in a row are two images.
- * Returns 0; on error *seq is left empty (nothing to free) and err (errlen bytes, always
- * NUL-terminated when errlen > 0) gets one line naming the segment and what was expected:
- *   TUTOR_EEMPTY   no segments at all
- *   TUTOR_EFORMAT  a segment not MODALITY:LENGTH, an unknown modality, a length not >= 1
- *   TUTOR_ETOOBIG  more than MOT_MAX_N tokens, or spec longer than MOT_MAX_SPEC
- *   TUTOR_ENOMEM   out of memory
- * O(len(spec) + n). */
+/* Parses spec, segments "MODALITY:LENGTH" separated by spaces, tabs or line breaks, MODALITY being
+ * text or image and LENGTH a whole number >= 1, into *seq (free with mot_seq_free). "text:5 image:4
+ * text:3" gives n = 12, modality 0 0 0 0 0 1 1 1 1 0 0 0, segments 0 0 0 0 0 1 1 1 1 2 2 2. Two
+ * image segments in a row are two images. Returns 0; on error *seq is left empty (nothing to free)
+ * and err (errlen bytes, always NUL-terminated when errlen > 0) gets one line naming the segment
+ * and what was expected: TUTOR_EEMPTY   no segments at all TUTOR_EFORMAT  a segment not
+ * MODALITY:LENGTH, an unknown modality, a length not >= 1 TUTOR_ETOOBIG  more than MOT_MAX_N
+ * tokens, or spec longer than MOT_MAX_SPEC TUTOR_ENOMEM   out of memory O(len(spec) + n). */
 int mot_seq_parse(mot_seq *seq, const char *spec, char *err, size_t errlen);
 
 /* The default sequence for n tokens: text, then one image of n / 3 tokens, then text

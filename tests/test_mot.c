@@ -148,6 +148,10 @@ static void test_parse(void)
     parse_ok(&seq, "\t image:2  image:1 \t");
     CU_ASSERT(seq.n == 3 && seq.nsegments == 2 && seq.segment[2] == 1 && seq.modality[2] == 1);
     mot_seq_free(&seq);
+    /* Line breaks separate too (a list read from a file), CRLF included. */
+    parse_ok(&seq, "text:2\nimage:3\r\ntext:1\n");
+    CU_ASSERT(seq.n == 6 && seq.nsegments == 3 && seq.modality[2] == 1 && seq.segment[5] == 2);
+    mot_seq_free(&seq);
     parse_ok(&seq, "text:1024");
     CU_ASSERT(seq.n == MOT_MAX_N);
     mot_seq_free(&seq);
