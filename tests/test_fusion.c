@@ -848,7 +848,7 @@ static void test_generation_trace(void)
     }
     /* The masked logits of a step: -inf outside the image tokens, the chosen token marked. */
     const trace_frame *st = trace_at(tr, 1);
-    CU_ASSERT(st->line == QKNORM_LISTING_COUNT + 5);
+    CU_ASSERT(st->line == FUSION_L_MASK);
     const trace_snap *ml = trace_find(st, "masked logits");
     CU_ASSERT(ml && ml->reals[0] == -INFINITY && ml->reals[5] == y[5]);
     CU_ASSERT(trace_at(tr, 2)->nmarks == 1 && trace_at(tr, 2)->marks[0].row == stream[3]);
@@ -908,7 +908,7 @@ static void test_demo(void)
     /* The trace starts with the stream and its modalities and ends at the forced <eoi>. */
     const trace_snap *m0 = trace_find(trace_at(tr, 0), "modality");
     CU_ASSERT(m0 && m0->cols == n && m0->ints[5] == FUSION_MARKER && m0->ints[6] == FUSION_IMAGE);
-    CU_ASSERT_EQUAL(trace_at(tr, trace_len(tr) - 1)->line, QKNORM_LISTING_COUNT + 7);
+    CU_ASSERT_EQUAL(trace_at(tr, trace_len(tr) - 1)->line, FUSION_L_EOI);
     CU_ASSERT_EQUAL(trace_status(tr), 0);
     /* Another seed, the user's codes, greedy. */
     int codes[16];
