@@ -70,22 +70,14 @@ static const struct {
     const char *name;
     unsigned parts;
 } applies[] = {
-    {"X", 1u << P_ATTN},
-    {"Wq", 1u << P_ATTN},
-    {"Wk", 1u << P_ATTN},
-    {"Wv", 1u << P_ATTN},
-    {"Wo", 1u << P_ATTN},
-    {"heads", 1u << P_ATTN | 1u << P_DEMO | 1u << P_GROWTH},
-    {"qk-norm", 1u << P_ATTN},
-    {"causal", 1u << P_ATTN},
-    {"logits", 1u << P_ZLOSS},
-    {"coef", 1u << P_ZLOSS | 1u << P_DEMO},
-    {"g", 1u << P_GROWTH},
-    {"K", 1u << P_DEMO},
-    {"image", 1u << P_DEMO},
-    {"place", 1u << P_DEMO},
-    {"no-qk-norm", 1u << P_DEMO},
-    {"greedy", 1u << P_DEMO},
+    {"X", 1u << P_ATTN},           {"Wq", 1u << P_ATTN},
+    {"Wk", 1u << P_ATTN},          {"Wv", 1u << P_ATTN},
+    {"Wo", 1u << P_ATTN},          {"heads", 1u << P_ATTN | 1u << P_DEMO | 1u << P_GROWTH},
+    {"qk-norm", 1u << P_ATTN},     {"causal", 1u << P_ATTN},
+    {"logits", 1u << P_ZLOSS},     {"coef", 1u << P_ZLOSS | 1u << P_DEMO},
+    {"g", 1u << P_GROWTH},         {"K", 1u << P_DEMO},
+    {"image", 1u << P_DEMO},       {"place", 1u << P_DEMO},
+    {"no-qk-norm", 1u << P_DEMO},  {"greedy", 1u << P_DEMO},
     {"temperature", 1u << P_DEMO},
 };
 
@@ -145,15 +137,15 @@ static int load_opt(const topic_args *args, const char *name, double **a, size_t
                       sizeof out->err);
 }
 
-static int heads_opt(const topic_args *args, size_t def, size_t d, const char *whose,
-                     size_t *heads, topic_out *out)
+static int heads_opt(const topic_args *args, size_t def, size_t d, const char *whose, size_t *heads,
+                     topic_out *out)
 {
     int rc = ssmio_size(args, "heads", def, 1, QKNORM_MAX_HEADS, heads, out->err, sizeof out->err);
     if (rc)
         return rc;
     if (d % *heads)
-        return topic_fail(out, TUTOR_ESHAPE, "--heads %zu does not divide d = %zu (%s)", *heads,
-                          d, whose);
+        return topic_fail(out, TUTOR_ESHAPE, "--heads %zu does not divide d = %zu (%s)", *heads, d,
+                          whose);
     return 0;
 }
 
@@ -183,9 +175,10 @@ static int run_attention(const topic_args *args, trace *tr, topic_out *out)
         if ((rc = load_opt(args, files[i], &m[i], &r, &c, out)))
             goto out;
         if (r != d || c != d) {
-            rc = topic_fail(out, TUTOR_ESHAPE,
-                            "--%s: expected %zu x %zu (d x d, d = the columns of --X), got %zu x %zu",
-                            files[i], d, d, r, c);
+            rc = topic_fail(
+                out, TUTOR_ESHAPE,
+                "--%s: expected %zu x %zu (d x d, d = the columns of --X), got %zu x %zu", files[i],
+                d, d, r, c);
             goto out;
         }
     }
@@ -207,8 +200,7 @@ static int run_attention(const topic_args *args, trace *tr, topic_out *out)
     if (!(result = mat_new(n, d)) || !(logits = mat_new(H * n, n)) || !(entropy = mat_new(H, n)))
         goto out;
     trace_set_listing(tr, qknorm_listing, qknorm_listing_len);
-    rc = qknorm_attention(result, logits, entropy, m[0], &w, &cfg, tr);
-    if (rc && rc != trace_status(tr))
+    if ((rc = qknorm_attention(result, logits, entropy, m[0], &w, &cfg, tr)))
         goto out;
     /* Finite inputs can still overflow a product (1e200 * 1e200): say so, not NaN. */
     for (size_t i = 0; i < n * d; i++)
@@ -260,8 +252,8 @@ static int run_zloss(const topic_args *args, trace *tr, topic_out *out)
     double coef, *y = NULL, *z = NULL, c[FT_C_COUNT], zs[FT_C_COUNT], ls[FT_C_COUNT],
                  dp[FT_C_COUNT];
     size_t rows, cols;
-    int rc = ssmio_real(args, "coef", FUSION_ZLOSS_COEF, 0, 0, 1e6, &coef, out->err,
-                        sizeof out->err);
+    int rc =
+        ssmio_real(args, "coef", FUSION_ZLOSS_COEF, 0, 0, 1e6, &coef, out->err, sizeof out->err);
     if (rc)
         return rc;
     const char *path = topic_opt_get(args, "logits");
@@ -318,8 +310,9 @@ static int run_zloss(const topic_args *args, trace *tr, topic_out *out)
             trace_reals(tr, "c", c, s + 1);
             trace_reals(tr, "Z(y + c)", zs, s + 1);
         }
-        trace_step(tr, FUSION_L_ZLOSS, "Z(y + c) = Z(y) + c: the level drifts, the softmax cannot "
-                                       "see it, the loss pins it");
+        trace_step(tr, FUSION_L_ZLOSS,
+                   "Z(y + c) = Z(y) + c: the level drifts, the softmax cannot "
+                   "see it, the loss pins it");
         trace_reals(tr, "c", c, FT_C_COUNT);
         trace_reals(tr, "Z(y + c)", zs, FT_C_COUNT);
         trace_reals(tr, "z-loss(y + c)", ls, FT_C_COUNT);
@@ -453,10 +446,10 @@ out:
 typedef struct demo_state {
     vq_demo vq;
     fusion_demo fd;
-    double *xhat;  /* (per_image, patch^2): the generated codes' codebook rows */
-    double *gen;   /* (side, side): the generated image */
-    double *pair;  /* (side, 2 side): the image from its tokens | the generated one */
-    int *gen_mod;  /* the generated stream's modalities */
+    double *xhat; /* (per_image, patch^2): the generated codes' codebook rows */
+    double *gen;  /* (side, side): the generated image */
+    double *pair; /* (side, 2 side): the image from its tokens | the generated one */
+    int *gen_mod; /* the generated stream's modalities */
 } demo_state;
 
 static void demo_state_free(demo_state *s)
@@ -516,8 +509,10 @@ static void text_stream(strbuf *t, const int *tokens, const int *mod, size_t n,
         if (col + strlen(word) + 1 > 78) {
             strbuf_puts(t, "\n  ");
             col = 2;
+        } else if (i) {
+            strbuf_putc(t, ' ');
         }
-        strbuf_printf(t, "%s ", word);
+        strbuf_puts(t, word);
         col += strlen(word) + 1;
     }
     strbuf_putc(t, '\n');
@@ -756,12 +751,15 @@ const topic topic_fusion = {
         "Files: numpy.savetxt text, one matrix row per line.\n"
         "\n"
         "json: demo: {\"topic\": \"fusion\", \"part\": \"demo\", \"vocab\": {...}, \"image\":\n"
-        "  {\"index\", \"kind\", \"codes\", \"pixels\", \"reconstruction\"}, \"stream\", \"modality\"\n"
+        "  {\"index\", \"kind\", \"codes\", \"pixels\", \"reconstruction\"}, \"stream\", "
+        "\"modality\"\n"
         "  (0 text, 1 marker, 2 image), \"block\", \"logits\" (H x n x n, -inf as null),\n"
-        "  \"entropy\" (H x n), \"z\", \"zloss\", \"result\": {\"stream\", \"codes\", \"pixels\"}}\n"
+        "  \"entropy\" (H x n), \"z\", \"zloss\", \"result\": {\"stream\", \"codes\", "
+        "\"pixels\"}}\n"
         "attention: {\"part\": \"attention\", \"result\" (n x d), \"logits\" (H x n x n, null\n"
         "  for -inf), \"entropy\" (H x n), ...}; zloss: {\"result\": loss, \"z\": [per row],\n"
-        "  \"loss\", \"shift\": {\"c\", \"z\", \"loss\", \"prob_change\"}}; growth: {\"g\": [...],\n"
+        "  \"loss\", \"shift\": {\"c\", \"z\", \"loss\", \"prob_change\"}}; growth: {\"g\": "
+        "[...],\n"
         "  \"result\": {\"max_logit\": {\"plain\", \"qk_norm\"}, \"entropy\": {\"plain\",\n"
         "  \"qk_norm\"} (one row of H per g)}}\n",
     .opts = fusion_opts,

@@ -21,9 +21,8 @@
 
 /* The options of each part, dropped when a figure runs another part. */
 static const char *const all_opts[] = {
-    "part", "X",     "Wq",    "Wk",         "Wv",     "Wo",          "heads",
-    "qk-norm", "causal", "logits", "coef", "g", "K", "image", "place", "no-qk-norm", "greedy",
-    "temperature", NULL};
+    "part", "X", "Wq", "Wk",    "Wv",    "Wo",         "heads",  "qk-norm",     "causal", "logits",
+    "coef", "g", "K",  "image", "place", "no-qk-norm", "greedy", "temperature", NULL};
 
 static int fail(char *err, size_t errlen, int rc)
 {
@@ -40,8 +39,8 @@ static const char *part_of(const topic_args *args)
 
 /* Runs the topic on `--part part` plus the user's options named in keep (when the user's
  * own part is the same), into a new trace. */
-static int run_part(const plot_request *req, const char *part, const char *const *keep,
-                    trace **tr, char *err, size_t errlen)
+static int run_part(const plot_request *req, const char *part, const char *const *keep, trace **tr,
+                    char *err, size_t errlen)
 {
     topic_args base = {0}, args = {0};
     int rc = plot_args_without(&base, req->args, all_opts);
@@ -114,15 +113,14 @@ static void bands(gp *g, const trace_snap *mod, size_t n)
 
 static int attention_figure(fig_ctx *c, const plot_request *req, char *err, size_t errlen)
 {
-    static const char *const keep_demo[] = {"K",          "image",  "heads",       "place",
-                                            "no-qk-norm", "greedy", "temperature", "coef",
-                                            NULL};
-    static const char *const keep_attn[] = {"X",       "Wq",     "Wk", "Wv", "Wo", "heads",
-                                            "qk-norm", "causal", NULL};
+    static const char *const keep_demo[] = {"K",      "image",       "heads", "place", "no-qk-norm",
+                                            "greedy", "temperature", "coef",  NULL};
+    static const char *const keep_attn[] = {"X",     "Wq",      "Wk",     "Wv", "Wo",
+                                            "heads", "qk-norm", "causal", NULL};
     int user_attn = strcmp(part_of(req->args), "attention") == 0;
     trace *tr = NULL;
-    int rc = run_part(req, user_attn ? "attention" : "demo", user_attn ? keep_attn : keep_demo,
-                      &tr, err, errlen);
+    int rc = run_part(req, user_attn ? "attention" : "demo", user_attn ? keep_attn : keep_demo, &tr,
+                      err, errlen);
     if (rc)
         return fail(err, errlen, rc);
     /* The first forward pass's heads, in order: the one "P" per head the block records. */
@@ -170,8 +168,8 @@ static int attention_figure(fig_ctx *c, const plot_request *req, char *err, size
             gp_raw(&g, "set xrange [%g:%g]\nset yrange [%g:%g]\nset cbrange [0:1]\nplot ", lo,
                    (double)n - 0.5, (double)n - 0.5, lo);
             fig_image(&g, block, 0, 1);
-            gp_raw(&g, mod && g.format == GP_DUMB ? ", $B using 1:2:3 with labels notitle\n"
-                                                  : "\n");
+            gp_raw(&g,
+                   mod && g.format == GP_DUMB ? ", $B using 1:2:3 with labels notitle\n" : "\n");
         }
         gp_raw(&g, "unset multiplot\nunset object\n");
         fig_end(c, &g, "attention");
@@ -238,10 +236,10 @@ static int growth_figure(fig_ctx *c, const plot_request *req, char *err, size_t 
         fig_axes(&g, "g (scale of Wq and Wk)", "entropy (nats)");
         fig_series bottom[2 * MAX_PANELS];
         for (size_t h = 0; h < nh; h++) {
-            bottom[h] = (fig_series){h ? NULL : "no QK-Norm", gs->reals, ent + h * ng, ng, NULL,
-                                     0, 0};
-            bottom[nh + h] = (fig_series){h ? NULL : "QK-Norm", gs->reals, ent + (nh + h) * ng,
-                                          ng, NULL, 1, 0};
+            bottom[h] =
+                (fig_series){h ? NULL : "no QK-Norm", gs->reals, ent + h * ng, ng, NULL, 0, 0};
+            bottom[nh + h] =
+                (fig_series){h ? NULL : "QK-Norm", gs->reals, ent + (nh + h) * ng, ng, NULL, 1, 0};
         }
         fig_plot_series(&g, bottom, 2 * nh, NULL);
         gp_raw(&g, "unset multiplot\n");
