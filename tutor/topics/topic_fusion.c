@@ -50,18 +50,18 @@ static const topic_optspec fusion_opts[] = {
     {"Wk", 1, "attention: key projection, d x d"},
     {"Wv", 1, "attention: value projection, d x d"},
     {"Wo", 1, "attention: output projection, d x d"},
-    {"heads", 1, "heads H, dividing d (attention: required; demo, growth: 4)"},
+    {"heads", 1, "heads H dividing d (attention: required; else 4)"},
     {"qk-norm", 0, "attention: layer-normalise each head's q and k rows"},
     {"causal", 0, "attention: mask keys j > i"},
-    {"logits", 1, "zloss: logits file, one row per position (default: seeded)"},
-    {"coef", 1, "zloss, demo: the z-loss coefficient, >= 0 (default 1e-5)"},
-    {"g", 1, "growth: scale factors of Wq and Wk, > 0 (default \"1 2 4 8 16\")"},
-    {"K", 1, "demo: codebook size of the image tokeniser, 2..256 (default 16)"},
-    {"image", 1, "demo: which image of vq's set goes in the stream, 0..9 (default 1)"},
-    {"place", 1, "demo: norm placement, chameleon (default) or prenorm"},
+    {"logits", 1, "zloss: logits file, a row per position (or seeded)"},
+    {"coef", 1, "zloss, demo: z-loss coefficient >= 0 (1e-5)"},
+    {"g", 1, "growth: factors g > 0 of Wq, Wk (\"1 2 4 8 16\")"},
+    {"K", 1, "demo: codebook size of the tokeniser, 2..256 (16)"},
+    {"image", 1, "demo: the image of vq's set in the stream, 0..9 (1)"},
+    {"place", 1, "demo: norm placement, chameleon (default) | prenorm"},
     {"no-qk-norm", 0, "demo: the block without QK-Norm"},
     {"greedy", 0, "demo: generate by argmax instead of sampling"},
-    {"temperature", 1, "demo: sampling temperature, in (0, 100] (default 1)"},
+    {"temperature", 1, "demo: sampling temperature in (0, 100] (1)"},
     {NULL, 0, NULL},
 };
 
@@ -546,9 +546,13 @@ static int run_demo(const topic_args *args, trace *tr, topic_out *out)
         trace_step(tr, FUSION_L_TOKENIZE,
                    "vq: K = %zu codes by k-means on %zu images; image %zu (%s) -> %zu tokens", vo.K,
                    vo.images, m, vq_kind_name(s.vq.kinds[m]), per);
-        trace_matrix(tr, "image", image, side, side);
-        trace_matrix(tr, "image from its tokens", recon, side, side);
-        trace_ints(tr, "image codes", codes, per);
+        /* One heatmap, the picture beside what its tokens keep of it (the codes themselves
+         * show up in the stream next). */
+        for (size_t r = 0; r < side; r++) {
+            memcpy(s.pair + r * 2 * side, image + r * side, side * sizeof *s.pair);
+            memcpy(s.pair + r * 2 * side + side, recon + r * side, side * sizeof *s.pair);
+        }
+        trace_matrix(tr, "image | its tokens", s.pair, side, 2 * side);
     }
     /* Pass 2: the stream through the block, z-loss, the generated image. */
     if ((rc = fusion_demo_run(&s.fd, &cfg, tr)))
@@ -619,10 +623,11 @@ static int run_demo(const topic_args *args, trace *tr, topic_out *out)
 
     strbuf *t = &out->text;
     strbuf_printf(t,
-                  "early fusion: one vocabulary of %zu tokens: text 0..%zu, <boi> %d, <eoi> %d,\n"
-                  "image tokens %d..%zu (vq codes 0..%zu)\n",
-                  f->V, v->text - 1, fusion_boi(v), fusion_eoi(v), fusion_image_token(v, 0),
-                  f->V - 1, v->image - 1);
+                  "early fusion: a %zu-token stream, z-loss %.4g, %zu image tokens generated\n"
+                  "vocabulary of %zu: text 0..%zu, <boi> %d, <eoi> %d, image %d..%zu (vq codes "
+                  "0..%zu)\n",
+                  n, f->zloss, per, f->V, v->text - 1, fusion_boi(v), fusion_eoi(v),
+                  fusion_image_token(v, 0), f->V - 1, v->image - 1);
     strbuf_printf(t, "image %zu (%s, %zu x %zu) tokenised by vq: %zu patches of %zu x %zu\n", m,
                   vq_kind_name(s.vq.kinds[m]), side, side, per, p, p);
     strbuf_printf(t, "stream (%zu tokens; tN text, iN image code N):\n", n);
@@ -731,37 +736,37 @@ const topic topic_fusion = {
     .family = "Multimodal",
     .title = "Early fusion: text and image tokens in one transformer",
     .summary = "Chameleon: one vocabulary and stream, QK-Norm, z-loss, image-only generation",
-    .usage =
-        "Chameleon's early fusion at toy scale. Without --part, the stream demo: vq learns a\n"
-        "codebook (K codes) on its procedural images, image --image becomes 16 tokens;\n"
-        "the stream is a seeded caption, <boi>, those tokens, <eoi>, more text (one\n"
-        "vocabulary: text 0..23, <boi> 24, <eoi> 25, image token 26 + code). One seeded\n"
-        "causal block (d = 16, --heads, SwiGLU, --place, QK-Norm unless --no-qk-norm) reads\n"
-        "it; z-loss of its next-token logits; then it generates an image after the caption\n"
-        "with every non-image logit at -inf, <eoi> forced after 16 tokens, decoded to\n"
-        "pixels by vq's codebook.\n"
-        "--part attention: multi-head attention on your files: Q = X Wq, K = X Wk, V = X Wv\n"
-        "  (W stored d_in x d_out, numpy's X @ W), head h owns columns h d_h..(h+1) d_h - 1;\n"
-        "  --qk-norm layer-normalises each head's q and k rows (eps 1e-5, biased variance);\n"
-        "  logits = q k^T / sqrt(d_h), -inf above the diagonal with --causal; result = O Wo.\n"
-        "--part zloss: Z = logsumexp per row of --logits (or 4 x 32 seeded N(0, 4) logits),\n"
-        "  loss = coef mean Z^2, and row 0 shifted by c = -10..10: Z moves, no probability.\n"
-        "--part growth: seeded x (16 x 16) and W ~ N(0, 1/16), q and k scaled by each g:\n"
-        "  the largest logit and each head's entropy without and with QK-Norm.\n"
-        "Files: numpy.savetxt text, one matrix row per line.\n"
-        "\n"
-        "json: demo: {\"topic\": \"fusion\", \"part\": \"demo\", \"vocab\": {...}, \"image\":\n"
-        "  {\"index\", \"kind\", \"codes\", \"pixels\", \"reconstruction\"}, \"stream\", "
-        "\"modality\"\n"
-        "  (0 text, 1 marker, 2 image), \"block\", \"logits\" (H x n x n, -inf as null),\n"
-        "  \"entropy\" (H x n), \"z\", \"zloss\", \"result\": {\"stream\", \"codes\", "
-        "\"pixels\"}}\n"
-        "attention: {\"part\": \"attention\", \"result\" (n x d), \"logits\" (H x n x n, null\n"
-        "  for -inf), \"entropy\" (H x n), ...}; zloss: {\"result\": loss, \"z\": [per row],\n"
-        "  \"loss\", \"shift\": {\"c\", \"z\", \"loss\", \"prob_change\"}}; growth: {\"g\": "
-        "[...],\n"
-        "  \"result\": {\"max_logit\": {\"plain\", \"qk_norm\"}, \"entropy\": {\"plain\",\n"
-        "  \"qk_norm\"} (one row of H per g)}}\n",
+    .usage = "Chameleon's early fusion at toy scale. Without --part, the stream demo: vq\n"
+             "learns a codebook of K codes on its procedural images, and image --image\n"
+             "becomes 16 tokens; the stream is a seeded caption, <boi>, those tokens, <eoi>,\n"
+             "more text, in one vocabulary (text 0..23, <boi> 24, <eoi> 25, image token\n"
+             "26 + code). One seeded causal block (d = 16, --heads, SwiGLU, --place, QK-Norm\n"
+             "unless --no-qk-norm) reads it; z-loss of its next-token logits; then it\n"
+             "generates an image after the caption with every non-image logit at -inf,\n"
+             "<eoi> forced after 16 tokens, decoded to pixels by vq's codebook.\n"
+             "--part attention: multi-head attention on your files: Q = X Wq, K = X Wk,\n"
+             "  V = X Wv (W stored d_in x d_out, numpy's X @ W); head h owns columns\n"
+             "  h d_h .. (h+1) d_h - 1; --qk-norm layer-normalises each head's q and k rows\n"
+             "  (eps 1e-5, biased variance); logits = q k^T / sqrt(d_h), -inf above the\n"
+             "  diagonal with --causal; result = O Wo. At most 1024 x 512, H n^2 <= 2^20.\n"
+             "--part zloss: Z = logsumexp of each row of --logits (or 4 x 32 seeded\n"
+             "  N(0, 4) logits), loss = coef mean Z^2; row 0 shifted by c = -10..10.\n"
+             "--part growth: seeded x (16 x 16), W ~ N(0, 1/16), q and k scaled by each g:\n"
+             "  the largest logit and each head's entropy, without and with QK-Norm.\n"
+             "Files: numpy.savetxt text, one matrix row per line.\n"
+             "\n"
+             "json: demo: {\"topic\": \"fusion\", \"part\": \"demo\", \"vocab\", \"image\": "
+             "{\"index\",\n"
+             "  \"kind\", \"codes\", \"pixels\", \"reconstruction\"}, \"stream\", \"modality\" (0 "
+             "text,\n"
+             "  1 marker, 2 image), \"block\", \"logits\" (H x n x n, -inf as null),\n"
+             "  \"entropy\" (H x n), \"z\", \"zloss\", \"result\": {\"stream\", \"codes\", "
+             "\"pixels\"}}\n"
+             "attention: {\"part\", \"result\" (n x d), \"logits\" (H x n x n, null for -inf),\n"
+             "  \"entropy\" (H x n), ...}; zloss: {\"result\": loss, \"z\": [per row], \"loss\",\n"
+             "  \"shift\": {\"c\", \"z\", \"loss\", \"prob_change\"}}; growth: {\"g\": [...],\n"
+             "  \"result\": {\"max_logit\": {\"plain\", \"qk_norm\"}, \"entropy\": {\"plain\",\n"
+             "  \"qk_norm\"} (a row of H per g)}}\n",
     .opts = fusion_opts,
     .example = "--K 16 --image 1 --heads 4",
     .notes = "fusion.md",
