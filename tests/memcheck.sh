@@ -298,6 +298,18 @@ cat > "$out/cases" <<EOF
 2 run ssm --kind lru --r-min 0.9 --r-max 0.5
 2 run ssm --kind retention --gamma 2
 2 run ssm --kind retention --mode recurrent --N 1000 --length 1000
+0 run fusion --json --trace
+0 run fusion --K 4 --heads 1 --greedy --no-qk-norm --place prenorm
+0 run fusion --part attention --X $in/lti_a.txt --Wq $in/lti_a.txt --Wk $in/lti_a.txt --Wv $in/lti_a.txt --Wo $in/lti_a.txt --heads 2 --qk-norm --causal --json --trace
+0 run fusion --part attention --X $in/q.txt --Wq $in/k.txt --Wk $in/k.txt --Wv $in/k.txt --Wo $in/k.txt --heads 1 --causal --json
+0 run fusion --part zloss --logits $in/q.txt --json --trace
+0 run fusion --part growth --g "1 4" --heads 8 --json --trace
+2 run fusion --part attention --X $in/q.txt --Wq $in/k.txt --Wk $in/k.txt --Wv $in/k.txt --Wo $in/k.txt --heads 2
+2 run fusion --part attention --X $in/q.txt --Wq $in/q.txt --Wk $in/k.txt --Wv $in/k.txt --Wo $in/k.txt --heads 1
+2 run fusion --part attention --X $in/nan.txt --Wq $in/k.txt --Wk $in/k.txt --Wv $in/k.txt --Wo $in/k.txt --heads 1
+2 run fusion --part zloss --logits $in/huge.txt
+2 run fusion --part growth --g "1 x"
+2 run fusion --K 100000
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/m_delta.txt
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/ragged.txt --A $in/m_a.txt --B $in/m_b.txt --C $in/m_c.txt
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/m_delta.txt --A $in/m_a.txt --B $in/m_b.txt --C $in/m_c.txt --z $in/lti_b.txt
@@ -312,6 +324,8 @@ cat > "$out/cases" <<EOF
 0 plot attention --variant linear --causal --n 8 --d 2 --format svg --out $out/plots/g
 0 plot hippo --format dumb --out $out/plots/h
 0 plot ssm --format svg --out $out/plots/i --seed 4
+0 plot fusion --format dumb --out $out/plots/fu
+0 plot fusion --part growth --g "1 2" --format svg --out $out/plots/fu
 0 plot ssm --kind mamba --animate --format gif --out $out/plots/j
 0 plot maxgap --nums "3 6 9 1" --animate --format gif --out $out/plots/k
 0 plot bench --from $in/bench --format svg --out $out/plots/l
