@@ -304,15 +304,13 @@ static int run_zloss(const topic_args *args, trace *tr, topic_out *out)
         for (size_t k = 0; k < 5; k++) {
             size_t s = picks[k];
             trace_step(tr, FUSION_L_ZLOSS,
-                       "row 0 + c, c = %g: Z = %.4g, z-loss %.4g; no probability moved more "
-                       "than %.1g",
-                       c[s], zs[s], ls[s], dp[s]);
+                       "c = %g: Z(y + c) = %.4g, z-loss %.3g, max |p change| %.0e", c[s], zs[s],
+                       ls[s], dp[s]);
             trace_reals(tr, "c", c, s + 1);
             trace_reals(tr, "Z(y + c)", zs, s + 1);
         }
         trace_step(tr, FUSION_L_ZLOSS,
-                   "Z(y + c) = Z(y) + c: the level drifts, the softmax cannot "
-                   "see it, the loss pins it");
+                   "Z(y + c) = Z(y) + c: softmax cannot see the level; the z-loss pins it");
         trace_reals(tr, "c", c, FT_C_COUNT);
         trace_reals(tr, "Z(y + c)", zs, FT_C_COUNT);
         trace_reals(tr, "z-loss(y + c)", ls, FT_C_COUNT);
@@ -567,8 +565,8 @@ static int run_demo(const topic_args *args, trace *tr, topic_out *out)
     }
     if (tr) {
         trace_step(tr, FUSION_L_DECODE,
-                   "decoded: code c -> codebook row c, a %zu x %zu patch; left the given image, "
-                   "right the generated",
+                   "decoded: each code -> its %zu x %zu codebook patch; left given, right "
+                   "generated",
                    p, p);
         trace_matrix(tr, "given | generated", s.pair, side, 2 * side);
         if ((rc = trace_status(tr)))
