@@ -21,9 +21,13 @@ typedef struct topic_opt {
  * flag or missing from a valued option, before the topic's runner is called. */
 typedef struct topic_optspec {
     const char *name;
-    int takes_value; /* 1: `--name VALUE`, 0: a flag */
+    int takes_value; /* 1: `--name VALUE`, 0: a flag, TOPIC_LIST: a list (below) */
     const char *help;
 } topic_optspec;
+
+/* takes_value for a list option: its value is the list, or @FILE, or - (standard input),
+ * which the parsers in core/parse.h read alike; `tutor help` says so. */
+#define TOPIC_LIST 2
 
 typedef struct topic_args {
     const topic_opt *opts;
