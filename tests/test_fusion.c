@@ -1352,6 +1352,14 @@ static void test_cli_zloss_growth(void)
     const char *en = strstr(strbuf_str(&out), "\"entropy\": {");
     CU_ASSERT_PTR_NOT_NULL_FATAL(en);
     CU_ASSERT_EQUAL(json_flat(en, "plain", ent, 64), 3 * 2);
+    /* The list from a file, as every list option takes it. */
+    char at[160];
+    snprintf(at, sizeof at, "@%s", file_with("g.txt", "1\n3\n0.5\n"));
+    expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", at, "--heads",
+                          "2", "--json", NULL));
+    double plain2[8];
+    CU_ASSERT_EQUAL(json_flat(strstr(strbuf_str(&out), "\"max_logit\": {"), "plain", plain2, 8), 3);
+    CU_ASSERT_EQUAL(memcmp(plain, plain2, sizeof plain[0] * 3), 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "fusion", "--part", "growth", NULL), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "max logit"));
 }
@@ -1529,9 +1537,9 @@ static int cli_init(void)
 
 static int cli_clean(void)
 {
-    const char *names[] = {"X.txt",   "I.txt",  "rx.txt", "rq.txt",    "rk.txt",   "rv.txt",
-                           "ro.txt",  "y.txt",  "bx.txt", "bi.txt",    "w3.txt",   "nan.txt",
-                           "inf.txt", "px.txt", "pi.txt", "x1025.txt", "x1024.txt"};
+    const char *names[] = {"X.txt",   "I.txt",  "rx.txt", "rq.txt",    "rk.txt",    "rv.txt",
+                           "ro.txt",  "y.txt",  "bx.txt", "bi.txt",    "w3.txt",    "nan.txt",
+                           "inf.txt", "px.txt", "pi.txt", "x1025.txt", "x1024.txt", "g.txt"};
     char p[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);

@@ -14,6 +14,7 @@
 #include "../../trace/mem.h"
 #include "../../trace/rng.h"
 #include "../../trace/status.h"
+#include "../core/parse.h"
 #include "ssmio.h"
 #include "topic.h"
 
@@ -55,7 +56,7 @@ static const topic_optspec fusion_opts[] = {
     {"causal", 0, "attention: mask keys j > i"},
     {"logits", 1, "zloss: logits file, a row per position (or seeded)"},
     {"coef", 1, "zloss, demo: z-loss coefficient >= 0 (1e-5)"},
-    {"g", 1, "growth: factors g > 0 of Wq, Wk (\"1 2 4 8 16\")"},
+    {"g", TOPIC_LIST, "growth: factors g > 0 of Wq, Wk (\"1 2 4 8 16\")"},
     {"K", 1, "demo: codebook size of the tokeniser, 2..256 (16)"},
     {"image", 1, "demo: the image of vq's set in the stream, 0..9 (1)"},
     {"place", 1, "demo: norm placement, chameleon (default) | prenorm"},
@@ -355,33 +356,25 @@ out:
 
 /* ---- --part growth ---- */
 
-/* Parses the --g list: finite numbers in (0, FT_MAX_G], spaces or commas between them. */
+/* Parses the --g list (parse_reals: also @FILE and -) into g: finite numbers in
+ * (0, FT_MAX_G], at least one and at most FUSION_MAX_GROWTH. */
 static int parse_g(const char *s, double *g, size_t *ng, topic_out *out)
 {
-    char buf[64];
-    *ng = 0;
-    while (*s) {
-        while (*s == ' ' || *s == '\t' || *s == ',' || *s == '\n')
-            s++;
-        if (!*s)
-            break;
-        size_t len = strcspn(s, " \t,\n");
-        if (*ng == FUSION_MAX_GROWTH)
-            return topic_fail(out, TUTOR_ETOOBIG, "--g: more than %d values", FUSION_MAX_GROWTH);
-        if (len >= sizeof buf)
-            return topic_fail(out, TUTOR_EINVAL, "--g: '%.20s...' is not a number", s);
-        memcpy(buf, s, len);
-        buf[len] = '\0';
-        if (mat_parse_double(buf, &g[*ng]) != 0)
-            return topic_fail(out, TUTOR_EINVAL, "--g: '%s' is not a finite number", buf);
-        if (!(g[*ng] > 0) || g[*ng] > FT_MAX_G)
-            return topic_fail(out, TUTOR_ERANGE, "--g: %s is outside (0, %g]", buf, FT_MAX_G);
-        (*ng)++;
-        s += len;
-    }
+    double *v;
+    int rc = parse_reals(s, "--g", FUSION_MAX_GROWTH, &v, ng, out->err, sizeof out->err);
+    if (rc)
+        return rc;
     if (!*ng)
         return topic_fail(out, TUTOR_EINVAL, "--g: expected at least one scale factor");
-    return 0;
+    for (size_t i = 0; i < *ng; i++) {
+        if (!(v[i] > 0) || v[i] > FT_MAX_G) {
+            rc = topic_fail(out, TUTOR_ERANGE, "--g: %g is outside (0, %g]", v[i], FT_MAX_G);
+            break;
+        }
+        g[i] = v[i];
+    }
+    mem_free(v);
+    return rc;
 }
 
 static int run_growth(const topic_args *args, trace *tr, topic_out *out)
