@@ -11,20 +11,9 @@
 #include "attention.h"
 #include "mat.h"
 
-/* Line numbers of fusion's own steps, after qknorm's lines. */
-enum {
-    L_STREAM = QKNORM_LISTING_COUNT + 1,
-    L_EMBED,
-    L_LOGITS,
-    L_ZLOSS,
-    L_MASK,
-    L_PICK,
-    L_EOI,
-    L_GROWTH
-};
-
 const char *const fusion_listing[] = {
     QKNORM_LISTING_LINES,
+    "codes = vq(image): each patch's nearest codebook entry (the vq topic)",
     "stream = caption, <boi>, image tokens (V_t + 2 + code), <eoi>, text",
     "x_i = E[token_i] + pos(i)             (one embedding table for both modalities)",
     "y = block(x) E^T                      (n x V next-token logits)",
@@ -32,10 +21,11 @@ const char *const fusion_listing[] = {
     "inside <boi>..<eoi>: y[v] = -inf for every non-image token v",
     "    token = argmax y (greedy) or a draw from softmax(y / T)",
     "after the image's token count: append <eoi> (forced)",
+    "pixels = codebook[code] per patch, patches put back in place (vq)",
     "growth: q, k scaled by g; max logit and entropy, QK-Norm off and on",
 };
 const size_t fusion_listing_len = sizeof fusion_listing / sizeof fusion_listing[0];
-_Static_assert(sizeof fusion_listing / sizeof fusion_listing[0] == L_GROWTH,
+_Static_assert(sizeof fusion_listing / sizeof fusion_listing[0] == FUSION_L_GROWTH,
                "fusion's line numbers must follow its listing");
 
 /* ---- the joint vocabulary and the stream ---- */
@@ -305,10 +295,10 @@ static int logits_usable(const double *y, const fusion_vocab *v)
 static void trace_gen_step(trace *tr, const double *y, size_t V, const int *stream, size_t len,
                            const int *modality, size_t t, int token, const fusion_vocab *v)
 {
-    trace_step(tr, L_MASK, "image token %zu: the %zu text and marker logits set to -inf", t,
+    trace_step(tr, FUSION_L_MASK, "image token %zu: the %zu text and marker logits set to -inf", t,
                v->text + 2);
     trace_reals(tr, "masked logits", y, V);
-    trace_step(tr, L_PICK, "image token %zu: token %d (codebook entry %d)", t, token,
+    trace_step(tr, FUSION_L_PICK, "image token %zu: token %d (codebook entry %d)", t, token,
                token - (int)v->text - 2);
     trace_mark(tr, "masked logits", token, -1, TRACE_CHOSEN);
     trace_ints(tr, "stream", stream, len);
@@ -346,7 +336,8 @@ int fusion_generate_image(int *codes, int *stream, const int *prompt, size_t np,
     s[len++] = fusion_boi(v);
     if (tr) {
         fusion_modalities(mod, s, len, v);
-        trace_step(tr, L_STREAM, "prompt of %zu tokens, then <boi> = %d: image tokens only now", np,
+        trace_step(tr, FUSION_L_STREAM,
+                   "prompt of %zu tokens, then <boi> = %d: image tokens only now", np,
                    fusion_boi(v));
         trace_ints(tr, "stream", s, len);
         trace_ints(tr, "modality", mod, len);
@@ -371,7 +362,8 @@ int fusion_generate_image(int *codes, int *stream, const int *prompt, size_t np,
     s[len++] = fusion_eoi(v);
     if (tr) {
         fusion_modalities(mod, s, len, v);
-        trace_step(tr, L_EOI, "%zu image tokens drawn: <eoi> = %d forced", g->count, fusion_eoi(v));
+        trace_step(tr, FUSION_L_EOI, "%zu image tokens drawn: <eoi> = %d forced", g->count,
+                   fusion_eoi(v));
         trace_ints(tr, "stream", s, len);
         trace_ints(tr, "modality", mod, len);
         trace_ints(tr, "codes", codes, g->count);
@@ -478,8 +470,8 @@ int fusion_growth(double *max_logit, double *entropy, const double *x, const qkn
             }
         }
         if (tr) {
-            trace_step(tr, L_GROWTH, "g = %g: max logit %.4g without QK-Norm, %.4g with", g[i],
-                       max_logit[i], max_logit[ng + i]);
+            trace_step(tr, FUSION_L_GROWTH, "g = %g: max logit %.4g without QK-Norm, %.4g with",
+                       g[i], max_logit[i], max_logit[ng + i]);
             trace_reals(tr, "g", g, i + 1);
             trace_reals(tr, "max logit, no QK-Norm", max_logit, i + 1);
             trace_reals(tr, "max logit, QK-Norm", max_logit + ng, i + 1);
@@ -730,15 +722,17 @@ int fusion_demo_run(fusion_demo *demo, const fusion_demo_cfg *cfg, trace *tr)
     fusion_stream(demo->tokens, demo->modality, &v, parts, cfg->caption, parts + cfg->caption,
                   cfg->image_len, parts + cfg->caption + cfg->image_len, cfg->tail);
     if (tr) {
-        trace_step(tr, L_STREAM, "%zu tokens: %zu of caption, <boi>, %zu image, <eoi>, %zu of text",
-                   n, cfg->caption, cfg->image_len, cfg->tail);
+        trace_step(tr, FUSION_L_STREAM,
+                   "%zu tokens: %zu of caption, <boi>, %zu image, <eoi>, %zu of text", n,
+                   cfg->caption, cfg->image_len, cfg->tail);
         trace_ints(tr, "stream", demo->tokens, n);
         trace_ints(tr, "modality", demo->modality, n);
     }
     /* Pass 2: embeddings, the block, the next-token logits. */
     embed(demo->x, demo->tokens, n, &m);
     if (tr) {
-        trace_step(tr, L_EMBED, "x: one row of E per token, text and image alike, plus position");
+        trace_step(tr, FUSION_L_EMBED,
+                   "x: one row of E per token, text and image alike, plus position");
         attn_snap(tr, "x", demo->x, n, d);
     }
     rc = forward(demo->x, demo->out, demo->vocab_logits, demo->logits, demo->entropy, demo->tokens,
@@ -748,14 +742,15 @@ int fusion_demo_run(fusion_demo *demo, const fusion_demo_cfg *cfg, trace *tr)
     for (size_t h = 0; h < H; h++)
         attn_row_softmax(demo->probs + h * n * n, demo->logits + h * n * n, n, n, 1);
     if (tr) {
-        trace_step(tr, L_LOGITS, "y = out E^T: %zu x %zu logits over the joint vocabulary", n, V);
+        trace_step(tr, FUSION_L_LOGITS, "y = out E^T: %zu x %zu logits over the joint vocabulary",
+                   n, V);
         attn_snap(tr, "y", demo->vocab_logits, n, V);
     }
     /* Pass 3: z-loss. */
     if ((rc = fusion_zloss(demo->z, &demo->zloss, demo->vocab_logits, n, V, cfg->coef)) != 0)
         goto out;
     if (tr) {
-        trace_step(tr, L_ZLOSS, "z-loss = %g x mean z^2 = %.4g", cfg->coef, demo->zloss);
+        trace_step(tr, FUSION_L_ZLOSS, "z-loss = %g x mean z^2 = %.4g", cfg->coef, demo->zloss);
         trace_reals(tr, "z", demo->z, n);
     }
     /* Pass 4: an image generated after the caption by the same block. */

@@ -52,6 +52,23 @@
 extern const char *const fusion_listing[];
 extern const size_t fusion_listing_len;
 
+/* The lines of fusion_listing after qknorm's. The library records steps at the stream's,
+ * the embedding's, the logits', z-loss's, the generation's and growth's; the tokenisation
+ * and decoding lines are for callers that run vq around it (the topic's demo), and the
+ * z-loss line for callers that trace fusion_zloss's results. */
+enum fusion_line {
+    FUSION_L_TOKENIZE = QKNORM_LISTING_COUNT + 1,
+    FUSION_L_STREAM,
+    FUSION_L_EMBED,
+    FUSION_L_LOGITS,
+    FUSION_L_ZLOSS,
+    FUSION_L_MASK,
+    FUSION_L_PICK,
+    FUSION_L_EOI,
+    FUSION_L_DECODE,
+    FUSION_L_GROWTH
+};
+
 /* ---- the joint vocabulary and the stream ---- */
 
 typedef struct fusion_vocab {

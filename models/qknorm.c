@@ -218,9 +218,7 @@ static void trace_head_probs(trace *tr, size_t h, const double *p, const double 
     for (size_t j = 1; j < n; j++)
         if (p[last * n + j] > p[last * n + best])
             best = j;
-    trace_step(tr, 6,
-               "head %zu: softmax by rows; mean entropy %.4g nats (uniform would be up to "
-               "%.4g)",
+    trace_step(tr, 6, "head %zu: softmax by rows; mean entropy %.4g nats (uniform: at most %.4g)",
                h, mean / (double)n, log((double)n));
     if (attn_small(n, n)) {
         attn_snap(tr, "P", p, n, n);

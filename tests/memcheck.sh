@@ -64,6 +64,7 @@ printf '1 2\n3 4\n5 6\n7 8\n' > "$in/v.txt"
 printf '0.5 -0.5 0.25\n0.1 0.2 0.3\n0.3 0.2 0.1\n-1 1 0\n0.4 0.4 0.4\n-0.2 0 0.2\n' \
     > "$in/w.txt"                                           # performer features, m = 6 x d = 3
 printf '0.1 0.2 0.3 0.4\n0.5 0.6 0.7 0.8\n-0.1 -0.2 0.3 0.1\n' > "$in/x.txt"   # gau --X, 3 x 4
+printf '0.5 0 0.1\n0 0.5 0\n-0.2 0 0.5\n' > "$in/w3.txt"   # fusion's projections, 3 x 3
 printf '1 2 3\n4 5\n' > "$in/ragged.txt"
 printf '1 2 x\n' > "$in/word.txt"
 printf '1 nan 3\n' > "$in/nan.txt"
@@ -298,6 +299,18 @@ cat > "$out/cases" <<EOF
 2 run ssm --kind lru --r-min 0.9 --r-max 0.5
 2 run ssm --kind retention --gamma 2
 2 run ssm --kind retention --mode recurrent --N 1000 --length 1000
+0 run fusion --json --trace
+0 run fusion --K 4 --heads 1 --greedy --no-qk-norm --place prenorm
+0 run fusion --part attention --X $in/lti_a.txt --Wq $in/lti_a.txt --Wk $in/lti_a.txt --Wv $in/lti_a.txt --Wo $in/lti_a.txt --heads 2 --qk-norm --causal --json --trace
+0 run fusion --part attention --X $in/q.txt --Wq $in/w3.txt --Wk $in/w3.txt --Wv $in/w3.txt --Wo $in/w3.txt --heads 1 --causal --json
+0 run fusion --part zloss --logits $in/q.txt --json --trace
+0 run fusion --part growth --g "1 4" --heads 8 --json --trace
+2 run fusion --part attention --X $in/q.txt --Wq $in/w3.txt --Wk $in/w3.txt --Wv $in/w3.txt --Wo $in/w3.txt --heads 2
+2 run fusion --part attention --X $in/q.txt --Wq $in/q.txt --Wk $in/w3.txt --Wv $in/w3.txt --Wo $in/w3.txt --heads 1
+2 run fusion --part attention --X $in/nan.txt --Wq $in/w3.txt --Wk $in/w3.txt --Wv $in/w3.txt --Wo $in/w3.txt --heads 1
+2 run fusion --part zloss --logits $in/huge.txt
+2 run fusion --part growth --g "1 x"
+2 run fusion --K 100000
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/m_delta.txt
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/ragged.txt --A $in/m_a.txt --B $in/m_b.txt --C $in/m_c.txt
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/m_delta.txt --A $in/m_a.txt --B $in/m_b.txt --C $in/m_c.txt --z $in/lti_b.txt
@@ -318,6 +331,8 @@ cat > "$out/cases" <<EOF
 0 plot attention --variant linear --causal --n 8 --d 2 --format svg --out $out/plots/g
 0 plot hippo --format dumb --out $out/plots/h
 0 plot ssm --format svg --out $out/plots/i --seed 4
+0 plot fusion --format dumb --out $out/plots/fu
+0 plot fusion --part growth --g "1 2" --format svg --out $out/plots/fu
 0 plot mot --format dumb --out $out/plots/r
 0 plot mot --segments "text:1 image:3" --d 4 --heads 1 --tie --format svg --out $out/plots/r
 0 plot ssm --kind mamba --animate --format gif --out $out/plots/j

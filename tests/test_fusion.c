@@ -7,15 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../models/attention.h"
 #include "../models/fusion.h"
 #include "../models/mat.h"
 #include "../models/qknorm.h"
+#include "../models/vq.h"
 #include "../trace/mem.h"
 #include "../trace/rng.h"
 #include "../trace/status.h"
 #include "../trace/trace.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 /* Fast and slow forms sum in different orders (BLAS blocking): they agree to rounding,
@@ -848,7 +852,7 @@ static void test_generation_trace(void)
     }
     /* The masked logits of a step: -inf outside the image tokens, the chosen token marked. */
     const trace_frame *st = trace_at(tr, 1);
-    CU_ASSERT(st->line == QKNORM_LISTING_COUNT + 5);
+    CU_ASSERT(st->line == FUSION_L_MASK);
     const trace_snap *ml = trace_find(st, "masked logits");
     CU_ASSERT(ml && ml->reals[0] == -INFINITY && ml->reals[5] == y[5]);
     CU_ASSERT(trace_at(tr, 2)->nmarks == 1 && trace_at(tr, 2)->marks[0].row == stream[3]);
@@ -908,7 +912,7 @@ static void test_demo(void)
     /* The trace starts with the stream and its modalities and ends at the forced <eoi>. */
     const trace_snap *m0 = trace_find(trace_at(tr, 0), "modality");
     CU_ASSERT(m0 && m0->cols == n && m0->ints[5] == FUSION_MARKER && m0->ints[6] == FUSION_IMAGE);
-    CU_ASSERT_EQUAL(trace_at(tr, trace_len(tr) - 1)->line, QKNORM_LISTING_COUNT + 7);
+    CU_ASSERT_EQUAL(trace_at(tr, trace_len(tr) - 1)->line, FUSION_L_EOI);
     CU_ASSERT_EQUAL(trace_status(tr), 0);
     /* Another seed, the user's codes, greedy. */
     int codes[16];
@@ -1024,6 +1028,529 @@ static void test_alloc_failures(void)
         }
 }
 
+/* ---- the topic: CLI, JSON, bad input, figures ---- */
+
+static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+static char tmpdir[64];
+
+/* Writes text to tmpdir/name; returns the path (static storage, 32 slots). */
+static const char *file_with(const char *name, const char *text)
+{
+    static char paths[32][128];
+    static int next;
+    char *p = paths[next++ % 32];
+    snprintf(p, 128, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+/* Writes a (rows, cols) with every digit (numpy.savetxt's format) to tmpdir/name. */
+static const char *file_mat(const char *name, const double *a, size_t rows, size_t cols)
+{
+    strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            strbuf_printf(&sb, "%.17g%c", a[i * cols + j], j + 1 < cols ? ' ' : '\n');
+    const char *p = file_with(name, strbuf_str(&sb));
+    strbuf_free(&sb);
+    return p;
+}
+
+/* The JSON value after `"key": ` (searched from `from`, or the start of out when NULL),
+ * flattened: every number in order, null as NaN, into v (at most cap). Returns how many,
+ * or -1 when the key is missing or the value is not numbers and nested lists. */
+static int json_flat(const char *from, const char *key, double *v, int cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(from ? from : strbuf_str(&out), pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    int n = 0, depth = 0;
+    do {
+        if (*p == '[') {
+            depth++;
+            p++;
+        } else if (*p == ']') {
+            depth--;
+            p++;
+        } else if (*p == ',' || *p == ' ') {
+            p++;
+        } else if (strncmp(p, "null", 4) == 0) {
+            if (n == cap)
+                return -1;
+            v[n++] = NAN;
+            p += 4;
+        } else {
+            char *end;
+            double x = strtod(p, &end);
+            if (end == p || n == cap)
+                return -1;
+            v[n++] = x;
+            p = end;
+        }
+    } while (depth > 0 && *p);
+    return depth ? -1 : n;
+}
+
+/* The number of [ before the first number of the value of key: 1 list, 2 matrix... */
+static int json_depth(const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(strbuf_str(&out), pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    int d = 0;
+    while (*p == '[')
+        d++, p++;
+    return d;
+}
+
+static void expect_json_ok(int rc)
+{
+    if (rc || !th_json_valid(strbuf_str(&out)))
+        fprintf(stderr, "\n  rc %d: %.300s / %s", rc, strbuf_str(&out), strbuf_str(&err));
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"topic\": \"fusion\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"result\": "));
+    CU_ASSERT_EQUAL(err.len, 0);
+}
+
+/* The stream demo: the stream is caption, <boi>, the image's vq tokens, <eoi>, text; the
+ * shapes; the generated image holds image codes only and its pixels are vq's codebook
+ * rows for them, put back in place. */
+static void test_cli_demo(void)
+{
+    expect_json_ok(th_cli(&out, &err, "run", "fusion", "--json", NULL));
+    enum { N = 26, H = 4, P = 16, SIDE = 16 };
+    static double v[H * N * N + 1];
+    CU_ASSERT_EQUAL(json_flat(NULL, "stream", v, N + 1), N);
+    double stream[N];
+    memcpy(stream, v, sizeof stream);
+    CU_ASSERT_EQUAL(json_flat(NULL, "modality", v, N + 1), N);
+    for (int i = 0; i < N; i++) {
+        int want = i < 5 || i > 22 ? FUSION_TEXT : i == 5 || i == 22 ? FUSION_MARKER : FUSION_IMAGE;
+        CU_ASSERT_EQUAL(v[i], want);
+    }
+    CU_ASSERT(stream[5] == 24 && stream[22] == 25);
+    CU_ASSERT_EQUAL(json_flat(NULL, "logits", v, H * N * N + 1), H * N * N);
+    CU_ASSERT_EQUAL(json_depth("logits"), 3);
+    /* Causal: null above the diagonal, numbers on and below it. */
+    CU_ASSERT_TRUE(isnan(v[1]) && !isnan(v[N]) && !isnan(v[N + 1]) && isnan(v[N + 2]));
+    CU_ASSERT_EQUAL(json_flat(NULL, "entropy", v, H * N + 1), H * N);
+    CU_ASSERT_EQUAL(json_depth("entropy"), 2);
+    CU_ASSERT_EQUAL(v[0], 0.0); /* the first query sees one key */
+    CU_ASSERT_EQUAL(json_flat(NULL, "z", v, N + 1), N);
+    double zloss, z2 = 0;
+    for (int i = 0; i < N; i++)
+        z2 += v[i] * v[i];
+    CU_ASSERT_EQUAL(json_flat(NULL, "zloss", &zloss, 1), 1);
+    CU_ASSERT_DOUBLE_EQUAL(zloss, 1e-5 * z2 / N, 1e-12 * zloss);
+    /* The image's codes are vq's tokens of image 1 on the same seed; the stream carries
+     * them as V_t + 2 + code. */
+    vq_opts o;
+    vq_opts_default(&o);
+    vq_demo vq;
+    CU_ASSERT_EQUAL_FATAL(vq_demo_run(&vq, &o, NULL), 0);
+    const char *img = strstr(strbuf_str(&out), "\"image\": {");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+    CU_ASSERT_EQUAL(json_flat(img, "codes", v, P + 1), P);
+    for (int i = 0; i < P; i++) {
+        CU_ASSERT_EQUAL(v[i], vq.fit.tokens[P + i]);
+        CU_ASSERT_EQUAL(stream[6 + i], 26 + v[i]);
+    }
+    CU_ASSERT_EQUAL(json_flat(img, "pixels", v, SIDE * SIDE + 1), SIDE * SIDE);
+    CU_ASSERT_EQUAL(v[0], vq.images[SIDE * SIDE]);
+    /* The generated image: caption, <boi>, 16 image tokens, <eoi>; its pixels decode. */
+    const char *res = strstr(strbuf_str(&out), "\"result\": {");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+    CU_ASSERT_EQUAL(json_flat(res, "stream", v, 5 + P + 3), 5 + P + 2);
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL(v[i], stream[i]);
+    }
+    CU_ASSERT(v[5] == 24 && v[5 + P + 1] == 25);
+    int codes[P];
+    CU_ASSERT_EQUAL(json_flat(res, "codes", v, P + 1), P);
+    for (int i = 0; i < P; i++) {
+        CU_ASSERT(v[i] >= 0 && v[i] < 16);
+        codes[i] = (int)v[i];
+    }
+    double xhat[P * 16], pix[SIDE * SIDE];
+    CU_ASSERT_EQUAL(vq_reconstruct(xhat, codes, vq.fit.codebook, P, 16, 16), 0);
+    CU_ASSERT_EQUAL(vq_unpatchify(pix, xhat, 1, SIDE, 4), 0);
+    CU_ASSERT_EQUAL(json_flat(res, "pixels", v, SIDE * SIDE + 1), SIDE * SIDE);
+    CU_ASSERT_EQUAL(memcmp(v, pix, sizeof pix), 0);
+    vq_demo_free(&vq);
+    /* The text: the stream with its markers, and the three pictures. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "fusion", "--greedy", "--K", "8", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "<boi> i"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "<eoi> t"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "generated after the caption (greedy)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "its tokens"));
+    /* The trace: the listing's tokenise line first, the decoded picture last. */
+    expect_json_ok(th_cli(&out, &err, "run", "fusion", "--trace", "--json", "--place", "prenorm",
+                          "--no-qk-norm", "--heads", "2", NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"place\": \"prenorm\", \"qk_norm\": false"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"given | generated\": [["));
+    CU_ASSERT_EQUAL(json_flat(NULL, "entropy", v, H * N + 1), 2 * N);
+}
+
+static void test_cli_demo_trace(void)
+{
+    const topic *t = topic_find("fusion");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    topic_args args = {NULL, 0, 3};
+    trace *tr = trace_new(0);
+    topic_out o = {STRBUF_INIT, STRBUF_INIT, {0}};
+    CU_ASSERT_EQUAL_FATAL(t->run(&args, tr, &o), 0);
+    size_t len = trace_len(tr), nl;
+    CU_ASSERT_PTR_EQUAL(trace_listing(tr, &nl), fusion_listing);
+    for (size_t i = 0; i < len; i++) {
+        int line = trace_at(tr, i)->line;
+        CU_ASSERT(line >= 1 && (size_t)line <= nl);
+    }
+    CU_ASSERT_EQUAL(trace_at(tr, 0)->line, FUSION_L_TOKENIZE);
+    CU_ASSERT_EQUAL(trace_at(tr, 1)->line, FUSION_L_STREAM);
+    CU_ASSERT_EQUAL(trace_at(tr, len - 1)->line, FUSION_L_DECODE);
+    const trace_snap *m = trace_find(trace_at(tr, 1), "modality");
+    CU_ASSERT(m && m->cols == 26 && m->ints[5] == FUSION_MARKER);
+    const trace_snap *pair = trace_find(trace_at(tr, len - 1), "given | generated");
+    CU_ASSERT(pair && pair->rows == 16 && pair->cols == 32);
+    /* One P per head of the first forward pass (the plot's attention figure reads them). */
+    size_t np = 0;
+    for (size_t i = 0; i < len; i++)
+        np += trace_find(trace_at(tr, i), "P") != NULL;
+    CU_ASSERT_EQUAL(np, 4);
+    topic_out_free(&o);
+    trace_free(tr);
+}
+
+/* --part attention on files: a case by hand, null for -inf, and the slow form. */
+static void test_cli_attention(void)
+{
+    const char *X = file_with("X.txt", "1 0\n0 1\n");
+    const char *I = file_with("I.txt", "# identity\n1 0\n0 1\n");
+    expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "attention", "--X", X, "--Wq", I,
+                          "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "1", "--causal", "--json",
+                          NULL));
+    /* Q = K = V = I: S = I / sqrt(2) with -inf above the diagonal; row 1 weighs the keys
+     * 1 : e^(1/sqrt 2), and the result is P itself. */
+    double v[16], r = 1 / sqrt(2.0), p1 = exp(r) / (1 + exp(r));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"logits\": [[[0.7071067811865475, null], "
+                                                    "[0, 0.7071067811865475]]]"));
+    CU_ASSERT_EQUAL(json_flat(NULL, "result", v, 16), 4);
+    CU_ASSERT(v[0] == 1 && v[1] == 0);
+    CU_ASSERT_DOUBLE_EQUAL(v[2], 1 - p1, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(v[3], p1, 1e-15);
+    CU_ASSERT_EQUAL(json_flat(NULL, "entropy", v, 16), 2);
+    CU_ASSERT_EQUAL(v[0], 0.0);
+    CU_ASSERT_DOUBLE_EQUAL(v[1], -(p1 * log(p1) + (1 - p1) * log(1 - p1)), 1e-15);
+    /* With QK-Norm each row (1, 0) becomes (1, -1) / sqrt(1 + 4 eps): logits +-2 / sqrt(2)
+     * over (1 + 4 eps). */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "fusion", "--part", "attention", "--X", X, "--Wq", I,
+                           "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "1", "--qk-norm", "--json",
+                           NULL),
+                    0);
+    double s = 2 / sqrt(2.0) / (1 + 4e-5);
+    CU_ASSERT_EQUAL(json_flat(NULL, "logits", v, 16), 4);
+    CU_ASSERT_DOUBLE_EQUAL(v[0], s, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(v[1], -s, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(v[2], -s, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(v[3], s, 1e-12);
+    /* Seeded 5 x 6 inputs, 3 heads: the CLI equals qknorm_attention_slow. */
+    enum { n = 5, d = 6, H = 3 };
+    rng g;
+    rng_seed(&g, 17);
+    double x[n * d], w[4][d * d];
+    mat_gauss(x, n * d, &g, 1.0);
+    mat_gauss(&w[0][0], 4 * d * d, &g, 0.7);
+    const char *fx = file_mat("rx.txt", x, n, d), *fq = file_mat("rq.txt", w[0], d, d),
+               *fk = file_mat("rk.txt", w[1], d, d), *fv = file_mat("rv.txt", w[2], d, d),
+               *fo = file_mat("ro.txt", w[3], d, d);
+    for (int mode = 0; mode < 4; mode++) {
+        int norm = mode & 1, causal = mode >> 1;
+        CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "fusion", "--part", "attention", "--X", fx,
+                               "--Wq", fq, "--Wk", fk, "--Wv", fv, "--Wo", fo, "--heads", "3",
+                               "--json", norm ? "--qk-norm" : "--json",
+                               causal ? "--causal" : "--json", NULL),
+                        0);
+        qknorm_cfg c = {.n = n, .d = d, .heads = H, .causal = causal, .qk_norm = norm};
+        qknorm_proj p = {w[0], w[1], w[2], w[3]};
+        double res[n * d], lg[H * n * n], ent[H * n], got[H * n * n];
+        CU_ASSERT_EQUAL_FATAL(qknorm_attention_slow(res, lg, ent, x, &p, &c), 0);
+        CU_ASSERT_EQUAL(json_flat(NULL, "result", got, H * n * n), n * d);
+        CU_ASSERT(rel_err(got, res, n * d) < TOL_EXACT);
+        CU_ASSERT_EQUAL(json_flat(NULL, "logits", got, H * n * n), H * n * n);
+        CU_ASSERT_EQUAL(json_depth("logits"), 3);
+        for (int i = 0; i < H * n * n; i++) {
+            if (isinf(lg[i])) {
+                CU_ASSERT_TRUE(isnan(got[i]));
+                got[i] = lg[i];
+            }
+        }
+        CU_ASSERT(rel_err(got, lg, H * n * n) < TOL_EXACT);
+        CU_ASSERT_EQUAL(json_flat(NULL, "entropy", got, H * n * n), H * n);
+        CU_ASSERT(rel_err(got, ent, H * n) < TOL_EXACT);
+    }
+    /* The text names the sizes and shows -inf. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "fusion", "--part", "attention", "--X", X, "--Wq", I,
+                           "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "2", "--causal", NULL),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "H = 2 (d_h = 1), QK-Norm off, causal"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "-inf"));
+}
+
+/* --part zloss on a file by hand, and the shift table; --part growth's table. */
+static void test_cli_zloss_growth(void)
+{
+    const char *y = file_with("y.txt", "0 0\n1000 1000\n1 2\n");
+    expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "zloss", "--logits", y, "--coef",
+                          "0.5", "--json", NULL));
+    double v[64], z[3] = {log(2.0), 1000 + log(2.0), 2 + log1p(exp(-1.0))};
+    CU_ASSERT_EQUAL(json_flat(NULL, "z", v, 64), 3);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_DOUBLE_EQUAL(v[i], z[i], 1e-12);
+    }
+    double loss;
+    CU_ASSERT_EQUAL(json_flat(NULL, "loss", &loss, 1), 1);
+    CU_ASSERT_DOUBLE_EQUAL(loss, 0.5 * (z[0] * z[0] + z[1] * z[1] + z[2] * z[2]) / 3, 1e-9);
+    /* Row 0 shifted by c: Z = log 2 + c, the probabilities unchanged. */
+    const char *sh = strstr(strbuf_str(&out), "\"shift\": {");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
+    double c[64], zs[64], dp[64];
+    CU_ASSERT_EQUAL(json_flat(sh, "c", c, 64), 41);
+    CU_ASSERT_EQUAL(json_flat(sh, "z", zs, 64), 41);
+    CU_ASSERT_EQUAL(json_flat(sh, "prob_change", dp, 64), 41);
+    for (int i = 0; i < 41; i++) {
+        CU_ASSERT_DOUBLE_EQUAL(zs[i], log(2.0) + c[i], 1e-12);
+        CU_ASSERT(dp[i] < 1e-15);
+    }
+    /* Without --logits: seeded, 4 rows. */
+    expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "zloss", "--json", NULL));
+    CU_ASSERT_EQUAL(json_flat(NULL, "z", v, 64), 4);
+    /* Growth: g^2 without QK-Norm, at most sqrt(d_h) with it. */
+    expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", "1, 3 0.5",
+                          "--heads", "2", "--json", NULL));
+    CU_ASSERT_EQUAL(json_flat(NULL, "g", v, 64), 3);
+    const char *ml = strstr(strbuf_str(&out), "\"max_logit\": {");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ml);
+    double plain[8], qk[8], ent[64];
+    CU_ASSERT_EQUAL(json_flat(ml, "plain", plain, 8), 3);
+    CU_ASSERT_EQUAL(json_flat(ml, "qk_norm", qk, 8), 3);
+    CU_ASSERT_DOUBLE_EQUAL(plain[1], 9 * plain[0], 1e-12 * plain[1]);
+    CU_ASSERT_DOUBLE_EQUAL(plain[2], 0.25 * plain[0], 1e-12 * plain[0]);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT(qk[i] <= sqrt(8.0) + 1e-12);
+    }
+    const char *en = strstr(strbuf_str(&out), "\"entropy\": {");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(en);
+    CU_ASSERT_EQUAL(json_flat(en, "plain", ent, 64), 3 * 2);
+    /* The list from a file, as every list option takes it. */
+    char at[160];
+    snprintf(at, sizeof at, "@%s", file_with("g.txt", "1\n3\n0.5\n"));
+    expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", at, "--heads",
+                          "2", "--json", NULL));
+    double plain2[8];
+    CU_ASSERT_EQUAL(json_flat(strstr(strbuf_str(&out), "\"max_logit\": {"), "plain", plain2, 8), 3);
+    CU_ASSERT_EQUAL(memcmp(plain, plain2, sizeof plain[0] * 3), 0);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "fusion", "--part", "growth", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "max logit"));
+}
+
+static void expect_bad(int rc, const char *words)
+{
+    th_refused(rc, &out, &err, words);
+}
+
+static void test_cli_bad_input(void)
+{
+    const char *X = file_with("bx.txt", "1 0\n0 1\n");
+    const char *I = file_with("bi.txt", "1 0\n0 1\n");
+    const char *W3 = file_with("w3.txt", "1 2 3\n4 5 6\n");
+    const char *nan = file_with("nan.txt", "1 0\n0 nan\n");
+    const char *inf = file_with("inf.txt", "# logits\n1 2\ninf 3\n");
+#define ATT(...) th_cli(&out, &err, "run", "fusion", "--part", "attention", __VA_ARGS__, NULL)
+    expect_bad(ATT("--X", X, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "3"),
+               "--heads 3 does not divide d = 2");
+    expect_bad(ATT("--X", X, "--Wq", I, "--Wk", W3, "--Wv", I, "--Wo", I, "--heads", "1"),
+               "--Wk: expected 2 x 2 (d x d, d = the columns of --X), got 2 x 3");
+    expect_bad(ATT("--X", nan, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "1"),
+               "nan.txt:2: 'nan' is not a finite number");
+    expect_bad(ATT("--X", X, "--Wq", I, "--Wk", I, "--Wv", I, "--heads", "1"), "missing --Wo");
+    expect_bad(ATT("--X", X, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I), "needs --heads");
+    expect_bad(ATT("--X", X, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "0"),
+               "--heads");
+    expect_bad(ATT("--X", "/nonexistent/x.txt", "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I,
+                   "--heads", "1"),
+               "--X: /nonexistent/x.txt: no such file");
+    /* Caps: too many rows, too many logits for the JSON. */
+    strbuf big = STRBUF_INIT;
+    for (int i = 0; i < 1025; i++)
+        strbuf_puts(&big, "1 2\n");
+    const char *X1025 = file_with("x1025.txt", strbuf_str(&big));
+    big.len = 0;
+    for (int i = 0; i < 1024; i++)
+        strbuf_puts(&big, "1 2\n");
+    const char *X1024 = file_with("x1024.txt", strbuf_str(&big));
+    strbuf_free(&big);
+    expect_bad(ATT("--X", X1025, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "1"),
+               "--X: 1025 x 2 is too big");
+    expect_bad(ATT("--X", X1024, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "2"),
+               "is over the cap");
+#undef ATT
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "zloss", "--logits", inf, NULL),
+               "inf.txt:3:");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "zloss", "--coef", "-1", NULL),
+               "--coef");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "mix", NULL),
+               "--part: unknown part 'mix'");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--g", "1 2", NULL),
+               "--g does not apply to --part demo");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--K", "8", NULL),
+               "--K does not apply to --part growth");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", "1 -2", NULL),
+               "--g: -2 is outside (0, 1e+06]");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", "1 x", NULL),
+               "--g: 'x' is not a finite number");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", "nan", NULL),
+               "--g: 'nan'");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", " ", NULL),
+               "at least one");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--heads", "3", NULL),
+               "--heads 3 does not divide d = 16");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--K", "1", NULL), "--K");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--K", "100000", NULL),
+               "--K: 100000 is too big (at most 256)");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--image", "10", NULL), "--image");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--place", "post", NULL),
+               "--place: expected chameleon or prenorm");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--greedy", "--temperature", "2", NULL),
+               "--temperature applies to sampling");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--temperature", "0", NULL), "--temperature");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--heads", "5", NULL),
+               "--heads 5 does not divide d = 16");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--qk-norm", NULL),
+               "--qk-norm does not apply to --part demo");
+}
+
+static void test_cli_plot_random_help(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "plot", "fusion", "--format", "dumb", NULL), 0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "head 0"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "head 3"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "|i ii")); /* the modality band: <boi>, then image */
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "largest attention logit"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "Z(y + c) = Z(y) + c"));
+    const char *X = file_with("px.txt", "1 0\n0 1\n1 1\n");
+    const char *I = file_with("pi.txt", "1 0\n0 1\n");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "plot", "fusion", "--format", "dumb", "--part", "attention",
+                           "--X", X, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "2",
+                           "--causal", NULL),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "head 1"));
+    th_refused(th_cli(&out, &err, "plot", "fusion", "--format", "dumb", "--heads", "3", NULL), &out,
+               &err, "--heads 3 does not divide");
+    const topic *t = topic_find("fusion");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        strbuf sb = STRBUF_INIT;
+        CU_ASSERT_EQUAL(t->random_input(seed, &sb), 0);
+        char **words;
+        int n;
+        char msg[256];
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&sb), &words, &n, msg, sizeof msg), 0);
+        char *argv[16] = {"run", "fusion"};
+        for (int i = 0; i < n && i < 12; i++)
+            argv[2 + i] = words[i];
+        argv[2 + (n < 12 ? n : 12)] = "--json";
+        int rc = th_cli_argv(&out, &err, 3 + (n < 12 ? n : 12), argv);
+        if (rc)
+            fprintf(stderr, "\n  random input '%s': %s", strbuf_str(&sb), strbuf_str(&err));
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+        parse_free_words(words);
+        strbuf_free(&sb);
+    }
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "fusion", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "--qk-norm"));
+}
+
+/* The runner under allocation failures, each part, traced. */
+static const char *const sweep_cases[][6] = {
+    {"K", "4", "heads", "2", NULL, NULL},
+    {"part", "growth", "g", "1 2", NULL, NULL},
+    {"part", "zloss", NULL, NULL, NULL, NULL},
+    {"part", "attention", "heads", "1", "X", NULL},
+};
+
+static int sweep_topic(void *ctx)
+{
+    const char *const *kv = ctx;
+    topic_opt opts[8];
+    size_t n = 0;
+    for (; n < 3 && kv[2 * n]; n++)
+        opts[n] = (topic_opt){kv[2 * n], kv[2 * n + 1]};
+    if (n == 3) { /* the attention case: every file is the identity */
+        static const char *const names[] = {"X", "Wq", "Wk", "Wv", "Wo"};
+        char path[128];
+        snprintf(path, sizeof path, "%s/I.txt", tmpdir);
+        static char keep[128];
+        memcpy(keep, path, sizeof keep);
+        n = 2;
+        for (int i = 0; i < 5; i++)
+            opts[n++] = (topic_opt){names[i], keep};
+    }
+    topic_args args = {opts, n, 1};
+    trace *tr = trace_new(0);
+    if (!tr)
+        return TUTOR_ENOMEM;
+    topic_out o = {STRBUF_INIT, STRBUF_INIT, {0}};
+    int rc = topic_find("fusion")->run(&args, tr, &o);
+    if (!rc)
+        rc = trace_status(tr);
+    topic_out_free(&o);
+    trace_free(tr);
+    return rc;
+}
+
+static void test_cli_alloc_failures(void)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(topic_find("fusion"));
+    file_with("I.txt", "1 0\n0 1\n");
+    for (size_t i = 0; i < sizeof sweep_cases / sizeof sweep_cases[0]; i++)
+        CU_ASSERT_TRUE(th_alloc_sweep(sweep_topic, (void *)sweep_cases[i], 0) > 5);
+}
+
+static int cli_init(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/tutor-fusion-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : 1;
+}
+
+static int cli_clean(void)
+{
+    const char *names[] = {"X.txt",   "I.txt",  "rx.txt", "rq.txt",    "rk.txt",    "rv.txt",
+                           "ro.txt",  "y.txt",  "bx.txt", "bi.txt",    "w3.txt",    "nan.txt",
+                           "inf.txt", "px.txt", "pi.txt", "x1025.txt", "x1024.txt", "g.txt"};
+    char p[128];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
+        remove(p);
+    }
+    rmdir(tmpdir);
+    strbuf_free(&out);
+    strbuf_free(&err);
+    return 0;
+}
+
 void tests_register(void)
 {
     static const th_test models[] = {
@@ -1056,4 +1583,12 @@ void tests_register(void)
         {NULL, NULL},
     };
     th_suite("fusion", fusion);
+    CU_pSuite s = CU_add_suite("fusion topic (CLI)", cli_init, cli_clean);
+    CU_add_test(s, "demo: stream of vq tokens, shapes, decoded image", test_cli_demo);
+    CU_add_test(s, "demo: trace", test_cli_demo_trace);
+    CU_add_test(s, "attention part: by hand, null for -inf, = slow form", test_cli_attention);
+    CU_add_test(s, "zloss and growth parts", test_cli_zloss_growth);
+    CU_add_test(s, "bad input: one line, exit 2", test_cli_bad_input);
+    CU_add_test(s, "plot dumb, random inputs, help", test_cli_plot_random_help);
+    CU_add_test(s, "allocation failures (topic)", test_cli_alloc_failures);
 }

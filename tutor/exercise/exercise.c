@@ -48,6 +48,7 @@ static const char *const fn_softmax[] = {"attn_row_softmax", "attn_softmax", NUL
 static const char *const fn_linear[] = {"attn_linear", NULL};
 static const char *const fn_legs[] = {"hippo_legs_matrices", "hippo_legs_step_dense", NULL};
 static const char *const fn_kernel[] = {"ssm_kernel", NULL};
+static const char *const fn_fusion[] = {"qknorm_heads_norm", "qknorm_mha", NULL};
 static const char *const fn_mot[] = {"mot_mask", "mot_forward", NULL};
 
 const exercise exercise_table[] = {
@@ -151,6 +152,20 @@ const exercise exercise_table[] = {
                "step.",
                "Abar v reads every entry of v: write it to a second vector, then copy (or swap "
                "pointers). K[j] = C . v before the update."}},
+    {.id = "fusion",
+     .topic = "fusion",
+     .title = "QK-normed causal attention",
+     .library = "models/qknorm.c",
+     .functions = fn_fusion,
+     .hints = {"Each head is its own attention on columns h dh .. (h+1) dh - 1 of q, k and v. "
+               "QK-Norm layer-normalises each row's dh entries of q and of k on their own, "
+               "before the dot product.",
+               "Copy a head's columns out (or index with stride d), normalise when qk_norm, "
+               "S = q_h k_h^T / sqrt(dh) (dh, not d), -INFINITY for j > i when causal, then "
+               "attn_row_softmax, entropy, and P_h v_h into the head's columns of out.",
+               "Layer norm: mean and biased variance (divide by dh) of the dh entries, (u - mean) "
+               "/ sqrt(var + eps) * gain[h dh + t] + bias[h dh + t]; eps 0 means QKNORM_EPS. "
+               "Entropy skips P = 0 terms (0 log 0 = 0), so masked keys add nothing."}},
     {.id = "mot",
      .topic = "mot",
      .title = "the routed layer of a mixture of transformer experts",

@@ -78,6 +78,7 @@ plot_fn topic_heap_plot;
 plot_fn topic_attention_plot;
 plot_fn topic_hippo_plot;
 plot_fn topic_ssm_plot;
+plot_fn topic_fusion_plot;
 plot_fn topic_mot_plot;
 
 /* The topics, each defined in topics/topic_ID.c and listed once in topic.c. Declared
@@ -90,6 +91,7 @@ extern const topic topic_heap;
 extern const topic topic_attention;
 extern const topic topic_hippo;
 extern const topic topic_ssm;
+extern const topic topic_fusion;
 extern const topic topic_mot;
 
 /* The registry, in display order, and its length. */
