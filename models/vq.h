@@ -53,7 +53,7 @@
 #define VQ_DEFAULT_K      16
 #define VQ_DEFAULT_PATCH  4
 #define VQ_DEFAULT_ITERS  50
-#define VQ_DEFAULT_IMAGES 10
+#define VQ_DEFAULT_IMAGES 40
 #define VQ_DEFAULT_SIDE   16
 #define VQ_DEFAULT_BETA   0.25
 
@@ -283,7 +283,7 @@ typedef struct vq_opts {
     double beta;
 } vq_opts;
 
-/* Sets the defaults: K 16, patch 4, iters 50, images 10, side 16, seed 1, beta 0.25. */
+/* Sets the defaults: K 16, patch 4, iters 50, images 40, side 16, seed 1, beta 0.25. */
 void vq_opts_default(vq_opts *o);
 
 /* A run of vq_demo_run; every array owned by it (vq_demo_free). */

@@ -606,7 +606,8 @@ static void test_demo(void)
     CU_ASSERT_DOUBLE_EQUAL(o.beta, 0.25, 0);
     vq_demo dm;
     CU_ASSERT_EQUAL_FATAL(vq_demo_run(&dm, &o, NULL), 0);
-    CU_ASSERT_EQUAL(dm.n, 160);
+    CU_ASSERT_EQUAL(dm.n, o.images * 16);
+    CU_ASSERT_EQUAL(o.images, 40);
     CU_ASSERT_EQUAL(dm.d, 16);
     CU_ASSERT_EQUAL(dm.per_image, 16);
     size_t total = 0;
