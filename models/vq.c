@@ -845,17 +845,19 @@ void vq_demo_free(vq_demo *demo)
 /* Records image m beside its reconstruction. */
 static void trace_pair(trace *tr, const vq_demo *dm, size_t m, double *both)
 {
-    size_t s = dm->opts.side, px = s * s;
+    /* One heatmap, the image and its reconstruction with a blank (NaN) column between: the
+     * two on one colour scale, and one snapshot instead of three keeps the step within an
+     * 80 x 24 screen. */
+    size_t s = dm->opts.side, px = s * s, w = 2 * s + 1;
     const double *img = dm->images + m * px, *rec = dm->recon + m * px;
     for (size_t y = 0; y < s; y++) {
-        memcpy(both + y * 2 * s, img + y * s, s * sizeof *both);
-        memcpy(both + y * 2 * s + s, rec + y * s, s * sizeof *both);
+        memcpy(both + y * w, img + y * s, s * sizeof *both);
+        both[y * w + s] = NAN;
+        memcpy(both + y * w + s + 1, rec + y * s, s * sizeof *both);
     }
-    trace_step(tr, 10, "image %zu (%s) beside its reconstruction: MSE %.4g", m,
-               vq_kind_name(dm->kinds[m]), dm->image_mse[m]);
-    trace_matrix(tr, "image", img, s, s);
-    trace_matrix(tr, "reconstruction", rec, s, s);
-    trace_matrix(tr, "side_by_side", both, s, 2 * s);
+    trace_step(tr, 10, "image %zu (%s), left; rebuilt from %zu tokens, right: MSE %.4g", m,
+               vq_kind_name(dm->kinds[m]), dm->per_image, dm->image_mse[m]);
+    trace_matrix(tr, "side_by_side", both, s, w);
 }
 
 int vq_demo_run(vq_demo *demo, const vq_opts *o, trace *tr)
@@ -881,7 +883,7 @@ int vq_demo_run(vq_demo *demo, const vq_opts *o, trace *tr)
     dm->recon = mat_new(o->images, px);
     dm->image_mse = mat_new(o->images, 1);
     double *xhat = mat_new(dm->n, dm->d);
-    double *both = tr ? mat_new(o->side, 2 * o->side) : NULL;
+    double *both = tr ? mat_new(o->side, 2 * o->side + 1) : NULL;
     int64_t *buf = tr ? mem_calloc(o->K, sizeof *buf) : NULL;
     rc = TUTOR_ENOMEM;
     if (!dm->images || !dm->kinds || !dm->patches || !dm->recon || !dm->image_mse || !xhat ||

@@ -302,8 +302,8 @@ typedef struct vq_demo {
 /* The topic's run: the image set from o->seed, its patches, k-means (vq_kmeans with
  * o->seed), the reconstruction, per-image MSE and the statistics. Traced: the set (line 1,
  * `image` of image 0 and `patches` when small), the k-means steps, then per image (the first
- * VQ_TRACE_ROWS) a step (line 10) with `image`, `reconstruction` (side x side) and
- * `side_by_side` (side x 2 side: the image, then its reconstruction, for one heatmap), then
+ * VQ_TRACE_ROWS) a step (line 10) with `side_by_side` (side x (2 side + 1): the image, a
+ * column of NaN, then its reconstruction, for one heatmap on one scale), then
  * one (line 11) with `usage`, `perplexity`, `mse`. On error *demo is zeroed with nothing
  * allocated. Returns 0, TUTOR_EINVAL (a zero size, patch not dividing side, beta < 0),
  * TUTOR_ETOOBIG (a cap), TUTOR_ENOMEM or the trace's error. */

@@ -130,7 +130,7 @@ static void text_usage(strbuf *sb, const size_t *usage, size_t K, const vq_stats
 static void text_losses(strbuf *sb, const vq_stats *st, double beta)
 {
     strbuf_printf(sb,
-                  "VQ-VAE terms with z = the vectors: codebook_loss %.6g, commitment %.6g "
+                  "VQ-VAE terms, z = the vectors: codebook_loss %.4g, commitment %.4g "
                   "(beta %g)\n",
                   st->codebook_loss, st->commitment, beta);
 }
@@ -272,9 +272,9 @@ static int run_demo(const topic_args *args, trace *tr, topic_out *out)
             lo = dm.image_mse[m] < dm.image_mse[lo] ? m : lo;
             hi = dm.image_mse[m] > dm.image_mse[hi] ? m : hi;
         }
-        strbuf_printf(tx, "; best image %zu (%s) %.4g, worst image %zu (%s) %.4g", lo,
-                      vq_kind_name(dm.kinds[lo]), dm.image_mse[lo], hi,
-                      vq_kind_name(dm.kinds[hi]), dm.image_mse[hi]);
+        strbuf_printf(tx, "\n  best image %zu (%s) %.4g, worst image %zu (%s) %.4g", lo,
+                      vq_kind_name(dm.kinds[lo]), dm.image_mse[lo], hi, vq_kind_name(dm.kinds[hi]),
+                      dm.image_mse[hi]);
     }
     strbuf_putc(tx, '\n');
     text_usage(tx, f->usage, o.K, &dm.stats);
@@ -321,9 +321,9 @@ static int run_files(const topic_args *args, trace *tr, topic_out *out)
     size_t el = sizeof out->err;
     if ((rc = ssmio_real(args, "beta", VQ_DEFAULT_BETA, 0, 0, 100, &beta, err, el)))
         return rc;
-    if (!has_cb && ((rc = ssmio_size(args, "K", VQ_DEFAULT_K, 1, VQ_MAX_K, &K, err, el)) ||
-                    (rc = ssmio_size(args, "iters", VQ_DEFAULT_ITERS, 0, VQ_MAX_ITERS, &iters,
-                                     err, el))))
+    if (!has_cb &&
+        ((rc = ssmio_size(args, "K", VQ_DEFAULT_K, 1, VQ_MAX_K, &K, err, el)) ||
+         (rc = ssmio_size(args, "iters", VQ_DEFAULT_ITERS, 0, VQ_MAX_ITERS, &iters, err, el))))
         return rc;
     file_run f = {0};
     if ((rc = ssmio_load(args, "patches", VQT_MAX_VALUES, &f.x, &n, &d, err, el)))
@@ -344,8 +344,7 @@ static int run_files(const topic_args *args, trace *tr, topic_out *out)
             goto out;
         }
         if (kr > VQ_MAX_K) {
-            rc = topic_fail(out, TUTOR_ETOOBIG, "--codebook: %zu codes; at most %d", kr,
-                            VQ_MAX_K);
+            rc = topic_fail(out, TUTOR_ETOOBIG, "--codebook: %zu codes; at most %d", kr, VQ_MAX_K);
             goto out;
         }
         K = kr;
@@ -353,8 +352,8 @@ static int run_files(const topic_args *args, trace *tr, topic_out *out)
     double work = ((double)(has_cb ? 0 : iters) + 2.0) * (double)n * (double)K * (double)d;
     if (work > VQT_MAX_WORK) {
         rc = topic_fail(out, TUTOR_ETOOBIG,
-                        "%zu vectors x K %zu x d %zu%s is %.3g multiply-adds; at most %.3g", n,
-                        K, d, has_cb ? "" : " x (--iters + 2)", work, VQT_MAX_WORK);
+                        "%zu vectors x K %zu x d %zu%s is %.3g multiply-adds; at most %.3g", n, K,
+                        d, has_cb ? "" : " x (--iters + 2)", work, VQT_MAX_WORK);
         goto out;
     }
     trace_set_listing(tr, vq_listing, vq_listing_len);
@@ -369,8 +368,8 @@ static int run_files(const topic_args *args, trace *tr, topic_out *out)
         if (!f.tokens || !f.dist || !f.usage)
             goto out;
         if (tr)
-            trace_step(tr, 1, "your %zu vectors of d = %zu, your codebook of K = %zu codes", n,
-                       d, K);
+            trace_step(tr, 1, "your %zu vectors of d = %zu, your codebook of K = %zu codes", n, d,
+                       K);
         if ((rc = vq_assign(f.tokens, f.dist, f.x, f.cb, n, d, K, tr)))
             goto out;
         vq_usage(f.usage, f.tokens, n, K);
@@ -434,8 +433,9 @@ static int run_files(const topic_args *args, trace *tr, topic_out *out)
 
     strbuf *tx = &out->text;
     if (has_cb)
-        strbuf_printf(tx, "vq: %zu vectors of d = %zu quantised with your %zu codes (nothing "
-                          "learned)\n",
+        strbuf_printf(tx,
+                      "vq: %zu vectors of d = %zu quantised with your %zu codes (nothing "
+                      "learned)\n",
                       n, d, K);
     else
         strbuf_printf(tx,

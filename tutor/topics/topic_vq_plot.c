@@ -60,8 +60,7 @@ static int get_vectors(vectors *v, const topic_args *args, char *err, size_t err
     vq_opts_default(o);
     o->seed = args->seed;
     int rc;
-    if ((rc = ssmio_size(args, "iters", VQ_DEFAULT_ITERS, 0, VQ_MAX_ITERS, &o->iters, err,
-                         errlen)))
+    if ((rc = ssmio_size(args, "iters", VQ_DEFAULT_ITERS, 0, VQ_MAX_ITERS, &o->iters, err, errlen)))
         return rc;
     if (topic_opt_has(args, "patches")) {
         o->images = 0;
@@ -96,15 +95,13 @@ static int reconstructions_figure(fig_ctx *c, const vectors *v)
     size_t s = o->side, cols = MOSAIC_KS + 1, gap = 1 + s / 8;
     size_t H = rows * s + (rows - 1) * gap, W = cols * s + (cols - 1) * gap;
     size_t sub_n = rows * v->per_image; /* the shown images' patches come first */
-    double *mos = mat_new(H, W), *xhat = mat_new(sub_n, v->d),
-           *rec = mat_new(rows, s * s);
+    double *mos = mat_new(H, W), *xhat = mat_new(sub_n, v->d), *rec = mat_new(rows, s * s);
     int rc = TUTOR_ENOMEM;
     if (!mos || !xhat || !rec)
         goto out;
     for (size_t i = 0; i < H * W; i++)
         mos[i] = NAN;
-    char mse_note[160] = "";
-    size_t note_len = 0;
+    double mse[MOSAIC_KS];
     for (size_t col = 0; col < cols; col++) {
         const double *src = v->images;
         if (col) {
@@ -115,10 +112,7 @@ static int reconstructions_figure(fig_ctx *c, const vectors *v)
                 goto out;
             vq_reconstruct(xhat, fit.tokens, fit.codebook, sub_n, v->d, fit.K);
             vq_unpatchify(rec, xhat, rows, s, o->patch);
-            note_len += (size_t)snprintf(mse_note + note_len, sizeof mse_note - note_len,
-                                         "%sK %zu: %.2g", col > 1 ? ", " : "",
-                                         mosaic_ks[col - 1],
-                                         fit.distortion[fit.iters_run]);
+            mse[col - 1] = fit.distortion[fit.iters_run];
             vq_fit_free(&fit);
             src = rec;
         }
@@ -129,21 +123,19 @@ static int reconstructions_figure(fig_ctx *c, const vectors *v)
     }
     rc = 0;
     gp g;
-    char title[256];
+    char title[160];
     snprintf(title, sizeof title,
-             "VQ: images (left) rebuilt from their tokens with K codes (%zu x %zu patches); "
-             "MSE %s",
-             o->patch, o->patch, mse_note);
+             "VQ: images rebuilt from their %zux%zu patches' tokens, K codes (MSE per pixel)",
+             o->patch, o->patch);
     if (fig_begin(c, &g, title))
         goto out;
     gp_raw(&g, "unset colorbox\nunset key\nset grid noxtics noytics\nunset ylabel\n"
                "set format y \"\"\nset ytics (");
     for (size_t m = 0; m < rows; m++)
-        gp_raw(&g, "%s\"%s\" %zu", m ? ", " : "", vq_kind_name(v->kinds[m]),
-               m * (s + gap) + s / 2);
+        gp_raw(&g, "%s\"%s\" %zu", m ? ", " : "", vq_kind_name(v->kinds[m]), m * (s + gap) + s / 2);
     gp_raw(&g, ")\nset format y \"%%s\"\nset xtics (\"image\" %zu", s / 2);
     for (size_t k = 0; k < MOSAIC_KS; k++)
-        gp_raw(&g, ", \"K = %zu\" %zu", mosaic_ks[k], (k + 1) * (s + gap) + s / 2);
+        gp_raw(&g, ", \"K = %zu\\n%.2g\" %zu", mosaic_ks[k], mse[k], (k + 1) * (s + gap) + s / 2);
     gp_raw(&g, ")\nset xtics scale 0\nset ytics scale 0\nset size ratio -1\n");
     gp_raw(&g, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nset cbrange [0:1]\n", W - 1,
            H - 1);
@@ -180,10 +172,8 @@ static int rate_distortion_figure(fig_ctx *c, const vectors *v)
     const char *unit = v->o.images ? "image" : "vector";
     char title[200], xlabel[120], note[80] = "";
     if (lossless)
-        snprintf(note, sizeof note, "; from K = %zu every distinct patch has its code, MSE 0",
-                 lossless);
-    snprintf(title, sizeof title,
-             "VQ rate-distortion: K = 2, 4, ..., %d codes by k-means (labels: K)%s", RD_KMAX,
+        snprintf(note, sizeof note, "; lossless from K = %zu", lossless);
+    snprintf(title, sizeof title, "VQ rate-distortion: K = 2 .. %d codes (labels: K)%s", RD_KMAX,
              note);
     snprintf(xlabel, sizeof xlabel, "rate (bits per %s)", unit);
     fig_series s[] = {
@@ -193,15 +183,14 @@ static int rate_distortion_figure(fig_ctx *c, const vectors *v)
     gp g;
     if (fig_begin(c, &g, title))
         return 0;
-    gp_raw(&g, "set logscale y 10\nset key right top\n");
+    gp_raw(&g, "set logscale y 10\nset key left bottom\n");
     fig_axes(&g, xlabel, "distortion (MSE per value)");
     gp_data_begin(&g, "L");
     for (size_t i = 0; i < np; i++)
         if (isfinite(mse[i]))
             gp_data_row(&g, (double[]){bits[i], mse[i], (double)pts[i].K}, 3);
     gp_data_end(&g);
-    fig_plot_series(&g, s, 2,
-                    "$L using 1:2:(sprintf(\"%d\", $3)) with labels offset 0, 1 notitle");
+    fig_plot_series(&g, s, 2, "$L using 1:2:(sprintf(\"%d\", $3)) with labels offset 0, 1 notitle");
     fig_end(c, &g, "rate-distortion");
     return 0;
 }
@@ -248,8 +237,9 @@ static int usage_figure(fig_ctx *c, const plot_request *req, char *err, size_t e
     fig_series s = {"vectors per code", rank, count, K, "boxes", 0, 0};
     gp g;
     if (fig_begin(c, &g, title) == 0) {
-        gp_raw(&g, "set style fill solid 0.7\nset boxwidth 0.8\nset xrange [-0.5:%zu.5]\n"
-                   "set yrange [0:*]\nunset key\n",
+        gp_raw(&g,
+               "set style fill solid 0.7\nset boxwidth 0.8\nset xrange [-0.5:%zu.5]\n"
+               "set yrange [0:*]\nunset key\n",
                K - 1);
         fig_axes(&g, "codes, from the most used (rank)", "vectors (patches) per code");
         fig_plot_series(&g, &s, 1, NULL);
