@@ -130,7 +130,7 @@ static void text_usage(strbuf *sb, const size_t *usage, size_t K, const vq_stats
 static void text_losses(strbuf *sb, const vq_stats *st, double beta)
 {
     strbuf_printf(sb,
-                  "VQ-VAE terms with z = x: codebook_loss %.4g, commitment %.4g "
+                  "VQ-VAE (z = x): codebook_loss %.6g, commitment %.6g "
                   "(beta %g)\n",
                   st->codebook_loss, st->commitment, beta);
 }
