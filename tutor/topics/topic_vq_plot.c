@@ -19,9 +19,11 @@
 #include "plot.h"
 #include "ssmio.h"
 
-#define RD_KMAX     256
-#define MOSAIC_ROWS 5 /* images: one of each kind */
-#define MOSAIC_KS   5
+#define RD_KMAX 256
+/* Multiply-adds all figures may spend on k-means, a few seconds through BLAS. */
+#define PLOT_MAX_WORK 4e9
+#define MOSAIC_ROWS   5 /* images: one of each kind */
+#define MOSAIC_KS     5
 static const size_t mosaic_ks[MOSAIC_KS] = {2, 4, 16, 64, 256};
 /* An MSE below this is a rounding residue: the codebook holds every distinct patch. */
 #define LOSSLESS 1e-12
@@ -53,6 +55,22 @@ static void vectors_free(vectors *v)
     mat_free(v->x);
 }
 
+/* The figures run k-means for K = 2 .. 256 twice over (the curve, nested, and the mosaic's
+ * K = 2, 4, 16, 64, 256): refuse inputs that would take more than a few seconds. */
+static int check_work(const vectors *v, char *err, size_t errlen)
+{
+    double codes = 510.0 + (v->o.images ? 342.0 : 0.0);
+    double work = ((double)v->o.iters + 2.0) * (double)v->n * (double)v->d * codes;
+    if (work <= PLOT_MAX_WORK)
+        return 0;
+    snprintf(err, errlen,
+             "%s: the figures run k-means up to K = 256 on %zu vectors of %zu values (%.3g "
+             "multiply-adds, at most %.3g): use fewer %s or a smaller --iters",
+             v->o.images ? "--images" : "--patches", v->n, v->d, work, PLOT_MAX_WORK,
+             v->o.images ? "images" : "rows");
+    return TUTOR_ETOOBIG;
+}
+
 static int get_vectors(vectors *v, const topic_args *args, char *err, size_t errlen)
 {
     memset(v, 0, sizeof *v);
@@ -65,7 +83,8 @@ static int get_vectors(vectors *v, const topic_args *args, char *err, size_t err
     if (topic_opt_has(args, "patches")) {
         o->images = 0;
         v->per_image = 1;
-        return ssmio_load(args, "patches", (size_t)1 << 20, &v->x, &v->n, &v->d, err, errlen);
+        rc = ssmio_load(args, "patches", (size_t)1 << 20, &v->x, &v->n, &v->d, err, errlen);
+        return rc ? rc : check_work(v, err, errlen);
     }
     if ((rc = ssmio_size(args, "patch", VQ_DEFAULT_PATCH, 1, VQ_MAX_PATCH, &o->patch, err,
                          errlen)) ||
@@ -77,6 +96,8 @@ static int get_vectors(vectors *v, const topic_args *args, char *err, size_t err
     v->per_image = g * g;
     v->n = o->images * v->per_image;
     v->d = o->patch * o->patch;
+    if ((rc = check_work(v, err, errlen)))
+        return rc;
     v->images = mat_new(o->images, o->side * o->side);
     v->kinds = mem_calloc(o->images, sizeof *v->kinds);
     v->x = mat_new(v->n, v->d);
