@@ -1122,8 +1122,8 @@ static void test_cli_plot_dumb(void)
         th_cli(&out, &err, "plot", "vq", "--patch", "3", "--format", "dumb", "--out", tmpdir, NULL),
         &out, &err, "--patch 3 does not divide");
     /* The figures run k-means up to K = 256: a set the run accepts can be too big for them. */
-    th_refused(th_cli(&out, &err, "plot", "vq", "--images", "400", "--side", "32", "--iters", "1",
-                      "--format", "dumb", "--out", tmpdir, NULL),
+    th_refused(th_cli(&out, &err, "plot", "vq", "--images", "100", "--side", "32", "--format",
+                      "dumb", "--out", tmpdir, NULL),
                &out, &err, "the figures run k-means up to K = 256");
 }
 
