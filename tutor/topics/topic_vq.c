@@ -452,8 +452,8 @@ static int run_files(const topic_args *args, trace *tr, topic_out *out)
         strbuf_printf(tx, " ... (%zu in all; --json for every one)", n);
     strbuf_printf(tx, "\nMSE %.6g per value\n", st.mse);
     text_usage(tx, usage, K, &st);
-    strbuf_printf(tx, "rate: log2 %zu = %.4g bits per vector (an entropy coder: %.4g)\n", K,
-                  st.bits_per_image, st.entropy_bits);
+    strbuf_printf(tx, "rate: log2 %zu = %.4g bit%s per vector (an entropy coder: %.4g)\n", K,
+                  st.bits_per_image, st.bits_per_image == 1.0 ? "" : "s", st.entropy_bits);
     text_losses(tx, &st, beta);
     rc = js->failed ? js->failed : tx->failed;
 out:
