@@ -19,6 +19,7 @@
 #include "../trace/status.h"
 #include "../trace/strbuf.h"
 #include "../trace/trace.h"
+#include "../tutor/core/parse.h"
 #include "../tutor/topics/topic.h"
 #include "harness.h"
 
@@ -1128,6 +1129,39 @@ static void test_cli_plot_dumb(void)
                &out, &err, "the figures run k-means up to K = 256");
 }
 
+/* The UI's `r`: seeded, varied, and every input it draws runs (traced) with valid JSON. */
+static void test_cli_random_inputs(void)
+{
+    int differ = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+        CU_ASSERT_EQUAL(topic_vq.random_input(seed, &a), 0);
+        CU_ASSERT_EQUAL(topic_vq.random_input(seed, &b), 0);
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&a), strbuf_str(&b));
+        strbuf_clear(&b);
+        CU_ASSERT_EQUAL(topic_vq.random_input(seed + 100, &b), 0);
+        differ += strcmp(strbuf_str(&a), strbuf_str(&b)) != 0;
+        char **words, *argv[24] = {"run", "vq"};
+        int nwords;
+        char msg[256];
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&a), &words, &nwords, msg, sizeof msg), 0);
+        CU_ASSERT_FATAL(nwords <= 20);
+        for (int i = 0; i < nwords; i++)
+            argv[2 + i] = words[i];
+        argv[2 + nwords] = "--json";
+        argv[3 + nwords] = "--trace";
+        int rc = th_cli_argv(&out, &err, nwords + 4, argv);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "\n  vq %s: %s", strbuf_str(&a), strbuf_str(&err));
+        CU_ASSERT(th_json_valid(strbuf_str(&out)));
+        parse_free_words(words);
+        strbuf_free(&a);
+        strbuf_free(&b);
+    }
+    CU_ASSERT(differ >= 15);
+}
+
 /* The topic's runner under allocation failures, both modes, traced. */
 static int sweep_topic(void *ctx)
 {
@@ -1212,6 +1246,7 @@ void tests_register(void)
         {"run vq --patches --codebook: hand-worked", test_cli_files},
         {"bad input: one line, exit 2", test_cli_refusals},
         {"plot vq --format dumb", test_cli_plot_dumb},
+        {"random inputs (the UI's r) run", test_cli_random_inputs},
         {"run vq: allocation failures", test_cli_alloc_failures},
         {NULL, NULL},
     };
