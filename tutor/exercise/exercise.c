@@ -49,6 +49,7 @@ static const char *const fn_linear[] = {"attn_linear", NULL};
 static const char *const fn_legs[] = {"hippo_legs_matrices", "hippo_legs_step_dense", NULL};
 static const char *const fn_kernel[] = {"ssm_kernel", NULL};
 static const char *const fn_vq[] = {"vq_assign", "vq_lloyd_step", NULL};
+static const char *const fn_mot[] = {"mot_mask", "mot_forward", NULL};
 
 const exercise exercise_table[] = {
     {.id = "maxgap",
@@ -165,6 +166,16 @@ const exercise exercise_table[] = {
                "vq_assign: two loops over k and j, d2 = sum_j (x[i][j] - c[k][j])^2, no "
                "expansion of the square. vq_lloyd_step: sums (K x d) and counts (K) from "
                "mem_calloc, one pass over the patches, then c_k = sums_k / n_k; free both."}},
+    {.id = "mot",
+     .topic = "mot",
+     .title = "the routed layer of a mixture of transformer experts",
+     .library = "models/mot.c",
+     .functions = fn_mot,
+     .hints = {"Mask: j <= i, or same segment id and i is an image token.",
+               "Pick e = L->ex[seq->modality[i]] for every norm and projection; only the softmax "
+               "mixes tokens.",
+               "Head h uses columns h*d_h.., scale 1/sqrt(d_h), -inf where the mask is 0, then "
+               "attn_row_softmax; Z starts at zero."}},
 };
 const size_t exercise_count = sizeof exercise_table / sizeof exercise_table[0];
 

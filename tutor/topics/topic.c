@@ -25,6 +25,7 @@ const topic *const topic_registry[] = {
     &topic_ssm,
     /* Multimodal */
     &topic_vq,
+    &topic_mot,
     NULL,
 };
 
