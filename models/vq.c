@@ -10,17 +10,13 @@
 #include "mat.h"
 
 const char *const vq_listing[] = {
-    "X = every image cut into p x p patches (n x d)",
-    "c_0 = a patch drawn uniformly",
-    "c_j = a patch drawn with prob D(x)^2 / sum D^2",
-    "for each patch i:",
-    "    t_i = argmin_k ||x_i - c_k||^2  (ties: lowest k)",
-    "for each code k:",
-    "    c_k = mean of the patches with t_i = k",
-    "    if no patch chose k: c_k keeps its vector",
-    "repeat 4-8 until no t_i changes, or T updates",
-    "xhat_i = c_{t_i}; patches back into images",
-    "MSE, usage n_k, perplexity exp(-sum p ln p)",
+    /* Each line within 33 characters, the width the UI gives the listing. */
+    "X = all images' p x p patches",  "c_0 = a patch drawn uniformly",
+    "c_j = patch w.p. D^2 / sum D^2", "for each patch i:",
+    "  t_i = argmin_k ||x_i-c_k||^2", "for each code k:",
+    "  c_k = mean of {x_i: t_i = k}", "  none chose k: c_k kept (dead)",
+    "repeat 4-8 until t fixed or T",  "xhat_i = c_{t_i}; back to images",
+    "MSE, usage n_k, perplexity",
 };
 const size_t vq_listing_len = sizeof vq_listing / sizeof vq_listing[0];
 
