@@ -10,17 +10,13 @@
 #include "mat.h"
 
 const char *const vq_listing[] = {
-    "X = every image cut into p x p patches (n x d)",
-    "c_0 = a patch drawn uniformly",
-    "c_j = a patch drawn with prob D(x)^2 / sum D^2",
-    "for each patch i:",
-    "    t_i = argmin_k ||x_i - c_k||^2  (ties: lowest k)",
-    "for each code k:",
-    "    c_k = mean of the patches with t_i = k",
-    "    if no patch chose k: c_k keeps its vector",
-    "repeat 4-8 until no t_i changes, or T updates",
-    "xhat_i = c_{t_i}; patches back into images",
-    "MSE, usage n_k, perplexity exp(-sum p ln p)",
+    /* Each line within 33 characters, the width the UI gives the listing. */
+    "X = all images' p x p patches",  "c_0 = a patch drawn uniformly",
+    "c_j = patch w.p. D^2 / sum D^2", "for each patch i:",
+    "  t_i = argmin_k ||x_i-c_k||^2", "for each code k:",
+    "  c_k = mean of {x_i: t_i = k}", "  none chose k: c_k kept (dead)",
+    "repeat 4-8 until t fixed or T",  "xhat_i = c_{t_i}; back to images",
+    "MSE, usage n_k, perplexity",
 };
 const size_t vq_listing_len = sizeof vq_listing / sizeof vq_listing[0];
 
@@ -845,17 +841,19 @@ void vq_demo_free(vq_demo *demo)
 /* Records image m beside its reconstruction. */
 static void trace_pair(trace *tr, const vq_demo *dm, size_t m, double *both)
 {
-    size_t s = dm->opts.side, px = s * s;
+    /* One heatmap, the image and its reconstruction with a blank (NaN) column between: the
+     * two on one colour scale, and one snapshot instead of three keeps the step within an
+     * 80 x 24 screen. */
+    size_t s = dm->opts.side, px = s * s, w = 2 * s + 1;
     const double *img = dm->images + m * px, *rec = dm->recon + m * px;
     for (size_t y = 0; y < s; y++) {
-        memcpy(both + y * 2 * s, img + y * s, s * sizeof *both);
-        memcpy(both + y * 2 * s + s, rec + y * s, s * sizeof *both);
+        memcpy(both + y * w, img + y * s, s * sizeof *both);
+        both[y * w + s] = NAN;
+        memcpy(both + y * w + s + 1, rec + y * s, s * sizeof *both);
     }
-    trace_step(tr, 10, "image %zu (%s) beside its reconstruction: MSE %.4g", m,
-               vq_kind_name(dm->kinds[m]), dm->image_mse[m]);
-    trace_matrix(tr, "image", img, s, s);
-    trace_matrix(tr, "reconstruction", rec, s, s);
-    trace_matrix(tr, "side_by_side", both, s, 2 * s);
+    trace_step(tr, 10, "image %zu (%s), left; rebuilt from %zu tokens, right: MSE %.4g", m,
+               vq_kind_name(dm->kinds[m]), dm->per_image, dm->image_mse[m]);
+    trace_matrix(tr, "side_by_side", both, s, w);
 }
 
 int vq_demo_run(vq_demo *demo, const vq_opts *o, trace *tr)
@@ -881,7 +879,7 @@ int vq_demo_run(vq_demo *demo, const vq_opts *o, trace *tr)
     dm->recon = mat_new(o->images, px);
     dm->image_mse = mat_new(o->images, 1);
     double *xhat = mat_new(dm->n, dm->d);
-    double *both = tr ? mat_new(o->side, 2 * o->side) : NULL;
+    double *both = tr ? mat_new(o->side, 2 * o->side + 1) : NULL;
     int64_t *buf = tr ? mem_calloc(o->K, sizeof *buf) : NULL;
     rc = TUTOR_ENOMEM;
     if (!dm->images || !dm->kinds || !dm->patches || !dm->recon || !dm->image_mse || !xhat ||

@@ -53,7 +53,7 @@
 #define VQ_DEFAULT_K      16
 #define VQ_DEFAULT_PATCH  4
 #define VQ_DEFAULT_ITERS  50
-#define VQ_DEFAULT_IMAGES 10
+#define VQ_DEFAULT_IMAGES 40
 #define VQ_DEFAULT_SIDE   16
 #define VQ_DEFAULT_BETA   0.25
 
@@ -283,7 +283,7 @@ typedef struct vq_opts {
     double beta;
 } vq_opts;
 
-/* Sets the defaults: K 16, patch 4, iters 50, images 10, side 16, seed 1, beta 0.25. */
+/* Sets the defaults: K 16, patch 4, iters 50, images 40, side 16, seed 1, beta 0.25. */
 void vq_opts_default(vq_opts *o);
 
 /* A run of vq_demo_run; every array owned by it (vq_demo_free). */
@@ -302,8 +302,8 @@ typedef struct vq_demo {
 /* The topic's run: the image set from o->seed, its patches, k-means (vq_kmeans with
  * o->seed), the reconstruction, per-image MSE and the statistics. Traced: the set (line 1,
  * `image` of image 0 and `patches` when small), the k-means steps, then per image (the first
- * VQ_TRACE_ROWS) a step (line 10) with `image`, `reconstruction` (side x side) and
- * `side_by_side` (side x 2 side: the image, then its reconstruction, for one heatmap), then
+ * VQ_TRACE_ROWS) a step (line 10) with `side_by_side` (side x (2 side + 1): the image, a
+ * column of NaN, then its reconstruction, for one heatmap on one scale), then
  * one (line 11) with `usage`, `perplexity`, `mse`. On error *demo is zeroed with nothing
  * allocated. Returns 0, TUTOR_EINVAL (a zero size, patch not dividing side, beta < 0),
  * TUTOR_ETOOBIG (a cap), TUTOR_ENOMEM or the trace's error. */

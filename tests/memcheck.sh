@@ -83,6 +83,10 @@ printf '1 0\n0 1\n1 1\n' > "$in/m_b.txt"
 printf '0.5 0.5\n1 0\n0 1\n' > "$in/m_c.txt"
 printf '0.1\n0.2\n' > "$in/m_d.txt"
 printf '1 -1\n0 2\n0.5 0.5\n' > "$in/m_z.txt"
+# vq: 4 patches of d = 2, a codebook of 3 codes (a duplicate: dead), one of width 3
+printf '0 0\n1 1\n0.9 1\n5 5\n' > "$in/vq_x.txt"
+printf '0 0\n1 1\n1 1\n' > "$in/vq_c.txt"
+printf '0 0 0\n1 1 1\n' > "$in/vq_c3.txt"
 mkdir -p "$in/bench"
 cp "$here"/bench/out/*.csv "$in/bench/" 2>/dev/null ||
     printf 'n,comparisons,per_element\n1000,1626,1.626\n' > "$in/bench/heap_heapify.csv"
@@ -299,6 +303,17 @@ cat > "$out/cases" <<EOF
 2 run ssm --kind lru --r-min 0.9 --r-max 0.5
 2 run ssm --kind retention --gamma 2
 2 run ssm --kind retention --mode recurrent --N 1000 --length 1000
+0 run vq --K 4 --images 3 --side 8 --patch 2 --json --trace
+0 run vq --K 3 --images 2 --iters 0 --trace
+0 run vq --K 1 --images 1 --side 1 --patch 1 --json --trace
+0 run vq --patches $in/vq_x.txt --codebook $in/vq_c.txt --json --trace
+0 run vq --patches $in/vq_x.txt --K 8 --trace
+2 run vq --patches $in/vq_x.txt --codebook $in/vq_c3.txt
+2 run vq --patches $in/nan.txt --codebook $in/vq_c.txt
+2 run vq --patches $in/ragged.txt
+2 run vq --codebook $in/vq_c.txt
+2 run vq --patch 3
+2 run vq --K 1025
 0 run fusion --json --trace
 0 run fusion --K 4 --heads 1 --greedy --no-qk-norm --place prenorm
 0 run fusion --part attention --X $in/lti_a.txt --Wq $in/lti_a.txt --Wk $in/lti_a.txt --Wv $in/lti_a.txt --Wo $in/lti_a.txt --heads 2 --qk-norm --causal --json --trace
@@ -351,6 +366,9 @@ cat > "$out/cases" <<EOF
 0 plot hippo --measure legt --N 4 --length 12 --animate --format gif --out $out/plots/o
 0 plot ssm --kind s4d --N 4 --length 8 --animate --format gif --out $out/plots/o
 0 plot ssm --kind retention --N 2 --length 6 --animate --format gif --out $out/plots/o
+0 plot vq --K 4 --images 5 --iters 5 --format dumb --out $out/plots/r
+0 plot vq --patches $in/vq_x.txt --codebook $in/vq_c.txt --format svg --out $out/plots/r
+0 plot vq --K 3 --images 2 --side 8 --patch 2 --animate --format gif --out $out/plots/o
 0 plot ssm --kind lti --A $in/lti_a.txt --B $in/lti_b.txt --C $in/lti_c.txt --dt 0.1 --method zoh --u $in/u1.txt --animate --format gif --out $out/plots/o
 2 plot ssm --kind lti --A $in/ragged.txt --B $in/lti_b.txt --C $in/lti_c.txt --dt 0.1 --method zoh --u $in/u1.txt --out $out/plots/o
 2 plot hippo --signal $in/word.txt --out $out/plots/o

@@ -3,11 +3,14 @@
  * k-means (hand-worked 1-D case, distortion never increasing over several seeds, empty
  * codes kept), k-means++, the statistics (perplexity, dead codes), the rate-distortion
  * curve, the VQ-VAE terms and gradients (finite differences, the Lloyd step as a gradient
- * step), traced against untraced runs, caps and validation, and allocation failures. */
+ * step), traced against untraced runs, caps and validation, and allocation failures; then
+ * the topic: `tutor run vq` (JSON against the library, text, the user's files with a
+ * hand-worked answer, refusals) and `tutor plot vq --format dumb`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../models/mat.h"
 #include "../models/vq.h"
@@ -16,6 +19,8 @@
 #include "../trace/status.h"
 #include "../trace/strbuf.h"
 #include "../trace/trace.h"
+#include "../tutor/core/parse.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 /* Distortions are means of sums in floating point: a Lloyd round that changes nothing
@@ -606,7 +611,8 @@ static void test_demo(void)
     CU_ASSERT_DOUBLE_EQUAL(o.beta, 0.25, 0);
     vq_demo dm;
     CU_ASSERT_EQUAL_FATAL(vq_demo_run(&dm, &o, NULL), 0);
-    CU_ASSERT_EQUAL(dm.n, 160);
+    CU_ASSERT_EQUAL(dm.n, o.images * 16);
+    CU_ASSERT_EQUAL(o.images, 40);
     CU_ASSERT_EQUAL(dm.d, 16);
     CU_ASSERT_EQUAL(dm.per_image, 16);
     size_t total = 0;
@@ -661,8 +667,15 @@ static void test_traced_same(void)
             CU_ASSERT(f->line >= 1 && f->line <= (int)vq_listing_len);
             const trace_snap *sb = trace_find(f, "side_by_side");
             if (sb) {
-                seen_pair = 1;
-                CU_ASSERT(sb->rows == o.side && sb->cols == 2 * o.side);
+                /* Pair m (in order): image m, a blank column, its reconstruction. */
+                size_t m = (size_t)seen_pair++, s = o.side, w = 2 * s + 1;
+                for (size_t y = 0; y < s && m < o.images; y++) {
+                    CU_ASSERT(same_reals(sb->reals + y * w, b.images + m * s * s + y * s, s));
+                    CU_ASSERT(
+                        same_reals(sb->reals + y * w + s + 1, b.recon + m * s * s + y * s, s));
+                }
+                CU_ASSERT(sb->rows == o.side && sb->cols == 2 * o.side + 1);
+                CU_ASSERT(isnan(sb->reals[o.side]));
             }
             const trace_snap *d2 = trace_find(f, "d2");
             if (d2) {
@@ -854,6 +867,354 @@ static void test_alloc_failures(void)
         }
 }
 
+/* ---- the topic: tutor run vq, tutor plot vq ---- */
+
+static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+static char tmpdir[64];
+
+/* Writes text to tmpdir/name; returns the path (static storage, 16 slots). */
+static const char *file_with(const char *name, const char *text)
+{
+    static char paths[16][128];
+    static int next;
+    char *p = paths[next++ % 16];
+    snprintf(p, 128, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+/* Reads the flat JSON number array after "key": [ in s into v (at most cap values);
+ * returns how many, or -1 when the key is missing or the array is not flat numbers. */
+static int json_numbers(const char *s, const char *key, double *v, int cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": [", key);
+    const char *p = strstr(s, pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    int n = 0;
+    while (*p != ']') {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || n == cap)
+            return -1;
+        v[n++] = x;
+        p = end;
+        if (*p == ',')
+            p += 2;
+        else if (*p != ']')
+            return -1;
+    }
+    return n;
+}
+
+/* The number after "key": in s, or NAN. */
+static double json_number(const char *s, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(s, pat);
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+/* The default run's JSON is the library's default demo: the same tokens, usage, MSE,
+ * perplexity and loss terms (printed so that they read back exactly), and result = tokens. */
+static void test_cli_json(void)
+{
+    CU_ASSERT_EQUAL_FATAL(th_cli(&out, &err, "run", "vq", "--json", NULL), 0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT_FATAL(th_json_valid(s));
+    CU_ASSERT_EQUAL(err.len, 0);
+    CU_ASSERT(strncmp(s, "{\"topic\": \"vq\", \"result\": [", 27) == 0);
+    vq_opts o;
+    vq_opts_default(&o);
+    vq_demo dm;
+    CU_ASSERT_EQUAL_FATAL(vq_demo_run(&dm, &o, NULL), 0);
+    static double tok[1024], res[1024], use[64];
+    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "tokens", tok, 1024), (int)dm.n);
+    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "result", res, 1024), (int)dm.n);
+    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "usage", use, 64), (int)o.K);
+    for (size_t i = 0; i < dm.n; i++) {
+        CU_ASSERT_EQUAL(tok[i], dm.fit.tokens[i]);
+        CU_ASSERT_EQUAL(res[i], tok[i]);
+    }
+    for (size_t k = 0; k < o.K; k++)
+        CU_ASSERT_EQUAL(use[k], (double)dm.fit.usage[k]);
+    CU_ASSERT_EQUAL(json_number(s, "mse"), dm.stats.mse);
+    CU_ASSERT_EQUAL(json_number(s, "perplexity"), dm.stats.perplexity);
+    CU_ASSERT_EQUAL(json_number(s, "commitment"), dm.stats.commitment);
+    CU_ASSERT_EQUAL(json_number(s, "codebook_loss"), dm.stats.codebook_loss);
+    CU_ASSERT_EQUAL(json_number(s, "bits_per_image"), 64.0);
+    CU_ASSERT_EQUAL(json_number(s, "images"), (double)o.images);
+    /* codebook: K rows of d; reconstruction: one row of S*S pixels per image. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"codebook\": [["));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"reconstruction\": [["));
+    /* The first row of the reconstruction is image 0 rebuilt, S*S pixels. */
+    const char *r0 = strstr(s, "\"reconstruction\": [[");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r0);
+    r0 += strlen("\"reconstruction\": [[");
+    size_t px = o.side * o.side, got = 0;
+    for (char *end; *r0 != ']' && got <= px; got++) {
+        double v = strtod(r0, &end);
+        CU_ASSERT_FATAL(end != r0);
+        CU_ASSERT_EQUAL(v, dm.recon[got]);
+        r0 = *end == ',' ? end + 2 : end;
+    }
+    CU_ASSERT_EQUAL(got, px);
+    vq_demo_free(&dm);
+    /* --trace adds the steps. */
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "vq", "--images", "2", "--K", "4", "--trace", "--json", NULL), 0);
+    CU_ASSERT(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"steps\": ["));
+}
+
+static void test_cli_text(void)
+{
+    CU_ASSERT_EQUAL_FATAL(
+        th_cli(&out, &err, "run", "vq", "--K", "4", "--images", "3", "--seed", "2", NULL), 0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT_EQUAL(err.len, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "vq: 3 images 16x16 cut into 48 patches of 4x4 (d = 16)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "result: the tokens, 16 per image"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "image 0 (bars), then rebuilt from its 16 tokens"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "perplexity"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "rate: 16 tokens x log2 4 = 32 bits per image"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "commitment"));
+    /* Readable: no line wider than 80 columns. */
+    for (const char *p = s; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        CU_ASSERT(len <= 80);
+        p += len + (nl != NULL);
+    }
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "vq", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "result is the tokens"));
+}
+
+/* Hand-worked: rows (0,0), (1,1), (0.9,1), (5,5); codes (0,0), (1,1), (1,1). The third code
+ * ties with the second everywhere and loses (lowest k): dead. Squared errors 0, 0, 0.01,
+ * 32 over 8 values: MSE 4.00125; usage 1, 3, 0; perplexity exp(H(1/4, 3/4)). */
+static void test_cli_files(void)
+{
+    const char *x = file_with("x.txt", "# rows\n0 0\n1 1\n0.9 1\n5 5\n");
+    const char *c = file_with("c.txt", "0 0\n1 1\n1 1\n");
+    CU_ASSERT_EQUAL_FATAL(
+        th_cli(&out, &err, "run", "vq", "--patches", x, "--codebook", c, "--json", NULL), 0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT_FATAL(th_json_valid(s));
+    double t[8], u[8];
+    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "result", t, 8), 4);
+    CU_ASSERT(t[0] == 0 && t[1] == 1 && t[2] == 1 && t[3] == 1);
+    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "usage", u, 8), 3);
+    CU_ASSERT(u[0] == 1 && u[1] == 3 && u[2] == 0);
+    CU_ASSERT_DOUBLE_EQUAL(json_number(s, "mse"), 32.01 / 8, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(json_number(s, "codebook_loss"), 32.01 / 8, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(json_number(s, "commitment"), 0.25 * 32.01 / 8, 1e-12);
+    double H = -(0.25 * log(0.25) + 0.75 * log(0.75));
+    CU_ASSERT_DOUBLE_EQUAL(json_number(s, "perplexity"), exp(H), 1e-12);
+    CU_ASSERT_EQUAL(json_number(s, "dead"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"reconstruction\": [[0, 0], [1, 1], [1, 1], [1, 1]]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"codebook\": [[0, 0], [1, 1], [1, 1]]"));
+    CU_ASSERT_DOUBLE_EQUAL(json_number(s, "bits_per_vector"), log2(3.0), 1e-12);
+    /* Text. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "vq", "--patches", x, "--codebook", c, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "quantised with your 3 codes"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\n  0 1 1 1\n"));
+    /* Learning on the file: K = 2 puts (5, 5) alone. */
+    CU_ASSERT_EQUAL_FATAL(
+        th_cli(&out, &err, "run", "vq", "--patches", x, "--K", "2", "--json", NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(json_numbers(strbuf_str(&out), "tokens", t, 8), 4);
+    CU_ASSERT(t[0] == t[1] && t[1] == t[2] && t[3] != t[0]);
+    /* Code of the three: their mean (1.9/3, 2/3); squared errors sum to 1.27333.., (5, 5)
+     * is its own code. */
+    double mx = 1.9 / 3, my = 2.0 / 3;
+    double sse = mx * mx + my * my + (1 - mx) * (1 - mx) + (1 - my) * (1 - my) +
+                 (0.9 - mx) * (0.9 - mx) + (1 - my) * (1 - my);
+    CU_ASSERT_DOUBLE_EQUAL(json_number(strbuf_str(&out), "mse"), sse / 8, 1e-12);
+    CU_ASSERT_EQUAL(json_number(strbuf_str(&out), "mse"),
+                    json_number(strbuf_str(&out), "codebook_loss"));
+    /* A codebook quantises to itself. */
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "vq", "--patches", c, "--codebook", c, "--json", NULL), 0);
+    CU_ASSERT_EQUAL(json_numbers(strbuf_str(&out), "tokens", t, 8), 3);
+    CU_ASSERT(t[0] == 0 && t[1] == 1 && t[2] == 1); /* the twin ties and loses */
+    CU_ASSERT_EQUAL(json_number(strbuf_str(&out), "mse"), 0);
+}
+
+static void test_cli_refusals(void)
+{
+    const char *x = file_with("x.txt", "0 0\n1 1\n");
+    const char *c3 = file_with("c3.txt", "0 0 0\n1 1 1\n");
+    const char *nan = file_with("nan.txt", "0 0\n1 nan\n");
+    const char *inf = file_with("inf.txt", "0 0\n1 1\n2 inf\n");
+    const char *ragged = file_with("ragged.txt", "0 0\n1\n");
+    const char *big = file_with("big.txt", "1e200 1e200\n");
+    static const struct {
+        const char *args[8];
+        const char *needle;
+    } cases[] = {
+        {{"--K", "0"}, "--K"},
+        {{"--K", "1025"}, "--K: 1025 is too big"},
+        {{"--K", "many"}, "--K"},
+        {{"--patch", "5"}, "--patch 5 does not divide --side 16"},
+        {{"--patch", "17"}, "--patch"},
+        {{"--side", "65"}, "--side"},
+        {{"--images", "0"}, "--images"},
+        {{"--images", "1024", "--side", "64"}, "pixels; at most"},
+        {{"--K", "1024", "--images", "1000", "--iters", "10000"}, "multiply-adds"},
+        {{"--iters", "10001"}, "--iters"},
+        {{"--beta", "-1"}, "--beta"},
+        {{"--beta", "nan"}, "--beta"},
+        {{"--codebook", "c.txt"}, "--codebook needs --patches"},
+        {{"--patches", "/nonexistent/x.txt"}, "no such file"},
+        {{"--frames", "3"}, "--frames"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[12] = {"run", "vq"};
+        int argc = 2;
+        for (int a = 0; a < 8 && cases[i].args[a]; a++)
+            argv[argc++] = (char *)cases[i].args[a];
+        int rc = th_cli_argv(&out, &err, argc, argv);
+        if (!th_refused(rc, &out, &err, cases[i].needle))
+            fprintf(stderr, "\n  case %zu\n", i);
+    }
+    th_refused(th_cli(&out, &err, "run", "vq", "--patches", x, "--codebook", c3, NULL), &out, &err,
+               "--codebook rows have 3 values but --patches rows have 2");
+    th_refused(th_cli(&out, &err, "run", "vq", "--patches", nan, "--codebook", x, NULL), &out, &err,
+               "nan.txt:2:");
+    th_refused(th_cli(&out, &err, "run", "vq", "--patches", x, "--codebook", inf, NULL), &out, &err,
+               "inf.txt:3:");
+    th_refused(th_cli(&out, &err, "run", "vq", "--patches", ragged, NULL), &out, &err, "--patches");
+    th_refused(th_cli(&out, &err, "run", "vq", "--patches", x, "--images", "3", NULL), &out, &err,
+               "--images applies to the generated images only");
+    th_refused(th_cli(&out, &err, "run", "vq", "--patches", x, "--codebook", x, "--K", "2", NULL),
+               &out, &err, "--K: nothing is learned with --codebook");
+    th_refused(th_cli(&out, &err, "run", "vq", "--patches", big, "--codebook", x, NULL), &out, &err,
+               "overflowed");
+}
+
+/* The figures, as text: every one of them, on a small set. */
+static void test_cli_plot_dumb(void)
+{
+    int rc = th_cli(&out, &err, "plot", "vq", "--images", "5", "--K", "4", "--iters", "10",
+                    "--format", "dumb", "--out", tmpdir, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "VQ: images rebuilt"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "K = 256"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "VQ rate-distortion"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "bits per image"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "VQ codebook usage: 4 codes"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "tutor plot vq --images 5 --K 4 --iters 10"));
+    /* The user's vectors: no images to draw, the curve per vector. */
+    const char *x = file_with("x.txt", "0 0\n1 1\n0.9 1\n5 5\n");
+    rc = th_cli(&out, &err, "plot", "vq", "--patches", x, "--K", "2", "--format", "dumb", "--out",
+                tmpdir, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    s = strbuf_str(&out);
+    CU_ASSERT_PTR_NULL(strstr(s, "VQ: images rebuilt"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "bits per vector"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "VQ codebook usage: 2 codes"));
+    th_refused(
+        th_cli(&out, &err, "plot", "vq", "--patch", "3", "--format", "dumb", "--out", tmpdir, NULL),
+        &out, &err, "--patch 3 does not divide");
+    /* The figures run k-means up to K = 256: a set the run accepts can be too big for them. */
+    th_refused(th_cli(&out, &err, "plot", "vq", "--images", "100", "--side", "32", "--format",
+                      "dumb", "--out", tmpdir, NULL),
+               &out, &err, "the figures run k-means up to K = 256");
+}
+
+/* The UI's `r`: seeded, varied, and every input it draws runs (traced) with valid JSON. */
+static void test_cli_random_inputs(void)
+{
+    int differ = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+        CU_ASSERT_EQUAL(topic_vq.random_input(seed, &a), 0);
+        CU_ASSERT_EQUAL(topic_vq.random_input(seed, &b), 0);
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&a), strbuf_str(&b));
+        strbuf_clear(&b);
+        CU_ASSERT_EQUAL(topic_vq.random_input(seed + 100, &b), 0);
+        differ += strcmp(strbuf_str(&a), strbuf_str(&b)) != 0;
+        char **words, *argv[24] = {"run", "vq"};
+        int nwords;
+        char msg[256];
+        CU_ASSERT_EQUAL_FATAL(parse_words(strbuf_str(&a), &words, &nwords, msg, sizeof msg), 0);
+        CU_ASSERT_FATAL(nwords <= 20);
+        for (int i = 0; i < nwords; i++)
+            argv[2 + i] = words[i];
+        argv[2 + nwords] = "--json";
+        argv[3 + nwords] = "--trace";
+        int rc = th_cli_argv(&out, &err, nwords + 4, argv);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "\n  vq %s: %s", strbuf_str(&a), strbuf_str(&err));
+        CU_ASSERT(th_json_valid(strbuf_str(&out)));
+        parse_free_words(words);
+        strbuf_free(&a);
+        strbuf_free(&b);
+    }
+    CU_ASSERT(differ >= 15);
+}
+
+/* The topic's runner under allocation failures, both modes, traced. */
+static int sweep_topic(void *ctx)
+{
+    const char *const *kv = ctx;
+    topic_opt opts[4];
+    size_t n = 0;
+    for (; n < 4 && kv[2 * n]; n++)
+        opts[n] = (topic_opt){kv[2 * n], kv[2 * n + 1]};
+    topic_args args = {opts, n, 1};
+    trace *tr = trace_new(0);
+    if (!tr)
+        return TUTOR_ENOMEM;
+    topic_out o = {STRBUF_INIT, STRBUF_INIT, {0}};
+    int rc = topic_vq.run(&args, tr, &o);
+    topic_out_free(&o);
+    trace_free(tr);
+    return rc;
+}
+
+static void test_cli_alloc_failures(void)
+{
+    const char *x = file_with("x.txt", "0 0\n1 1\n0.9 1\n5 5\n");
+    const char *c = file_with("c.txt", "0 0\n1 1\n1 1\n");
+    const char *cases[][8] = {
+        {"K", "3", "images", "2", "side", "8", "patch", "2"},
+        {"patches", x, "codebook", c, NULL, NULL, NULL, NULL},
+        {"patches", x, "K", "2", NULL, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CU_ASSERT(th_alloc_sweep(sweep_topic, (void *)cases[i], 0) > 5);
+}
+
+static int cli_init(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/tutor-vq-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : 1;
+}
+
+static int cli_clean(void)
+{
+    const char *names[] = {"x.txt",   "c.txt",      "c3.txt", "nan.txt",
+                           "inf.txt", "ragged.txt", "big.txt"};
+    char p[128];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
+        remove(p);
+    }
+    rmdir(tmpdir);
+    strbuf_free(&out);
+    strbuf_free(&err);
+    return 0;
+}
+
 void tests_register(void)
 {
     static const th_test tests[] = {
@@ -879,4 +1240,17 @@ void tests_register(void)
         {NULL, NULL},
     };
     th_suite("vq", tests);
+    static const th_test cli_tests[] = {
+        {"run vq --json: the library's numbers, result = tokens", test_cli_json},
+        {"run vq: readable text; help", test_cli_text},
+        {"run vq --patches --codebook: hand-worked", test_cli_files},
+        {"bad input: one line, exit 2", test_cli_refusals},
+        {"plot vq --format dumb", test_cli_plot_dumb},
+        {"random inputs (the UI's r) run", test_cli_random_inputs},
+        {"run vq: allocation failures", test_cli_alloc_failures},
+        {NULL, NULL},
+    };
+    CU_pSuite cli = CU_add_suite("vq cli", cli_init, cli_clean);
+    for (const th_test *t = cli_tests; cli && t->name; t++)
+        CU_add_test(cli, t->name, t->fn);
 }

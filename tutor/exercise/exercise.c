@@ -48,6 +48,7 @@ static const char *const fn_softmax[] = {"attn_row_softmax", "attn_softmax", NUL
 static const char *const fn_linear[] = {"attn_linear", NULL};
 static const char *const fn_legs[] = {"hippo_legs_matrices", "hippo_legs_step_dense", NULL};
 static const char *const fn_kernel[] = {"ssm_kernel", NULL};
+static const char *const fn_vq[] = {"vq_assign", "vq_lloyd_step", NULL};
 static const char *const fn_fusion[] = {"qknorm_heads_norm", "qknorm_mha", NULL};
 static const char *const fn_mot[] = {"mot_mask", "mot_forward", NULL};
 
@@ -152,6 +153,20 @@ const exercise exercise_table[] = {
                "step.",
                "Abar v reads every entry of v: write it to a second vector, then copy (or swap "
                "pointers). K[j] = C . v before the update."}},
+    {.id = "vq",
+     .topic = "vq",
+     .title = "assignment + one Lloyd update (k-means)",
+     .library = "models/vq.c",
+     .functions = fn_vq,
+     .hints = {"Assignment: each patch takes the code at the smallest squared distance; keep "
+               "the first strictly smaller one, so ties go to the lowest k. Update: each code "
+               "becomes the mean of the patches that chose it.",
+               "A code no patch chose has no mean: leave its vector as it was (shift 0). "
+               "Check every token is in [0, K) before you write anything, so an error leaves "
+               "the codebook unchanged.",
+               "vq_assign: two loops over k and j, d2 = sum_j (x[i][j] - c[k][j])^2, no "
+               "expansion of the square. vq_lloyd_step: sums (K x d) and counts (K) from "
+               "mem_calloc, one pass over the patches, then c_k = sums_k / n_k; free both."}},
     {.id = "fusion",
      .topic = "fusion",
      .title = "QK-normed causal attention",

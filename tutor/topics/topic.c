@@ -24,6 +24,7 @@ const topic *const topic_registry[] = {
     &topic_hippo,
     &topic_ssm,
     /* Multimodal */
+    &topic_vq,
     &topic_fusion,
     &topic_mot,
     NULL,

@@ -78,6 +78,7 @@ plot_fn topic_heap_plot;
 plot_fn topic_attention_plot;
 plot_fn topic_hippo_plot;
 plot_fn topic_ssm_plot;
+plot_fn topic_vq_plot;
 plot_fn topic_fusion_plot;
 plot_fn topic_mot_plot;
 
@@ -91,6 +92,7 @@ extern const topic topic_heap;
 extern const topic topic_attention;
 extern const topic topic_hippo;
 extern const topic topic_ssm;
+extern const topic topic_vq;
 extern const topic topic_fusion;
 extern const topic topic_mot;
 
