@@ -1428,7 +1428,7 @@ static void test_cli_bad_input(void)
     expect_bad(th_cli(&out, &err, "run", "fusion", "--K", "1", NULL), "--K");
     expect_bad(th_cli(&out, &err, "run", "fusion", "--K", "100000", NULL),
                "--K: 100000 is too big (at most 256)");
-    expect_bad(th_cli(&out, &err, "run", "fusion", "--image", "10", NULL), "--image");
+    expect_bad(th_cli(&out, &err, "run", "fusion", "--image", "40", NULL), "--image");
     expect_bad(th_cli(&out, &err, "run", "fusion", "--place", "post", NULL),
                "--place: expected chameleon or prenorm");
     expect_bad(th_cli(&out, &err, "run", "fusion", "--greedy", "--temperature", "2", NULL),

@@ -23,7 +23,7 @@
 #define FT_MAX_N      1024
 #define FT_MAX_D      512
 #define FT_MAX_LOGITS ((size_t)1 << 20)
-/* The demo: vq's default image set (10 images of 16 x 16, 4 x 4 patches: 16 tokens each),
+/* The demo: vq's default image set (40 images of 16 x 16, 4 x 4 patches: 16 tokens each),
  * codebooks up to 256 codes, a block of width 16. */
 #define FT_DEMO_D     16
 #define FT_DEMO_MAX_K 256
@@ -58,7 +58,7 @@ static const topic_optspec fusion_opts[] = {
     {"coef", 1, "zloss, demo: z-loss coefficient >= 0 (1e-5)"},
     {"g", TOPIC_LIST, "growth: factors g > 0 of Wq, Wk (\"1 2 4 8 16\")"},
     {"K", 1, "demo: codebook size of the tokeniser, 2..256 (16)"},
-    {"image", 1, "demo: the image of vq's set in the stream, 0..9 (1)"},
+    {"image", 1, "demo: the image of vq's set in the stream, 0..39 (1)"},
     {"place", 1, "demo: norm placement, chameleon (default) | prenorm"},
     {"no-qk-norm", 0, "demo: the block without QK-Norm"},
     {"greedy", 0, "demo: generate by argmax instead of sampling"},
