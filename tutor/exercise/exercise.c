@@ -48,6 +48,7 @@ static const char *const fn_softmax[] = {"attn_row_softmax", "attn_softmax", NUL
 static const char *const fn_linear[] = {"attn_linear", NULL};
 static const char *const fn_legs[] = {"hippo_legs_matrices", "hippo_legs_step_dense", NULL};
 static const char *const fn_kernel[] = {"ssm_kernel", NULL};
+static const char *const fn_flow[] = {"flow_velocity", "flow_euler_step", NULL};
 
 const exercise exercise_table[] = {
     {.id = "maxgap",
@@ -150,6 +151,19 @@ const exercise exercise_table[] = {
                "step.",
                "Abar v reads every entry of v: write it to a second vector, then copy (or swap "
                "pointers). K[j] = C . v before the update."}},
+    {.id = "flow",
+     .topic = "flow",
+     .title = "the exact rectified-flow field and an Euler step",
+     .library = "models/flow.c",
+     .functions = fn_flow,
+     .hints = {"logw_k = log pi_k - d/2 log(2 pi s2_k) - |x - t mu_k|^2 / (2 s2_k), with "
+               "s2_k = t^2 sigma_k^2 + (1 - t)^2: the log-posterior of component k, up to a "
+               "constant.",
+               "Subtract the largest logw, exp, normalise: w_k. Then v = sum_k w_k (mu_k + "
+               "(t sigma_k^2 - (1 - t)) (x - t mu_k) / s2_k).",
+               "Euler: x_p += h v(x_p, t) for each particle, h = t_{i+1} - t_i. Check t and "
+               "t + h in [0, 1] first; traced, record t, h, v and x (at most "
+               "FLOW_TRACE_PARTICLES rows)."}},
 };
 const size_t exercise_count = sizeof exercise_table / sizeof exercise_table[0];
 

@@ -23,6 +23,8 @@ const topic *const topic_registry[] = {
     /* HiPPO & SSM */
     &topic_hippo,
     &topic_ssm,
+    /* Multimodal: vq, fusion, mot, flow */
+    &topic_flow,
     NULL,
 };
 

@@ -74,6 +74,7 @@ plot_fn topic_heap_plot;
 plot_fn topic_attention_plot;
 plot_fn topic_hippo_plot;
 plot_fn topic_ssm_plot;
+plot_fn topic_flow_plot;
 
 /* The topics, each defined in topics/topic_ID.c and listed once in topic.c. Declared
  * here so that each definition is checked against the one the registry sees. */
@@ -85,6 +86,7 @@ extern const topic topic_heap;
 extern const topic topic_attention;
 extern const topic topic_hippo;
 extern const topic topic_ssm;
+extern const topic topic_flow;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];
