@@ -72,11 +72,16 @@ static const struct {
     const char *name;
     unsigned modes;
 } applies[] = {
-    {"steps", M_SAMPLE | M_COMPARE},   {"method", M_SAMPLE | M_COMPARE},
-    {"shift", M_SAMPLE | M_COMPARE},   {"class", M_SAMPLE},
-    {"guidance", M_SAMPLE},            {"particles", M_SAMPLE},
-    {"mixture", M_SAMPLE | M_VELOCITY}, {"x", M_VELOCITY},
-    {"t", M_VELOCITY},                 {"codes", M_COMPARE},
+    {"steps", M_SAMPLE | M_COMPARE},
+    {"method", M_SAMPLE | M_COMPARE},
+    {"shift", M_SAMPLE | M_COMPARE},
+    {"class", M_SAMPLE},
+    {"guidance", M_SAMPLE},
+    {"particles", M_SAMPLE},
+    {"mixture", M_SAMPLE | M_VELOCITY},
+    {"x", M_VELOCITY},
+    {"t", M_VELOCITY},
+    {"codes", M_COMPARE},
 };
 static const char *const mode_names[] = {"", "sampling", "--velocity", "", "--compare"};
 
@@ -84,8 +89,9 @@ static int check_applies(const topic_args *args, unsigned mode, topic_out *out)
 {
     for (size_t i = 0; i < sizeof applies / sizeof applies[0]; i++)
         if (topic_opt_has(args, applies[i].name) && !(applies[i].modes & mode))
-            return topic_fail(out, TUTOR_EINVAL, "--%s does not apply to %s (see 'tutor help flow')",
-                              applies[i].name, mode_names[mode]);
+            return topic_fail(out, TUTOR_EINVAL,
+                              "--%s does not apply to %s (see 'tutor help flow')", applies[i].name,
+                              mode_names[mode]);
     return 0;
 }
 
@@ -162,8 +168,8 @@ static int get_method(const topic_args *args, flow_method *method, topic_out *ou
 static int get_sampler(const topic_args *args, flow_sample_opts *o, topic_out *out)
 {
     flow_sample_opts_default(o);
-    int rc = ssmio_size(args, "steps", o->steps, 1, FT_MAX_STEPS, &o->steps, out->err,
-                        sizeof out->err);
+    int rc =
+        ssmio_size(args, "steps", o->steps, 1, FT_MAX_STEPS, &o->steps, out->err, sizeof out->err);
     if (!rc)
         rc = get_method(args, &o->method, out);
     if (!rc)
@@ -301,8 +307,8 @@ static int run_sample(const topic_args *args, trace *tr, topic_out *out)
     double *x = NULL;
     if ((rc = get_mixture(args, &m, out)))
         return rc;
-    if (has_class && (rc = ssmio_size(args, "class", 0, 0, m.k - 1, &cls, out->err,
-                                      sizeof out->err))) {
+    if (has_class &&
+        (rc = ssmio_size(args, "class", 0, 0, m.k - 1, &cls, out->err, sizeof out->err))) {
         if (rc == TUTOR_ETOOBIG) /* "too big" reads oddly for an index */
             snprintf(out->err, sizeof out->err, "--class: %s is not a component (0..%zu)",
                      topic_opt_get(args, "class"), m.k - 1);
@@ -368,8 +374,8 @@ static int run_sample(const topic_args *args, trace *tr, topic_out *out)
         strbuf_printf(tx, ", class %zu with guidance w = %g", cls, w);
     else if (has_class)
         strbuf_printf(tx, ", class %zu", cls);
-    strbuf_printf(tx, "\nmixture (%zu components%s); samples: the share nearest each mean\n",
-                  m.k, topic_opt_has(args, "mixture") ? "" : ", seeded default");
+    strbuf_printf(tx, "\nmixture (%zu components%s); samples: the share nearest each mean\n", m.k,
+                  topic_opt_has(args, "mixture") ? "" : ", seeded default");
     text_mixture(tx, &m, frac);
     strbuf_printf(tx,
                   "mean distance to the nearest mean %.4g; total variation of the shares %.4g\n"
@@ -408,8 +414,8 @@ typedef struct compare_state {
 
 static void compare_free(compare_state *s)
 {
-    double *reals[] = {s->images,  s->patches, s->held, s->held_patches, s->recon_img,
-                       s->gen,     s->gen_img, s->dist, s->strip};
+    double *reals[] = {s->images, s->patches, s->held, s->held_patches, s->recon_img,
+                       s->gen,    s->gen_img, s->dist, s->strip};
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
         mem_free(reals[i]);
     mem_free(s->tokens_gen);
@@ -427,16 +433,15 @@ static void make_strip(double *strip, const double *images)
     for (size_t r = 0; r < CMP_SIDE; r++)
         for (size_t c = 0; c < w; c++) {
             size_t img = c / (CMP_SIDE + 1), col = c % (CMP_SIDE + 1);
-            strip[r * w + c] = col == CMP_SIDE
-                                   ? NAN
-                                   : images[img * CMP_SIDE * CMP_SIDE + r * CMP_SIDE + col];
+            strip[r * w + c] =
+                col == CMP_SIDE ? NAN : images[img * CMP_SIDE * CMP_SIDE + r * CMP_SIDE + col];
         }
 }
 
 /* Mean over n patches of the squared distance to the nearest of the ref patches, per
  * value: vq_assign with the real patches as the codebook. */
-static int nearest_mse(double *mse, compare_state *s, const double *x, size_t n,
-                       const double *ref, size_t nref)
+static int nearest_mse(double *mse, compare_state *s, const double *x, size_t n, const double *ref,
+                       size_t nref)
 {
     size_t d = CMP_PATCH * CMP_PATCH;
     int rc = vq_assign(s->nn_tok, s->dist, x, ref, n, d, nref, NULL);
@@ -487,8 +492,7 @@ static int run_compare(const topic_args *args, trace *tr, topic_out *out)
     if (rc)
         return rc;
     if (K & (K - 1))
-        return topic_fail(out, TUTOR_EINVAL, "--codes: %zu is not a power of two (2, 4 .. 256)",
-                          K);
+        return topic_fail(out, TUTOR_EINVAL, "--codes: %zu is not a power of two (2, 4 .. 256)", K);
     const size_t side = CMP_SIDE, p = CMP_PATCH, d = p * p, pix = side * side;
     const size_t per = (side / p) * (side / p), n = CMP_IMAGES * per, ng = CMP_SHOW * per;
     const size_t wstrip = CMP_SHOW * side + CMP_SHOW - 1;
@@ -576,8 +580,8 @@ static int run_compare(const topic_args *args, trace *tr, topic_out *out)
     double ll;
     flow_mixture_loglik(&ll, &s.gmm, s.patches, n);
     if (tr) {
-        trace_step(tr, 6, "EM: %zu components in %zu dimensions, %zu iterations, log-lik %.4g",
-                   K, d, iters, ll);
+        trace_step(tr, 6, "EM: %zu components in %zu dimensions, %zu iterations, log-lik %.4g", K,
+                   d, iters, ll);
         trace_reals(tr, "sigma", s.gmm.sigma, K);
     }
     if ((rc = flow_noise(s.gen, ng, d, seed ^ CMP_NOISE_STREAM)) ||
@@ -589,16 +593,16 @@ static int run_compare(const topic_args *args, trace *tr, topic_out *out)
         goto out;
     if (tr) {
         make_strip(s.strip, s.gen_img + CMP_SHOW * pix);
-        trace_step(tr, 7, "%zu patches integrated from noise, %zu %s steps, together", ng,
-                   o.steps, method_name(o.method));
+        trace_step(tr, 7, "%zu patches integrated from noise, %zu %s steps, together", ng, o.steps,
+                   method_name(o.method));
         trace_matrix(tr, "flow", s.strip, side, wstrip);
     }
     if ((rc = nearest_mse(&held_nn, &s, s.held_patches, ng, s.patches, n)))
         goto out;
     if (tr) {
         double cmp[4] = {held_nn, floor_mse, bigram_nn, flow_nn};
-        trace_step(tr, 8, "nearest-real-patch mse: new real %.3g, bigram %.3g, flow %.3g",
-                   held_nn, bigram_nn, flow_nn);
+        trace_step(tr, 8, "nearest-real-patch mse: new real %.3g, bigram %.3g, flow %.3g", held_nn,
+                   bigram_nn, flow_nn);
         trace_reals(tr, "nn_mse", cmp, 4);
         if ((rc = trace_status(tr)))
             goto out;
@@ -667,7 +671,7 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
     int rc = check_applies(args, mode, out);
     if (rc)
         return rc;
-    return vel ? run_velocity(args, tr, out)
+    return vel   ? run_velocity(args, tr, out)
            : cmp ? run_compare(args, tr, out)
                  : run_sample(args, tr, out);
 }

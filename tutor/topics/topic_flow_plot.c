@@ -286,9 +286,8 @@ static int compare_figure(fig_ctx *c, const plot_request *req, char *err, size_t
     static const char *const drop[] = {"class", "guidance", "particles", "mixture", "velocity",
                                        "x",     "t",        "compare",   NULL};
     static const char *const names[4] = {"real", "recon", "bigram", "flow"};
-    static const char *const titles[4] = {
-        "real images", "vq reconstructions: the floor of (a)", "(a) bigram over vq tokens",
-        "(b) flow on patch vectors"};
+    static const char *const titles[4] = {"real images", "vq reconstructions: the floor of (a)",
+                                          "(a) bigram over vq tokens", "(b) flow on patch vectors"};
     topic_args base = {0}, args = {0};
     trace *tr = NULL;
     int rc = plot_args_without(&base, req->args, drop);
