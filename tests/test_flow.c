@@ -946,6 +946,36 @@ static void test_trace_sample(void)
             mat_free(x);
             mat_free(y);
         }
+    /* The density of the noise, by hand: one N(0, 1) component, so the window is
+     * [-3, 3]^2 in cells 0.25 wide and 0.5 tall, top row the largest x_2. */
+    {
+        const double w1 = 1, mu1[2] = {0, 0}, s1 = 1;
+        flow_mixture one;
+        CU_ASSERT_EQUAL_FATAL(flow_mixture_set(&one, &w1, mu1, &s1, 1, 2), 0);
+        double p[8] = {0.1, 0.1, -2.9, 2.9, 2.9, -2.9, 10, 0};
+        trace *td = trace_new(0);
+        flow_sample_opts o;
+        flow_sample_opts_default(&o);
+        o.steps = 1;
+        CU_ASSERT_EQUAL(flow_sample(p, NULL, &one, &o, 4, td), 0);
+        const trace_snap *dn = trace_find(trace_at(td, 1), "density");
+        CU_ASSERT_FATAL(dn != NULL);
+        CU_ASSERT_EQUAL(dn->rows, FLOW_DENSITY_ROWS);
+        CU_ASSERT_EQUAL(dn->cols, FLOW_DENSITY_COLS);
+        double total = 0;
+        for (size_t i = 0; i < dn->rows * dn->cols; i++)
+            total += dn->reals[i];
+        CU_ASSERT_EQUAL(total, 3.0); /* (10, 0) is outside */
+        CU_ASSERT_EQUAL(dn->reals[5 * FLOW_DENSITY_COLS + 12], 1.0);
+        CU_ASSERT_EQUAL(dn->reals[0], 1.0);
+        CU_ASSERT_EQUAL(dn->reals[11 * FLOW_DENSITY_COLS + 23], 1.0);
+        /* After the step every particle sits on the mean (S = 1: x0 + v(x0, 0) = mu). */
+        dn = trace_latest(td, trace_len(td) - 1, "density");
+        CU_ASSERT_FATAL(dn != NULL);
+        CU_ASSERT_EQUAL(dn->reals[6 * FLOW_DENSITY_COLS + 12], 4.0);
+        trace_free(td);
+        flow_mixture_free(&one);
+    }
     /* flow_euler_step: one step at line 3 with the velocities and the new particles. */
     trace *tr = trace_new(0);
     trace_set_listing(tr, flow_euler_listing, flow_euler_listing_len);
@@ -1370,7 +1400,7 @@ static void test_cli_plot_dumb(void)
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "t = 0.9"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "w = 4, spread"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(s, "(b) flow on patch vectors"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "(b) flow on patches: nn"));
     /* A plot refuses what the run refuses. */
     CU_ASSERT_TRUE(
         th_refused(th_cli(&out, &err, "plot", "flow", "--steps", "0", "--format", "dumb", NULL),

@@ -37,14 +37,16 @@
 #define FT_PLOT_R 5.0
 
 /* --compare: the image set, the codebook, the samples shown. */
-#define CMP_IMAGES    64
-#define CMP_SIDE      16
-#define CMP_PATCH     4
-#define CMP_SHOW      4
-#define CMP_KMEANS_IT 50
-#define CMP_EM_IT     100
-#define CMP_ALPHA     0.1
-#define CMP_MAX_CODES 256
+#define CMP_IMAGES 64
+#define CMP_SIDE   16
+#define CMP_PATCH  4
+#define CMP_SHOW   4
+/* The trace's strips hold 2 images (16 x 33), which the 80-column UI shows whole. */
+#define CMP_TRACE_SHOW 2
+#define CMP_KMEANS_IT  50
+#define CMP_EM_IT      100
+#define CMP_ALPHA      0.1
+#define CMP_MAX_CODES  256
 /* The noise and the bigram draws use their own streams of --seed. */
 #define CMP_NOISE_STREAM  0x9E3779B97F4A7C15ULL
 #define CMP_BIGRAM_STREAM 0xD1B54A32D192ED03ULL
@@ -425,11 +427,11 @@ static void compare_free(compare_state *s)
     flow_mixture_free(&s->gmm);
 }
 
-/* strip (side, CMP_SHOW side + CMP_SHOW - 1): the first CMP_SHOW images side by side, a
- * NaN column between them (a blank in heatmaps). */
+/* strip (side, CMP_TRACE_SHOW side + CMP_TRACE_SHOW - 1): the first CMP_TRACE_SHOW images
+ * side by side, a NaN column between them (a blank in heatmaps). */
 static void make_strip(double *strip, const double *images)
 {
-    size_t w = CMP_SHOW * CMP_SIDE + CMP_SHOW - 1;
+    size_t w = CMP_TRACE_SHOW * CMP_SIDE + CMP_TRACE_SHOW - 1;
     for (size_t r = 0; r < CMP_SIDE; r++)
         for (size_t c = 0; c < w; c++) {
             size_t img = c / (CMP_SIDE + 1), col = c % (CMP_SIDE + 1);
@@ -495,7 +497,7 @@ static int run_compare(const topic_args *args, trace *tr, topic_out *out)
         return topic_fail(out, TUTOR_EINVAL, "--codes: %zu is not a power of two (2, 4 .. 256)", K);
     const size_t side = CMP_SIDE, p = CMP_PATCH, d = p * p, pix = side * side;
     const size_t per = (side / p) * (side / p), n = CMP_IMAGES * per, ng = CMP_SHOW * per;
-    const size_t wstrip = CMP_SHOW * side + CMP_SHOW - 1;
+    const size_t wstrip = CMP_TRACE_SHOW * side + CMP_TRACE_SHOW - 1;
     compare_state s = {0};
     rc = TUTOR_ENOMEM;
     if (!(s.images = mat_new(CMP_IMAGES, pix)) || !(s.patches = mat_new(n, d)) ||
@@ -517,7 +519,7 @@ static int run_compare(const topic_args *args, trace *tr, topic_out *out)
         goto out;
     if (tr) {
         make_strip(s.strip, s.images);
-        trace_step(tr, 1, "%d images %zux%zu -> %zu patches of %zu values (4 shown)", CMP_IMAGES,
+        trace_step(tr, 1, "%d images %zux%zu -> %zu patches of %zu values (2 shown)", CMP_IMAGES,
                    side, side, n, d);
         trace_matrix(tr, "real", s.strip, side, wstrip);
     }
@@ -568,7 +570,7 @@ static int run_compare(const topic_args *args, trace *tr, topic_out *out)
         goto out;
     if (tr) {
         make_strip(s.strip, s.gen_img);
-        trace_step(tr, 5, "4 images sampled token by token, decoded by the codebook");
+        trace_step(tr, 5, "images sampled token by token, decoded by the codebook");
         trace_matrix(tr, "bigram", s.strip, side, wstrip);
         trace_ints(tr, "tokens", s.tokens_gen, per);
     }

@@ -66,6 +66,21 @@ static int setup_read(setup *s, const plot_request *req, char *err, size_t errle
     return 0;
 }
 
+/* A multiplot of rows x cols panels with tight margins (fig_multiplot's defaults leave
+ * square panels a fifth of the page): margins left, right, bottom, top as fractions of
+ * the page, spacing between panels. Title as fig_multiplot (the user's --title first). */
+static void layout(fig_ctx *c, gp *g, int rows, int cols, const char *margins, const char *title)
+{
+    const char *t = c->title ? c->title : title;
+    gp_raw(g, "unset title\nset multiplot layout %d,%d margins %s", rows, cols, margins);
+    if (t) {
+        gp_raw(g, " title ");
+        gp_text(g, t);
+        gp_raw(g, " noenhanced");
+    }
+    gp_raw(g, "\n");
+}
+
 /* The means as a datablock $MU (x y). */
 static void data_means(gp *g, const flow_mixture *m)
 {
@@ -75,15 +90,20 @@ static void data_means(gp *g, const flow_mixture *m)
     gp_data_end(g);
 }
 
-/* Equal scales on both axes, except in text, where characters are twice as tall as wide
- * and a square panel would be a few characters across. */
-static void square_axes(gp *g)
+/* [-R, R]^2 with equal scales (square: 1 for a lone plot; the panel layouts below are
+ * square by their margins instead), except in text, where characters are twice as tall
+ * as wide and a square panel would be a few characters across. */
+static void square_axes(gp *g, int square)
 {
     gp_raw(g, "set xrange [%g:%g]\nset yrange [%g:%g]\nunset key\n", -FIELD_R, FIELD_R, -FIELD_R,
            FIELD_R);
-    if (g->format != GP_DUMB)
+    if (square && g->format != GP_DUMB)
         gp_raw(g, "set size ratio -1\n");
 }
+
+/* Four square panels in a row on the 16:9 page: 0.2 of its width each (320 of 1600
+ * pixels) is 0.356 of its height (of 900); the gaps hold the tick labels. */
+#define ROW_OF_SQUARES "0.045,0.98,0.26,0.616 spacing 0.045"
 
 static int field_figure(fig_ctx *c, const setup *s)
 {
@@ -120,9 +140,9 @@ static int field_figure(fig_ctx *c, const setup *s)
         }
         gp_data_end(&g);
     }
-    fig_multiplot(c, &g, 1, 4,
-                  "The exact field v(x, t) as arrows (colour: speed; dots: the mixture's means)");
-    square_axes(&g);
+    layout(c, &g, 1, 4, ROW_OF_SQUARES,
+           "The exact field v(x, t) as arrows (colour: speed; dots: the mixture's means)");
+    square_axes(&g, 0);
     fig_palette(&g, 0, 0);
     gp_raw(&g, "unset colorbox\nset xtics 5\nset ytics 5\n");
     for (int p = 0; p < 4; p++) {
@@ -177,7 +197,7 @@ static int trajectories_figure(fig_ctx *c, const setup *s, uint64_t seed)
     gp_text(&g, c->title ? c->title : title);
     gp_raw(&g, "\n");
     fig_axes(&g, "x_1", "x_2");
-    square_axes(&g);
+    square_axes(&g, 1);
     gp_raw(&g, "set key outside right top\n"
                "plot $T using 1:2 with lines lc rgb \"#999999\" title \"path\", "
                "$X0 using 1:2 with points pt 6 lc rgb \"#0072B2\" title \"noise (t = 0)\", "
@@ -228,8 +248,8 @@ static int scatter_figure(fig_ctx *c, const setup *s, uint64_t seed, const flow_
             gp_data_row(&g, x + 2 * (n * p + q), 2);
         gp_data_end(&g);
     }
-    fig_multiplot(c, &g, 1, 4, title);
-    square_axes(&g);
+    layout(c, &g, 1, 4, ROW_OF_SQUARES, title);
+    square_axes(&g, 0);
     gp_raw(&g, "set xtics 5\nset ytics 5\n");
     for (int p = 0; p < 4; p++) {
         if (cond)
@@ -286,8 +306,8 @@ static int compare_figure(fig_ctx *c, const plot_request *req, char *err, size_t
     static const char *const drop[] = {"class", "guidance", "particles", "mixture", "velocity",
                                        "x",     "t",        "compare",   NULL};
     static const char *const names[4] = {"real", "recon", "bigram", "flow"};
-    static const char *const titles[4] = {"real images", "vq reconstructions: the floor of (a)",
-                                          "(a) bigram over vq tokens", "(b) flow on patch vectors"};
+    static const char *const titles[4] = {"real images", "vq reconstructions",
+                                          "(a) bigram over tokens", "(b) flow on patches"};
     topic_args base = {0}, args = {0};
     trace *tr = NULL;
     int rc = plot_args_without(&base, req->args, drop);
@@ -319,14 +339,17 @@ static int compare_figure(fig_ctx *c, const plot_request *req, char *err, size_t
         rc = c->status;
         goto out;
     }
-    /* Text at its default size has 30 rows for four 16-row strips: give the command line's
+    /* Text at its default size has 30 rows for two rows of 16-row strips: give the command line's
      * text the rows it needs (the UI sizes its text to the window: keep that). */
     if (g.format == GP_DUMB && !c->text_rows)
-        gp_text_size(&g, 100, 4 * (CMP_ROWS + 4) + 4);
-    fig_multiplot(c, &g, 4, 1,
-                  "Discrete tokens against continuous flow: 4 images each (16 x 16, grey 0..1)");
+        gp_text_size(&g, 100, 2 * (CMP_ROWS + 4) + 4);
+    /* Panels of 16 x 33 pixels: 0.35 of the page's height (315 of 900) by 0.406 of its
+     * width (650 of 1600) keeps them square. */
+    layout(c, &g, 2, 2, "0.074,0.926,0.06,0.86 spacing 0.04,0.1",
+           "Discrete tokens against continuous flow, 2 images each (mse per pixel; nn: to the "
+           "nearest real patch)");
     gp_raw(&g, "unset colorbox\nunset key\nunset xtics\nunset ytics\nunset xlabel\n"
-               "unset ylabel\nset lmargin 2\nset rmargin 2\n");
+               "unset ylabel\n");
     fig_palette(&g, 0, 0);
     gp_raw(&g, "set palette gray\n");
     for (int i = 0; i < 4; i++) {
@@ -336,8 +359,8 @@ static int compare_figure(fig_ctx *c, const plot_request *req, char *err, size_t
         gp_data_matrix(&g, block, m->reals, m->rows, m->cols);
         char title[160];
         if (nn && nn->cols == 4 && i >= 1)
-            snprintf(title, sizeof title, "%s (%s %.4f)", titles[i],
-                     i == 1 ? "floor mse" : "mse to nearest real patch", nn->reals[i]);
+            snprintf(title, sizeof title, "%s: %s %.4f", titles[i], i == 1 ? "floor" : "nn",
+                     nn->reals[i]);
         else
             snprintf(title, sizeof title, "%s", titles[i]);
         gp_raw(&g, "set title ");
