@@ -55,16 +55,16 @@
 static const topic_optspec flow_opts[] = {
     {"steps", 1, "integration steps S, >= 1 (default 32)"},
     {"method", 1, "euler (default) | heun"},
-    {"shift", 1, "timestep shift s > 0: t' = s t / (1 + (s - 1) t) (default 1)"},
-    {"class", 1, "sample component C of the mixture (0-based): the class"},
-    {"guidance", 1, "with --class: v_u + w (v_c - v_u) (default: the class's own field)"},
+    {"shift", 1, "time shift s > 0: s t / (1 + (s - 1) t) (default 1)"},
+    {"class", 1, "the class: component C of the mixture (0-based)"},
+    {"guidance", 1, "with --class: v_u + w (v_c - v_u); alone: w = 1"},
     {"particles", 1, "particles P (default 256, at most 100000)"},
-    {"mixture", 1, "mixture file: rows `weight mu_x mu_y sigma` (default: 4 from --seed)"},
+    {"mixture", 1, "file, rows `weight mu_x mu_y sigma` (default: seeded)"},
     {"velocity", 0, "print the exact field at one point (--x, --t)"},
     {"x", 1, "--velocity: the point, two numbers \"a b\""},
     {"t", 1, "--velocity: the time, in [0, 1]"},
-    {"compare", 0, "discrete tokens (vq + bigram) against flow on image patches"},
-    {"codes", 1, "--compare: codebook size = mixture components, 2..256 (default 16)"},
+    {"compare", 0, "tokens (vq + bigram) against flow on image patches"},
+    {"codes", 1, "--compare: codes = components, 2^1..2^8 (default 16)"},
     {NULL, 0, NULL},
 };
 
@@ -394,15 +394,12 @@ out:
 
 /* ---- --compare ---- */
 
+/* Short lines: the UI's listing pane is about 32 columns wide. */
 static const char *const compare_listing[] = {
-    "images = procedural set; patches = 4 x 4 cuts (16 values each)",
-    "codebook, tokens = k-means(patches, K)          (vq)",
-    "floor = rate-distortion MSE at K                (what tokens can ever reach)",
-    "bigram = counts of token pairs in raster order  (autoregressive model)",
-    "discrete: tokens ~ bigram, one by one; image = codebook[tokens]",
-    "mixture = EM(patches, K components)             (flow's data model)",
-    "continuous: patches = flow from noise (S steps); image = patches",
-    "compare: each sample's distance to its nearest real patch",
+    "patches = 4x4 cuts of images",    "codes, tokens = kmeans(patches)",
+    "floor = vq rate-distortion at K", "bigram = pair counts of tokens",
+    "(a) tokens ~ bigram; decode",     "mixture = EM(patches, K)",
+    "(b) patches = flow(noise, S)",    "score: mse to nearest real",
 };
 
 typedef struct compare_state {
@@ -545,8 +542,9 @@ static int run_compare(const topic_args *args, trace *tr, topic_out *out)
         rd_bits[i] = rd[i].bits_per_image;
     }
     if (tr) {
-        trace_step(tr, 3, "floor: no token model gets below mse %.4g at K = %zu (%.0f bits)",
-                   floor_mse, K, rd[nrd - 1].bits_per_image);
+        trace_step(tr, 3,
+                   "floor: K = %zu codes (%.0f bits an image) rebuild the images at mse %.4g", K,
+                   rd[nrd - 1].bits_per_image, floor_mse);
         trace_reals(tr, "rd_mse", rd_mse, nrd);
     }
 
@@ -603,9 +601,9 @@ static int run_compare(const topic_args *args, trace *tr, topic_out *out)
         goto out;
     if (tr) {
         double cmp[4] = {held_nn, floor_mse, bigram_nn, flow_nn};
-        trace_step(tr, 8, "nearest-real-patch mse: new real %.3g, bigram %.3g, flow %.3g", held_nn,
-                   bigram_nn, flow_nn);
-        trace_reals(tr, "nn_mse", cmp, 4);
+        trace_step(tr, 8, "mse: new real %.2g, floor %.2g, (a) bigram %.2g, (b) flow %.2g", held_nn,
+                   floor_mse, bigram_nn, flow_nn);
+        trace_reals(tr, "scores", cmp, 4);
         if ((rc = trace_status(tr)))
             goto out;
     }
@@ -716,7 +714,7 @@ const topic topic_flow = {
              "--class C: component C (0-based) is the class. Alone it samples the class's\n"
              "own field; with --guidance w the field is v_u + w (v_c - v_u) (w = 1: the\n"
              "same as --class alone, w > 1: less diverse). --seed draws the noise too.\n"
-             "Caps: P <= 100000, S <= 10000, S P K <= 2^28.\n"
+             "Caps: P <= 100000, S <= 10000, S P K <= 2^28 (Heun counts S twice).\n"
              "\n"
              "json: {\"topic\": \"flow\", \"mode\": \"sample\", \"S\": S, \"method\": M,\n"
              "       \"shift\": s, [\"class\": C, \"guidance\": w,] \"particles\": P,\n"

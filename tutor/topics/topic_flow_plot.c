@@ -333,7 +333,7 @@ static int compare_figure(fig_ctx *c, const plot_request *req, char *err, size_t
             goto out;
         }
     }
-    const trace_snap *nn = trace_latest(tr, last, "nn_mse");
+    const trace_snap *nn = trace_latest(tr, last, "scores");
     gp g;
     if (fig_begin(c, &g, NULL)) {
         rc = c->status;
