@@ -1325,8 +1325,9 @@ static void expect_bad(const char *needle, ...)
 
 static void test_cli_bad_input(void)
 {
-    char w0[64], wneg[64], s0[64], sneg[64], nanf[64], cols[64];
+    char w0[64], wneg[64], s0[64], sneg[64], nanf[64], cols[64], big[64];
     temp_file(w0, "1 0 0 1\n0 1 1 1\n");
+    temp_file(big, "1 0 0 1\n1 1e300 0 1\n");
     temp_file(wneg, "-1 0 0 1\n");
     temp_file(s0, "1 0 0 0\n");
     temp_file(sneg, "1 0 0 1\n1 2 2 -0.5\n");
@@ -1375,12 +1376,18 @@ static void test_cli_bad_input(void)
     expect_bad("--codes: 512 is too big", "--compare", "--codes", "512", NULL);
     expect_bad("--velocity and --compare exclude each other", "--velocity", "--compare", NULL);
     expect_bad("unknown option '--k'", "--k", "3", NULL);
+    /* Finite but past the ranges that keep squares and steps finite. */
+    expect_bad("component 2: means and sigma must be within 1e6", "--mixture", big, NULL);
+    expect_bad("--x: '1e7 0': values must be within 1e6", "--velocity", "--x", "1e7 0", "--t",
+               "0.5", NULL);
+    expect_bad("--guidance: 101 is outside [-100, 100]", "--class", "0", "--guidance", "101", NULL);
     unlink(w0);
     unlink(wneg);
     unlink(s0);
     unlink(sneg);
     unlink(nanf);
     unlink(cols);
+    unlink(big);
 }
 
 static void test_cli_plot_dumb(void)

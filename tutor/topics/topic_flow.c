@@ -35,6 +35,12 @@
 #define FT_PLOT_W 56
 #define FT_PLOT_H 18
 #define FT_PLOT_R 5.0
+/* Coordinates and sigmas of the mixture and of --x: squared distances of values this size
+ * stay far from overflow, and no demo needs more. */
+#define FT_MAX_ABS 1e6
+/* --guidance within +-FT_MAX_GUIDANCE: beyond, a few steps throw the particles past any
+ * useful range. */
+#define FT_MAX_GUIDANCE 100.0
 
 /* --compare: the image set, the codebook, the samples shown. */
 #define CMP_IMAGES 64
@@ -127,6 +133,8 @@ static int parse_point(const char *s, double *x, topic_out *out)
             return topic_fail(out, TUTOR_EINVAL, "--x: '%.40s' is not two numbers \"a b\"", s);
         if (!isfinite(v))
             return topic_fail(out, TUTOR_EINVAL, "--x: '%.40s': values must be finite", s);
+        if (fabs(v) > FT_MAX_ABS)
+            return topic_fail(out, TUTOR_ERANGE, "--x: '%.40s': values must be within 1e6", s);
         if (n == 2)
             return topic_fail(out, TUTOR_EINVAL, "--x: more than two numbers (the data is 2-D)");
         x[n++] = v;
@@ -150,6 +158,14 @@ static int get_mixture(const topic_args *args, flow_mixture *m, topic_out *out)
     if (rc)
         return topic_fail(out, rc == TUTOR_ENOTFOUND || rc == TUTOR_EIO ? TUTOR_EINVAL : rc,
                           "--mixture: %s", msg);
+    for (size_t j = 0; j < m->k; j++)
+        if (fabs(m->mean[2 * j]) > FT_MAX_ABS || fabs(m->mean[2 * j + 1]) > FT_MAX_ABS ||
+            m->sigma[j] > FT_MAX_ABS) {
+            flow_mixture_free(m);
+            return topic_fail(out, TUTOR_ERANGE,
+                              "--mixture: %s: component %zu: means and sigma must be within 1e6",
+                              path, j + 1);
+        }
     return 0;
 }
 
@@ -302,7 +318,8 @@ static int run_sample(const topic_args *args, trace *tr, topic_out *out)
     if (!rc && has_w && !has_class)
         rc = topic_fail(out, TUTOR_EINVAL, "--guidance needs --class C (the class to guide to)");
     if (!rc)
-        rc = ssmio_real(args, "guidance", 1.0, -1e3, 0, 1e3, &w, out->err, sizeof out->err);
+        rc = ssmio_real(args, "guidance", 1.0, -FT_MAX_GUIDANCE, 0, FT_MAX_GUIDANCE, &w, out->err,
+                        sizeof out->err);
     if (rc)
         return rc;
     flow_mixture m = {0}, c = {0};
@@ -339,7 +356,16 @@ static int run_sample(const topic_args *args, trace *tr, topic_out *out)
         goto out;
     flow_noise(x, P, 2, args->seed);
     trace_set_listing(tr, flow_sample_listing, flow_sample_listing_len);
-    if ((rc = flow_sample(x, NULL, model, &o, P, tr)))
+    rc = flow_sample(x, NULL, model, &o, P, tr);
+    /* The inputs were checked, so TUTOR_EINVAL here means a step left the doubles
+     * (particles at infinity); say so rather than "invalid argument". */
+    for (size_t i = 0; !rc && i < 2 * P; i++)
+        if (!isfinite(x[i]))
+            rc = TUTOR_EINVAL;
+    if (rc == TUTOR_EINVAL)
+        rc = topic_fail(out, TUTOR_ERANGE,
+                        "the particles overflowed: lower --guidance or move --shift towards 1");
+    if (rc)
         goto out;
     double mean_dist, tv, frac[FLOW_MAX_COMPONENTS], mean[2], spread;
     flow_quality(&mean_dist, frac, &tv, &m, x, P, FLOW_NEAREST);
@@ -714,7 +740,8 @@ const topic topic_flow = {
              "--class C: component C (0-based) is the class. Alone it samples the class's\n"
              "own field; with --guidance w the field is v_u + w (v_c - v_u) (w = 1: the\n"
              "same as --class alone, w > 1: less diverse). --seed draws the noise too.\n"
-             "Caps: P <= 100000, S <= 10000, S P K <= 2^28 (Heun counts S twice).\n"
+             "Caps: P <= 100000, S <= 10000, S P K <= 2^28 (Heun counts S twice); means,\n"
+             "sigmas and --x within 1e6; |w| <= 100.\n"
              "\n"
              "json: {\"topic\": \"flow\", \"mode\": \"sample\", \"S\": S, \"method\": M,\n"
              "       \"shift\": s, [\"class\": C, \"guidance\": w,] \"particles\": P,\n"
