@@ -222,6 +222,15 @@ int bench_report(const bench_row *row)
         result = 0;
         cur.missed++;
     }
+    /* A missed target names what the profile blames (row->why); a note (a skipped peer,
+     * differing answers) comes first. */
+    char notebuf[320];
+    const char *note = row->note;
+    if (result == 0 && measured && row->why) {
+        snprintf(notebuf, sizeof notebuf, "%s%s%s", row->note ? row->note : "",
+                 row->note ? "; " : "", row->why);
+        note = notebuf;
+    }
     if (measured)
         snprintf(r, sizeof r, "%.2f", ratio);
     else
@@ -229,8 +238,7 @@ int bench_report(const bench_row *row)
     printf("%-15s %-18s %-20s %10s %10s %10s %10s %9s  %-18s %s%s%s\n", row->size, row->ours,
            row->peer, bench_fmt_time(a, row->ours_t.median), bench_fmt_time(b, row->ours_t.min),
            bench_fmt_time(c, row->peer_t.median), bench_fmt_time(d, row->peer_t.min), r,
-           row->target ? row->target : "-", verdict, row->note ? ": " : "",
-           row->note ? row->note : "");
+           row->target ? row->target : "-", verdict, note ? ": " : "", note ? note : "");
     if (cur.csv) {
         FILE *f = cur.csv;
         csv_str(f, cur.name);
@@ -244,7 +252,7 @@ int bench_report(const bench_row *row)
                 row->peer_t.median, row->peer_t.min, ratio, row->need);
         csv_str(f, verdict);
         fputc(',', f);
-        csv_str(f, row->note ? row->note : "");
+        csv_str(f, note ? note : "");
         fputc('\n', f);
     }
     fflush(stdout);

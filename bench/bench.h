@@ -58,6 +58,7 @@ typedef struct bench_row {
     double need;        /* target: peer/ours >= need; 0 for none */
     const char *target; /* the target in words ("ratio >= 4") */
     const char *note;   /* why a peer was skipped, or a remark; may be NULL */
+    const char *why;    /* what the profile blames, printed only when the target is MISSED */
 } bench_row;
 
 /* Starts a case: prints its title and the table header, and opens bench/out/NAME.csv
@@ -133,6 +134,7 @@ int bench_case_heap(void);
 int bench_case_knapsack(void);
 int bench_case_attention(void);
 int bench_case_ssm(void);
+int bench_case_trace(void);
 
 /* The C++ peers (bench/peer_pq.cpp, compiled with g++ -O2). */
 /* Pushes xs[0..n) onto a std::priority_queue<int> ordered by std::greater (a min-heap), then

@@ -19,7 +19,7 @@ static const struct {
 } cases[] = {
     {"maxgap", bench_case_maxgap},     {"heap", bench_case_heap},
     {"knapsack", bench_case_knapsack}, {"attention", bench_case_attention},
-    {"ssm", bench_case_ssm},
+    {"ssm", bench_case_ssm},           {"trace", bench_case_trace},
 };
 
 /* What the numbers depend on: the CPU, how many there are, and how busy they were. */
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 {
     size_t ncases = sizeof cases / sizeof cases[0];
     if (argc > 2 || (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))) {
-        fprintf(stderr, "usage: bench [maxgap|heap|knapsack|attention|ssm]\n");
+        fprintf(stderr, "usage: bench [maxgap|heap|knapsack|attention|ssm|trace]\n");
         return 2;
     }
     if (argc == 2 && argv[1][0])
@@ -62,8 +62,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ncases; i++)
         known |= only && !strcmp(only, cases[i].name);
     if (!known) {
-        fprintf(stderr, "bench: unknown case '%s' (maxgap, heap, knapsack, attention, ssm)\n",
-                only);
+        fprintf(stderr,
+                "bench: unknown case '%s' (maxgap, heap, knapsack, attention, ssm, trace)\n", only);
         return 2;
     }
     time_t now = time(NULL);

@@ -19,7 +19,9 @@
  *     trace_status(tr). O(n^2 (d + dv)) time, O(n^2) memory. Loops are fine; mat_gemm
  *     (models/mat.h) is there if you want CBLAS.
  *   tr may be NULL. The last behaviour compares your trace with the library's (see
- *   `tutor run attention --n 5 --d 4 --trace`). Start with tr ignored. */
+ *   `tutor run attention --n 5 --d 4 --trace`). Start with tr ignored. In the trace's
+ *   copies of P, a row not computed yet holds TRACE_UNSET (NAN; `-` in the text trace,
+ *   null in JSON), never 0, which would read as zero weight. */
 #include <math.h>
 
 #include "models/attention.h"

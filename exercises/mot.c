@@ -33,8 +33,9 @@
  *   (models/attention.h) for the masked softmax, mot_rmsnorm and mot_silu (models/mot.h)
  *   for the pieces.
  *   tr may be NULL. The last behaviour compares your trace with the library's (see
- *   `tutor run mot --segments "text:2 image:3 text:1" --d 4 --heads 2 --trace`). Start with
- *   tr ignored. */
+ *   `tutor run mot --segments "text:2 image:3 text:1" --d 4 --heads 2 --trace`; its last two
+ *   steps, the outputs by modality and dY, are the topic's own, not mot_forward's). Start
+ *   with tr ignored. */
 #include <math.h>
 #include <string.h>
 

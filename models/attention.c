@@ -12,6 +12,14 @@
 
 /* ---- shared helpers ---- */
 
+/* Marks every cell of the (rows, cols) copy of P the trace shows as not computed yet, so a
+ * row the loop has not reached reads as blank, not as zero weight. */
+static void unset_all(double *a, size_t rows, size_t cols)
+{
+    for (size_t i = 0; i < rows * cols; i++)
+        a[i] = TRACE_UNSET;
+}
+
 int attn_snap(trace *tr, const char *name, const double *a, size_t rows, size_t cols)
 {
     if (!tr || !attn_small(rows, cols))
@@ -229,6 +237,8 @@ int attn_softmax(double *o, const double *q, const double *k, const double *v, s
         mat_free(shown);
         return TUTOR_ENOMEM;
     }
+    if (shown)
+        unset_all(shown, n, n);
     /* Pass 1: S = q k^T / sqrt(d). */
     mat_gemm(p, q, k, n, n, d, 0, 1, 1.0 / sqrt((double)d), 0.0);
     if (tr) {
@@ -410,7 +420,7 @@ int attn_sparse(double *o, const double *q, const double *k, const double *v, si
     if (shown) {
         trace_sparse_start(tr, pattern, n, l, c, shown);
         attn_snap_inputs(tr, q, k, v, n, d, dv);
-        memset(shown, 0, n * n * sizeof *shown); /* from here on it shows P */
+        unset_all(shown, n, n); /* from here on it shows P, row by row */
     } else if (tr) {
         trace_step(tr, 1, "sparse attention over %zu queries (too large to record)", n);
         trace_real(tr, "density",
@@ -441,6 +451,9 @@ int attn_sparse(double *o, const double *q, const double *k, const double *v, si
         }
         /* Pass 4: o_i = sum_t p_t v_{j_t}. */
         memset(o + i * dv, 0, dv * sizeof *o);
+        if (shown) /* the keys outside the pattern: weight 0, now that the row is done */
+            for (size_t j = 0; j < n; j++)
+                shown[i * n + j] = 0.0;
         for (size_t t = 0; t < cnt; t++) {
             s[t] /= sum;
             mat_axpy(o + i * dv, s[t], v + idx[t] * dv, dv);
@@ -510,6 +523,8 @@ int attn_diag(double *o, const double *q, const double *k, const double *v, size
         mat_free(shown);
         return TUTOR_ENOMEM;
     }
+    if (shown)
+        unset_all(shown, n, n);
     if (tr) {
         trace_step(tr, 1, "%zu blocks of %zu rows", (n + b - 1) / b, b);
         attn_snap_inputs(tr, q, k, v, n, d, dv);
@@ -521,8 +536,12 @@ int attn_diag(double *o, const double *q, const double *k, const double *v, size
         attn_row_softmax(p, p, len, len, causal);
         mat_gemm(o + g * dv, p, v + g * dv, len, dv, len, 0, 0, 1.0, 0.0);
         if (show) {
-            for (size_t i = 0; i < len; i++)
+            for (size_t i = 0; i < len; i++) {
+                /* Keys outside the block get weight 0 once the row is done. */
+                for (size_t j = 0; j < n; j++)
+                    shown[(g + i) * n + j] = 0.0;
                 memcpy(shown + (g + i) * n + g, p + i * len, len * sizeof *p);
+            }
             if (block < ATTN_TRACE_ROWS) {
                 trace_step(
                     tr, 3,

@@ -270,12 +270,14 @@ int flow_mixture_loglik(double *ll, const flow_mixture *m, const double *x, size
 
 /* ---- the exact field ---- */
 
+/* Listing lines stay within 33 characters, what the UI's listing pane shows at 80 columns;
+ * the full formulas are in flow.h and the notes. */
 const char *const flow_velocity_listing[] = {
     "for each component k:",
-    "    s2[k] = t^2 sigma_k^2 + (1 - t)^2          (variance of x_t given k)",
-    "    logw[k] = log pi_k + log N(x; t mu_k, s2[k] I)",
-    "w = exp(logw - max) / sum exp(logw - max)     (log-sum-exp)",
-    "v = sum_k w[k] (mu_k + (t sigma_k^2 - (1 - t)) (x - t mu_k) / s2[k])",
+    "  s2[k] = t^2 sigma_k^2+(1-t)^2",
+    "  logw[k] = log pi_k + log N_k(x)",
+    "w = softmax(logw)  (log-sum-exp)",
+    "v = sum_k w[k] E[x1-x0 | x, k]",
 };
 const size_t flow_velocity_listing_len =
     sizeof flow_velocity_listing / sizeof flow_velocity_listing[0];
@@ -474,8 +476,8 @@ static size_t shown(size_t n)
 
 const char *const flow_euler_listing[] = {
     "for each particle x_p:",
-    "    v_p = v(x_p, t)        (the exact field)",
-    "    x_p = x_p + h v_p      (follow the field for a time h)",
+    "    v_p = v(x_p, t)   (exact)",
+    "    x_p = x_p + h v_p",
 };
 const size_t flow_euler_listing_len = sizeof flow_euler_listing / sizeof flow_euler_listing[0];
 
@@ -544,14 +546,14 @@ static void trace_density(trace *tr, const double *x, size_t n, const double *wi
 }
 
 const char *const flow_sample_listing[] = {
-    "t_i = shift(i / S) for i = 0..S           (the time grid)",
-    "x = x0 ~ N(0, I)                          (P particles)",
+    "t_i = shift(i / S), i = 0..S",
+    "x = x0 ~ N(0, I)  (P particles)",
     "for i = 0 .. S-1:",
     "    h = t_{i+1} - t_i",
-    "    v = v(x, t_i)                          (guided: v_u + w (v_c - v_u))",
+    "    v = v(x, t_i), or guided",
     "    euler: x = x + h v",
-    "    heun:  x~ = x + h v; x = x + h/2 (v + v(x~, t_{i+1}))",
-    "return x                                  (samples of the data)",
+    "    heun: x += h/2 (v + v(x+hv))",
+    "return x          (the samples)",
 };
 const size_t flow_sample_listing_len = sizeof flow_sample_listing / sizeof flow_sample_listing[0];
 
@@ -607,7 +609,11 @@ int flow_sample(double *x, double *traj, const flow_mixture *m, const flow_sampl
     if (tr) {
         trace_step(tr, 1, "%zu steps on the time grid (shift %g)", S, o->shift);
         trace_reals(tr, "ts", ts, S + 1);
-        trace_step(tr, 2, "%zu particles start as Gaussian noise", n);
+        if (n > FLOW_TRACE_PARTICLES)
+            trace_step(tr, 2, "%zu particles start as Gaussian noise (x: the first %d)", n,
+                       FLOW_TRACE_PARTICLES);
+        else
+            trace_step(tr, 2, "%zu particles start as Gaussian noise", n);
         if (d == 2)
             trace_density(tr, x, n, win);
         trace_matrix(tr, "x", x, shown(n), d);

@@ -65,21 +65,61 @@ static void output(double *yt, const double *h, const mamba_in *in, size_t t)
  * hT[n][j] for channel d0 + j, so that the innermost loop runs along the channels with the
  * step's B[t][n] and C[t][n] fixed: per step and n, one pass computes exp(Delta A), the
  * update and the output sum for the whole block, and gcc vectorises it with the
- * exponential inlined (fastexp1). The traced loop's operations, in its order: only exp is
- * fastexp's. */
+ * exponential inlined (fastexp1). The traced loop's operations, in its order, but for exp
+ * (fastexp's), Delta u computed once per channel and step, and, on CPUs with FMA, fused
+ * multiply-adds (a run-time dispatched clone, scan_level). */
 
 typedef struct scan_job {
     const mamba_in *in;
     double *y, *delta; /* delta may be NULL */
-    double *work;      /* per part: W Delta values, then (N, W) A transposed, then (N, W) hT */
+    double *work;      /* per part: 2W (Delta, Delta u), then (N, W) A transposed, (N, W) hT */
     size_t block;      /* channels per part (a multiple of 8, but for the last part) */
+    int level;         /* the arithmetic: 0 portable, 1 AVX2 + FMA, 2 AVX-512 + FMA */
 } scan_job;
 
-FASTEXP_VECTORIZE static void scan_block(const mamba_in *in, double *y, double *delta, double *work,
-                                         size_t d0, size_t d1)
+#if defined(__GNUC__) || defined(__clang__)
+#define MAMBA_INLINE static inline __attribute__((always_inline))
+#else
+#define MAMBA_INLINE static inline
+#endif
+
+/* Channels per pass over the L steps: a pass's A and state, 2 N doubles per channel, take
+ * 64 KiB, which L2 holds. Each of the pass's L N inner loops starts by reloading the
+ * exponential's constants (more than the registers hold), so the passes are as wide as
+ * that allows: at N = 16, passes of 64 and 128 channels (16 and 32 KiB, in L1) were 15 to
+ * 50 % slower than 256 (docs/bench.md). */
+static size_t sub_width(size_t N)
+{
+    size_t w = 4096 / N / 8 * 8;
+    return w ? w : 8;
+}
+
+/* One state index n of one step, over the pass's W channels: the exponentials, the update
+ * of hn (row n of the n-major state) and the output sum's term in yt. restrict (the arrays
+ * never overlap) spares the vectorised loop a run-time overlap test at each of its L N
+ * entries. */
+MAMBA_INLINE void scan_state(double *restrict hn, double *restrict yt, const double *restrict an,
+                             const double *restrict dt, const double *restrict du, double b,
+                             double c, size_t W, int fused)
+{
+    for (size_t j = 0; j < W; j++) {
+        double a = fastexp1_madd(dt[j] * an[j], fused);
+        double h = FASTEXP_MADD(a, hn[j], b * du[j], fused);
+        hn[j] = h;
+        yt[j] = FASTEXP_MADD(c, h, yt[j], fused);
+    }
+}
+
+/* Scans channels [d0, d1) over all L steps (the pass). fused: the multiply-adds of the
+ * exponential, the update and the output sum as fma() (the FMA clones) or rounded twice
+ * (portable: the same bits on every CPU and in every clone). The traced loop's operations
+ * otherwise, but for Delta u computed once per channel and step, which moves the update's
+ * rounding (Delta B) u to B (Delta u). */
+MAMBA_INLINE void scan_pass(const mamba_in *in, double *y, double *delta, double *work, size_t d0,
+                            size_t d1, int fused)
 {
     size_t L = in->L, D = in->D, N = in->N, W = d1 - d0;
-    double *dt = work, *at = work + W, *ht = work + W + N * W;
+    double *dt = work, *du = work + W, *at = work + 2 * W, *ht = at + N * W;
     for (size_t n = 0; n < N; n++)
         for (size_t j = 0; j < W; j++) {
             at[n * W + j] = in->A[(d0 + j) * N + n];
@@ -89,50 +129,101 @@ FASTEXP_VECTORIZE static void scan_block(const mamba_in *in, double *y, double *
         const double *ut = in->u + t * D + d0, *raw = in->delta_raw + t * D + d0;
         double *yt = y + t * D + d0;
         for (size_t j = 0; j < W; j++) {
-            dt[j] = fastexp_softplus1(raw[j]);
+            dt[j] = fastexp_softplus1_madd(raw[j], fused);
+            du[j] = dt[j] * ut[j];
             yt[j] = 0;
         }
-        for (size_t n = 0; n < N; n++) {
-            double b = in->B[t * N + n], c = in->C[t * N + n];
-            double *hn = ht + n * W;
-            const double *an = at + n * W;
-            for (size_t j = 0; j < W; j++) {
-                double h = fastexp1(dt[j] * an[j]) * hn[j] + dt[j] * b * ut[j];
-                hn[j] = h;
-                yt[j] += c * h;
-            }
-        }
+        const double *bt = in->B + t * N, *ct = in->C + t * N;
+        for (size_t n = 0; n < N; n++)
+            scan_state(ht + n * W, yt, at + n * W, dt, du, bt[n], ct[n], W, fused);
         if (in->Dskip)
             for (size_t j = 0; j < W; j++)
-                yt[j] += in->Dskip[d0 + j] * ut[j];
+                yt[j] = FASTEXP_MADD(in->Dskip[d0 + j], ut[j], yt[j], fused);
         if (in->z) {
             const double *zt = in->z + t * D + d0;
             for (size_t j = 0; j < W; j++)
-                yt[j] *= zt[j] / (1 + fastexp1(-zt[j]));
+                yt[j] *= zt[j] / (1 + fastexp1_madd(-zt[j], fused));
         }
         if (delta)
             memcpy(delta + t * D + d0, dt, W * sizeof *dt);
     }
 }
 
+/* Channels [d0, d1) in passes of sub_width channels (work: 2 + 2N doubles per channel). */
+MAMBA_INLINE void scan_block_body(const mamba_in *in, double *y, double *delta, double *work,
+                                  size_t d0, size_t d1, int fused)
+{
+    size_t step = sub_width(in->N);
+    for (size_t s = d0; s < d1; s += step)
+        scan_pass(in, y, delta, work, s, d1 - s < step ? d1 : s + step, fused);
+}
+
+/* The portable arithmetic, vectorised by FASTEXP_VECTORIZE's clones (same bits in each). */
+FASTEXP_VECTORIZE static void scan_block(const mamba_in *in, double *y, double *delta, double *work,
+                                         size_t d0, size_t d1)
+{
+    scan_block_body(in, y, delta, work, d0, d1, 0);
+}
+
+#if FASTEXP_FMA_CLONES
+/* The fused arithmetic, for CPUs with FMA (chosen at run time, fastexp_fma_level): within
+ * 1e-10 relative of the portable result (tests/test_ssm.c); each multiply-add is one
+ * instruction instead of two. */
+FASTEXP_FMA_AVX2 static void scan_block_avx2(const mamba_in *in, double *y, double *delta,
+                                             double *work, size_t d0, size_t d1)
+{
+    scan_block_body(in, y, delta, work, d0, d1, 1);
+}
+
+FASTEXP_FMA_AVX512 static void scan_block_avx512(const mamba_in *in, double *y, double *delta,
+                                                 double *work, size_t d0, size_t d1)
+{
+    scan_block_body(in, y, delta, work, d0, d1, 1);
+}
+#endif
+
 static void scan_part(void *vjob, size_t part, size_t parts)
 {
     scan_job *job = vjob;
-    size_t D = job->in->D, N = job->in->N;
+    size_t D = job->in->D;
     /* Rounding the block up to 8 channels can leave the last parts short or empty. */
     size_t d0 = part * job->block, d1 = d0 + job->block;
     if (part + 1 == parts || d1 > D)
         d1 = D;
-    if (d0 < d1)
-        scan_block(job->in, job->y, job->delta, job->work + d0 * (1 + 2 * N), d0, d1);
+    if (d0 >= d1)
+        return;
+    /* Each part has its own work area, sized for its whole block (the passes reuse it). */
+    double *work = job->work + d0 * (2 + 2 * job->in->N);
+#if FASTEXP_FMA_CLONES
+    if (job->level == 2) {
+        scan_block_avx512(job->in, job->y, job->delta, work, d0, d1);
+        return;
+    }
+    if (job->level == 1) {
+        scan_block_avx2(job->in, job->y, job->delta, work, d0, d1);
+        return;
+    }
+#endif
+    scan_block(job->in, job->y, job->delta, work, d0, d1);
+}
+
+static int scan_level(const mamba_in *in)
+{
+    return in->portable ? 0 : fastexp_fma_level();
+}
+
+const char *mamba_scan_kernel(const mamba_in *in)
+{
+    static const char *const names[] = {"portable", "AVX2 + FMA", "AVX-512 + FMA"};
+    return names[scan_level(in)];
 }
 
 static int scan_fast(double *y, double *delta, const mamba_in *in)
 {
     size_t D = in->D, N = in->N;
-    if (N > SIZE_MAX / 2 - 1 || D > SIZE_MAX / sizeof(double) / (1 + 2 * N))
+    if (N > SIZE_MAX / 2 - 1 || D > SIZE_MAX / sizeof(double) / (2 + 2 * N))
         return TUTOR_ENOMEM;
-    double *work = mem_alloc(D * (1 + 2 * N) * sizeof *work);
+    double *work = mem_alloc(D * (2 + 2 * N) * sizeof *work);
     if (!work)
         return TUTOR_ENOMEM;
     /* At least 8 channels per part: one AVX-512 vector, and few cache lines of y shared by two
@@ -140,7 +231,7 @@ static int scan_fast(double *y, double *delta, const mamba_in *in)
     size_t parts = par_parts(in->threads, (double)in->L * (double)D * (double)N, (D + 7) / 8);
     size_t block = (D + parts - 1) / parts;
     block = (block + 7) / 8 * 8;
-    scan_job job = {in, y, delta, work, block};
+    scan_job job = {in, y, delta, work, block, scan_level(in)};
     par_run(scan_part, &job, parts);
     mem_free(work);
     return 0;

@@ -32,6 +32,10 @@ typedef struct mamba_in {
      * 0: automatic (the CPUs online, TUTOR_THREADS, one for small jobs); 1: the calling
      * thread only. The result is the same bits for every count. */
     size_t threads;
+    /* Untraced mamba_scan only: 0 lets it run a clone with fused multiply-adds when the CPU
+     * has FMA (AVX2 or AVX-512, chosen at run time; within 1e-10 relative of the portable
+     * result); non-zero forces the portable arithmetic, the same bits on every CPU. */
+    int portable;
 } mamba_in;
 
 /* softplus(x) = log(1 + e^x), without overflow for large x. */
@@ -45,8 +49,14 @@ double mamba_softplus(double x);
  * Untraced, it runs a fused form of the same arithmetic: per channel block and step, the
  * exponentials (models/fastexp, within 1e-15 of libm's), the update and the output sum in
  * one vectorised pass, state kept n-major so the pass runs along the channels; the blocks
- * share out over in->threads threads. The tests compare it with the traced scan. */
+ * share out over in->threads threads, with the same bits for any count. With FMA on the CPU
+ * (and in->portable 0) it runs an FMA clone of that pass (mamba_scan_kernel says which).
+ * The tests compare it with the traced scan and the FMA clone with the portable pass. */
 int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr);
+
+/* What the untraced mamba_scan runs for in on this CPU: "AVX-512 + FMA", "AVX2 + FMA" or
+ * "portable" (a static string). O(1). */
+const char *mamba_scan_kernel(const mamba_in *in);
 
 /* The parallel associative scan, same result to rounding (the tests allow 1e-12 relative).
  * Steps name lines 8-11 of mamba_listing. Returns as mamba_scan. O(L D N) work and memory. */

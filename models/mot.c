@@ -78,17 +78,23 @@ typedef struct seg_item {
     size_t len;
 } seg_item;
 
+/* Segments are separated by blanks or line breaks (a list read from a file has them). */
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* Reads the segment starting at *p (after spaces) into it. Returns 0, 1 at the end of the
  * string, or TUTOR_EFORMAT with err set. index is 1-based, for the message. */
 static int next_segment(const char **p, seg_item *it, size_t index, char *err, size_t errlen)
 {
     const char *s = *p;
-    while (*s == ' ' || *s == '\t')
+    while (is_space(*s))
         s++;
     if (!*s)
         return 1;
     const char *end = s;
-    while (*end && *end != ' ' && *end != '\t')
+    while (*end && !is_space(*end))
         end++;
     char word[64];
     size_t wl = (size_t)(end - s);
@@ -378,17 +384,14 @@ double mot_silu(double u)
     return u / (1.0 + exp(-u));
 }
 
+/* At most 33 characters a line, so the UI's listing pane (half of 80 columns) shows each
+ * whole; docs/mot.md writes the same layer out in full. */
 const char *const mot_listing[] = {
-    "M[i][j] = 1 if j <= i or (i, j in the same image), else 0",
-    "for each token i: m = modality[i]   (route by tag)",
-    "A_i = rmsnorm(X_i) * g_attn[m]",
-    "Q_i = A_i Wq[m], K_i = A_i Wk[m], V_i = A_i Wv[m]",
-    "for each head h (shared by all tokens):",
-    "    P_h = softmax(Q_h K_h^T / sqrt(d_h), where M = 1)",
-    "    Z_h = P_h V_h",
-    "H_i = X_i + Z_i Wo[m]",
-    "B_i = rmsnorm(H_i) * g_ffn[m]",
-    "Y_i = H_i + (silu(B_i Wg[m]) * (B_i Wu[m])) Wd[m]",
+    "M[i][j] = j <= i or same image",   "for each token i: m = tag[i]",
+    "A_i = rmsnorm(X_i) * g_attn[m]",   "Q_i, K_i, V_i = A_i Wq/Wk/Wv[m]",
+    "for each head h (shared by all):", "  P = softmax(QK^T/sqrt(dh) | M)",
+    "  Z[:, head h] = P V_h",           "H_i = X_i + Z_i Wo[m]",
+    "B_i = rmsnorm(H_i) * g_ffn[m]",    "Y_i = H_i + SwiGLU[m](B_i)",
 };
 const size_t mot_listing_len = sizeof mot_listing / sizeof mot_listing[0];
 
@@ -498,9 +501,18 @@ static void trace_routing(trace *tr, const mot_seq *seq, const int *mask)
             keys += (size_t)mask[i * n + j];
             later += (size_t)(j > i && mask[i * n + j]);
         }
-        trace_step(tr, 2, "token %zu: %s (segment %d) -> %s weights; sees %zu keys, %zu later", i,
-                   modality_name[m], seq->segment[i], modality_name[m], keys, later);
+        trace_step(tr, 2, "token %zu: %s (segment %d) -> %s weights; sees %zu key%s, %zu later", i,
+                   modality_name[m], seq->segment[i], modality_name[m], keys, keys == 1 ? "" : "s",
+                   later);
         trace_mark(tr, "modality", (long)i, -1, TRACE_CURRENT);
+        if (attn_small(n, n)) {
+            /* The token's own cell, then the later keys it sees (its image's): the UI's
+             * window on M follows the first mark. */
+            trace_mark(tr, "M", (long)i, (long)i, TRACE_CURRENT);
+            for (size_t j = i + 1; j < n; j++)
+                if (mask[i * n + j])
+                    trace_mark(tr, "M", (long)i, (long)j, TRACE_SOURCE);
+        }
         if (i == 0 || seq->segment[i] != seq->segment[i - 1])
             trace_quiz(tr, "How many tokens (itself included) can this token attend to?",
                        (int64_t)keys);
@@ -663,6 +675,45 @@ int mot_forward(double *y, const double *x, const mot_layer *L, const mot_seq *s
     }
     work_free(&w);
     return trace_status(tr);
+}
+
+/* ---- the dense layer ---- */
+
+int mot_dense_forward(double *y, const double *x, const mot_layer *L, int expert,
+                      const mot_seq *seq)
+{
+    if (expert < 0 || expert >= MOT_MODALITIES)
+        return TUTOR_EINVAL;
+    int rc = forward_check(L, seq);
+    if (rc)
+        return rc;
+    size_t n = seq->n, d = L->d, f = L->ffn, nd = n * d;
+    const mot_expert *e = &L->ex[expert];
+    work w;
+    if (work_new(&w, n, d, f, d / L->heads, 0))
+        return TUTOR_ENOMEM;
+    /* The passes of mot_forward with no routing: one weight set, so every projection is
+     * one product over all n rows, whatever the tags (the mask still reads them). */
+    mot_mask(w.mask, seq);
+    for (size_t i = 0; i < n; i++)
+        mot_rmsnorm(w.a + i * d, x + i * d, e->g_attn, d);
+    mat_gemm(w.q, w.a, e->wq, n, d, d, 0, 0, 1.0, 0.0);
+    mat_gemm(w.k, w.a, e->wk, n, d, d, 0, 0, 1.0, 0.0);
+    mat_gemm(w.v, w.a, e->wv, n, d, d, 0, 0, 1.0, 0.0);
+    attention_heads(&w, L, n, NULL, NULL);
+    memcpy(w.h, x, nd * sizeof *x);
+    mat_gemm(w.h, w.z, e->wo, n, d, d, 0, 0, 1.0, 1.0);
+    for (size_t i = 0; i < n; i++)
+        mot_rmsnorm(w.b + i * d, w.h + i * d, e->g_ffn, d);
+    mat_gemm(w.g, w.b, e->w_gate, n, f, d, 0, 0, 1.0, 0.0);
+    mat_gemm(w.u, w.b, e->w_up, n, f, d, 0, 0, 1.0, 0.0);
+    for (size_t i = 0; i < n * f; i++)
+        w.u[i] *= mot_silu(w.g[i]);
+    mat_gemm(w.ffn, w.u, e->w_down, n, d, f, 0, 0, 1.0, 0.0);
+    for (size_t i = 0; i < nd; i++)
+        y[i] = w.h[i] + w.ffn[i];
+    work_free(&w);
+    return 0;
 }
 
 /* ---- the slow form ---- */

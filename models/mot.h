@@ -104,17 +104,14 @@ typedef struct mot_cost {
 
 /* ---- the sequence ---- */
 
-/* Parses spec, segments "MODALITY:LENGTH" separated by spaces or tabs, MODALITY being text
- * or image and LENGTH a whole number >= 1, into *seq (free with mot_seq_free).
- * "text:5 image:4 text:3" gives n = 12, modality 0 0 0 0 0 1 1 1 1 0 0 0, segments
- * 0 0 0 0 0 1 1 1 1 2 2 2. Two image segments in a row are two images.
- * Returns 0; on error *seq is left empty (nothing to free) and err (errlen bytes, always
- * NUL-terminated when errlen > 0) gets one line naming the segment and what was expected:
- *   TUTOR_EEMPTY   no segments at all
- *   TUTOR_EFORMAT  a segment not MODALITY:LENGTH, an unknown modality, a length not >= 1
- *   TUTOR_ETOOBIG  more than MOT_MAX_N tokens, or spec longer than MOT_MAX_SPEC
- *   TUTOR_ENOMEM   out of memory
- * O(len(spec) + n). */
+/* Parses spec, segments "MODALITY:LENGTH" separated by spaces, tabs or line breaks, MODALITY being
+ * text or image and LENGTH a whole number >= 1, into *seq (free with mot_seq_free). "text:5 image:4
+ * text:3" gives n = 12, modality 0 0 0 0 0 1 1 1 1 0 0 0, segments 0 0 0 0 0 1 1 1 1 2 2 2. Two
+ * image segments in a row are two images. Returns 0; on error *seq is left empty (nothing to free)
+ * and err (errlen bytes, always NUL-terminated when errlen > 0) gets one line naming the segment
+ * and what was expected: TUTOR_EEMPTY   no segments at all TUTOR_EFORMAT  a segment not
+ * MODALITY:LENGTH, an unknown modality, a length not >= 1 TUTOR_ETOOBIG  more than MOT_MAX_N
+ * tokens, or spec longer than MOT_MAX_SPEC TUTOR_ENOMEM   out of memory O(len(spec) + n). */
 int mot_seq_parse(mot_seq *seq, const char *spec, char *err, size_t errlen);
 
 /* The default sequence for n tokens: text, then one image of n / 3 tokens, then text
@@ -189,6 +186,14 @@ int mot_forward(double *y, const double *x, const mot_layer *L, const mot_seq *s
 /* Slow form: the same layer token by token with plain loops (no BLAS, no runs), each token
  * looking its expert up by its tag. Same returns; O(n^2 d + n d^2 + n d f). */
 int mot_forward_slow(double *y, const double *x, const mot_layer *L, const mot_seq *seq);
+
+/* The dense layer the tied MoT must equal: every token through the one weight set
+ * L->ex[expert] (MOT_TEXT or MOT_IMAGE), whatever its tag, under the same mask (which still
+ * reads the tags: an image segment stays bidirectional). Each projection is one product
+ * over all n rows, with no runs. y is (n, d), x is (n, d). Returns 0, TUTOR_EINVAL (a bad
+ * expert, or as mot_forward), TUTOR_ETOOBIG or TUTOR_ENOMEM. Same cost as mot_forward. */
+int mot_dense_forward(double *y, const double *x, const mot_layer *L, int expert,
+                      const mot_seq *seq);
 
 /* ---- the facts ---- */
 

@@ -469,7 +469,14 @@ int gp_render(gp *g, const char *program, const char *path, strbuf *text, strbuf
             snprintf(err, errlen, "gnuplot wrote no text output");
             rc = TUTOR_EIO;
         } else {
-            strbuf_putn(text, strbuf_str(&shown), shown.len);
+            /* The dumb terminal starts every plot with a form feed (a page break for the
+             * line printers it was made for); what we hand on is plain text. */
+            const char *t = strbuf_str(&shown);
+            for (size_t i = 0, run_start = 0; i <= shown.len; i++)
+                if (i == shown.len || t[i] == '\f') {
+                    strbuf_putn(text, t + run_start, i - run_start);
+                    run_start = i + 1;
+                }
             rc = text->failed;
         }
     } else {

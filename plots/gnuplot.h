@@ -33,7 +33,7 @@ typedef enum gp_format {
     GP_PNG,  /* pngcairo */
     GP_SVG,  /* svg */
     GP_PDF,  /* pdfcairo */
-    GP_DUMB, /* text; the output starts with a form feed */
+    GP_DUMB, /* plain text (gnuplot's form feeds are dropped) */
     GP_GIF,  /* gif, animated when the session is opened with animate */
     GP_FORMAT_COUNT
 } gp_format;

@@ -303,6 +303,12 @@ cat > "$out/cases" <<EOF
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/m_delta.txt
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/ragged.txt --A $in/m_a.txt --B $in/m_b.txt --C $in/m_c.txt
 2 run ssm --kind mamba --u $in/m_u.txt --delta $in/m_delta.txt --A $in/m_a.txt --B $in/m_b.txt --C $in/m_c.txt --z $in/lti_b.txt
+0 run mot --json --trace
+0 run mot --segments "text:2 image:3 text:1" --d 4 --heads 2 --tie --json --trace
+0 run mot --segments "image:2 image:2" --n 4 --d 6 --heads 3 --trace
+2 run mot --d 8 --heads 3
+2 run mot --segments "text:2 img:3"
+2 run mot --n 5 --segments "text:2 image:2"
 0 run flow
 0 run flow --steps 3 --method heun --shift 3 --particles 20 --mixture $in/flow_mix.txt --json --trace
 0 run flow --class 1 --guidance 2 --particles 30 --steps 4 --trace
@@ -325,9 +331,11 @@ cat > "$out/cases" <<EOF
 0 plot attention --variant linear --causal --n 8 --d 2 --format svg --out $out/plots/g
 0 plot hippo --format dumb --out $out/plots/h
 0 plot ssm --format svg --out $out/plots/i --seed 4
-0 plot flow --format dumb --out $out/plots/r
-0 plot flow --steps 4 --class 1 --mixture $in/flow_mix.txt --format svg --out $out/plots/r
-2 plot flow --steps 0 --out $out/plots/r
+0 plot mot --format dumb --out $out/plots/r
+0 plot mot --segments "text:1 image:3" --d 4 --heads 1 --tie --format svg --out $out/plots/r
+0 plot flow --format dumb --out $out/plots/s
+0 plot flow --steps 4 --class 1 --mixture $in/flow_mix.txt --format svg --out $out/plots/s
+2 plot flow --steps 0 --out $out/plots/s
 0 plot ssm --kind mamba --animate --format gif --out $out/plots/j
 0 plot maxgap --nums "3 6 9 1" --animate --format gif --out $out/plots/k
 0 plot bench --from $in/bench --format svg --out $out/plots/l

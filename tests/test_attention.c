@@ -629,6 +629,84 @@ static void test_trace_softmax(void)
     mat_free(p);
 }
 
+/* In every traced copy of P, the rows the loop has not reached are TRACE_UNSET (blank in
+ * the UI, - in the text trace, null in JSON), never 0, which would read as zero weight;
+ * the rows done are the final P's (with 0 for the keys a row may not see). */
+static void check_rows_unset(const trace *tr, const double *p, size_t n, const char *variant)
+{
+    size_t copies = 0;
+    for (size_t i = 0; i < trace_len(tr); i++) {
+        const trace_snap *ps = trace_find(trace_at(tr, i), "P");
+        if (!ps || ps->kind != TRACE_MATRIX)
+            continue;
+        copies++;
+        for (size_t r = 0; r < n; r++) {
+            int unset = isnan(ps->reals[r * n]);
+            for (size_t j = 0; j < n; j++) {
+                double x = ps->reals[r * n + j];
+                if (unset ? !isnan(x) : fabs(x - p[r * n + j]) > 1e-12) {
+                    CU_FAIL("a row of P is partly computed, or wrong");
+                    fprintf(stderr, "\n  %s: step %zu, P[%zu][%zu] = %g (final %g)\n", variant,
+                            i + 1, r, j, x, p[r * n + j]);
+                    return;
+                }
+            }
+        }
+        if (copies == 1) {
+            CU_ASSERT(isnan(ps->reals[(n - 1) * n])); /* the last row is not done at first */
+        }
+    }
+    CU_ASSERT(copies >= 2);
+    strbuf sb = STRBUF_INIT;
+    CU_ASSERT_EQUAL(trace_json(tr, &sb), 0);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&sb)));
+    CU_ASSERT_PTR_NULL(strstr(strbuf_str(&sb), "nan"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&sb), "null"));
+    strbuf_clear(&sb);
+    CU_ASSERT_EQUAL(trace_text(tr, &sb), 0);
+    CU_ASSERT_PTR_NULL(strstr(strbuf_str(&sb), "nan"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&sb), " - - -"));
+    strbuf_free(&sb);
+}
+
+static void test_trace_rows_not_computed(void)
+{
+    rng r;
+    rng_seed(&r, 22);
+    size_t n = 8, d = 4, dv = 3;
+    double *q = rand_mat(&r, n, d, 1), *k = rand_mat(&r, n, d, 1), *v = rand_mat(&r, n, dv, 1);
+    double *o = mat_new(n, dv), *p = mat_new(n, n), *ps = mat_new(n, n);
+    trace *tr = trace_new(0);
+    CU_ASSERT_EQUAL(attn_softmax(o, q, k, v, n, d, dv, 1, tr), 0);
+    CU_ASSERT_EQUAL(attn_softmax_probs(p, q, k, n, d, 1), 0);
+    check_rows_unset(tr, p, n, "softmax");
+    trace_free(tr);
+    tr = trace_new(0);
+    CU_ASSERT_EQUAL(attn_diag(o, q, k, v, n, d, dv, 3, 1, tr), 0);
+    CU_ASSERT_EQUAL(attn_diag_probs(p, q, k, n, d, 3, 1), 0);
+    check_rows_unset(tr, p, n, "diag");
+    trace_free(tr);
+    /* Sparse: the final P is the last copy (every row done). */
+    tr = trace_new(0);
+    CU_ASSERT_EQUAL(attn_sparse(o, q, k, v, n, d, dv, ATTN_STRIDED, 3, 1, tr), 0);
+    const trace_snap *last = final_snap(tr, "P");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(last);
+    for (size_t i = 0; i < n * n; i++)
+        ps[i] = last->reals[i];
+    int all_done = 1;
+    for (size_t i = 0; i < n * n; i++)
+        all_done &= !isnan(ps[i]);
+    CU_ASSERT(all_done);
+    check_rows_unset(tr, ps, n, "sparse");
+    trace_free(tr);
+    mat_free(q);
+    mat_free(k);
+    mat_free(v);
+    mat_free(o);
+    mat_free(p);
+    mat_free(ps);
+}
+
 /* Counts the steps that recorded snapshot `name` themselves. */
 static size_t count_snaps(const trace *tr, const char *name)
 {
@@ -1159,6 +1237,7 @@ void tests_register(void)
         {"diagnostics: dilution and normaliser", test_diagnostics},
         {"invalid sizes", test_invalid_sizes},
         {"trace: softmax", test_trace_softmax},
+        {"trace: rows of P not computed yet are unset, not 0", test_trace_rows_not_computed},
         {"trace: linear's per-step state", test_trace_linear_steps},
         {"trace: caps for large n", test_trace_caps_large_n},
         {"trace: intermediate names", test_trace_names},

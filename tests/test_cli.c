@@ -1,6 +1,9 @@
 /* Tests of the command line's own behaviour (topic-independent) and the shared parsers. */
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../trace/mem.h"
 #include "../trace/status.h"
@@ -48,6 +51,116 @@ static void test_control_chars_quoted(void)
     th_refused(th_cli(&out, &err, "plot", "maxgap", "--format", "png\n", NULL), &out, &err,
                "unknown --format 'png\\n'");
     th_refused(th_cli(&out, &err, "exercise", "x\ty", NULL), &out, &err, "'x\\ty'");
+}
+
+/* Writes text to a new temporary file; path receives its name. Returns 1 on success. */
+static int temp_file(char *path, size_t n, const char *text, size_t len)
+{
+    snprintf(path, n, "/tmp/tutor-list-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return 0;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        close(fd);
+        return 0;
+    }
+    int ok = fwrite(text, 1, len, f) == len;
+    return fclose(f) == 0 && ok;
+}
+
+/* Every list option takes @FILE: the same parser, errors naming the file and line. A list of
+ * 200,000 numbers (1.3 MB, ten times what Linux lets one argument carry) goes through. */
+static void test_list_from_file(void)
+{
+    char path[64], arg[80];
+    strbuf big = STRBUF_INIT;
+    for (int i = 0; i < 200000; i++)
+        strbuf_printf(&big, "%d%c", (i * 7919) % 1000003, i % 10 == 9 ? '\n' : ' ');
+    CU_ASSERT_FATAL(!big.failed && temp_file(path, sizeof path, strbuf_str(&big), big.len));
+    snprintf(arg, sizeof arg, "@%s", path);
+    /* The same answer as the library gives the same numbers inline (parsed in-process). */
+    int *nums = NULL;
+    size_t n = 0;
+    char msg[128];
+    CU_ASSERT_EQUAL_FATAL(
+        parse_ints(strbuf_str(&big), "--nums", 10000000, &nums, &n, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(n, 200000);
+    int *file_nums = NULL;
+    size_t fn = 0;
+    CU_ASSERT_EQUAL(parse_ints(arg, "--nums", 10000000, &file_nums, &fn, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(fn, n);
+    if (fn == n && file_nums) {
+        CU_ASSERT_EQUAL(memcmp(nums, file_nums, n * sizeof *nums), 0);
+    }
+    mem_free(nums);
+    mem_free(file_nums);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "maxgap", "--nums", arg, "--json", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"result\": "));
+    remove(path);
+    strbuf_free(&big);
+
+    static const struct {
+        const char *topic, *opt, *text, *needle;
+    } bad[] = {
+        {"maxgap", "--nums", "1 2 3\n4 x 6\n", "--nums: %s:2: 'x' is not an integer"},
+        {"combsum", "--candidates", "2 3\n\n6 7,\n1.5\n", "--candidates: %s:4: '1.5'"},
+        {"knapsack", "--items", "1:2 2:4\n3:4 4\n", "--items: %s:2: '4' is not of the form A:B"},
+        {"heap", "--ops", "push 5\npush 3\npop\npish 2\n", "--ops: %s:4: op 4 'pish' is unknown"},
+        {"heap", "--merge", "1 4 7 |\n2 5 | 3 x\n", "--merge list 3: %s:2: 'x' is not an integer"},
+        {"heap", "--heapsort", "5 4\n3 2 1 y", "--heapsort: %s:2: 'y' is not an integer"},
+        {"maxgap", "--nums", "1 2\0 3", "--nums: %s:1: a NUL byte"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t len = strlen(bad[i].text);
+        if (strstr(bad[i].needle, "NUL"))
+            len = 6;
+        CU_ASSERT_FATAL(temp_file(path, sizeof path, bad[i].text, len));
+        snprintf(arg, sizeof arg, "@%s", path);
+        char needle[160];
+        snprintf(needle, sizeof needle, bad[i].needle, path);
+        const char *target = strcmp(bad[i].topic, "combsum") == 0 ? "--target" : NULL;
+        const char *capacity = strcmp(bad[i].topic, "knapsack") == 0 ? "--capacity" : NULL;
+        int rc = target
+                     ? th_cli(&out, &err, "run", bad[i].topic, bad[i].opt, arg, target, "7", NULL)
+                 : capacity
+                     ? th_cli(&out, &err, "run", bad[i].topic, bad[i].opt, arg, capacity, "5", NULL)
+                     : th_cli(&out, &err, "run", bad[i].topic, bad[i].opt, arg, NULL);
+        th_refused(rc, &out, &err, needle);
+        remove(path);
+    }
+    th_refused(th_cli(&out, &err, "run", "maxgap", "--nums", "@/nonexistent/list", NULL), &out,
+               &err, "--nums: cannot open /nonexistent/list");
+    th_refused(th_cli(&out, &err, "run", "maxgap", "--nums", "@/tmp", NULL), &out, &err,
+               "not a regular file or a pipe");
+    th_refused(th_cli(&out, &err, "run", "maxgap", "--nums", "@", NULL), &out, &err,
+               "@ must be followed by a file name");
+}
+
+/* `-` reads the list from standard input (a pipe here), through the binary itself. */
+static void test_list_from_stdin(void)
+{
+    const char *bin = getenv("TUTOR_BIN");
+    if (!bin || access(bin, X_OK) != 0) {
+        CU_FAIL("TUTOR_BIN is not set (run through make test)");
+        return;
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "printf '3 6\\n9 1\\n' | '%s' run maxgap --nums - --json", bin);
+    FILE *p = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    char line[128] = "";
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    CU_ASSERT_EQUAL(pclose(p), 0);
+    CU_ASSERT_STRING_EQUAL(line, "{\"topic\": \"maxgap\", \"result\": 3}\n");
+    snprintf(cmd, sizeof cmd, "printf 'push 5; push 3\\npop' | '%s' run heap --ops - --json", bin);
+    p = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    CU_ASSERT_EQUAL(pclose(p), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "\"heap\""));
 }
 
 static void test_list(void)
@@ -194,6 +307,8 @@ void tests_register(void)
         {"int lists: separators, int range, errors", test_parse_ints},
         {"pairs and single ints", test_parse_pairs_and_int},
         {"words with quotes", test_parse_words},
+        {"list options take @FILE, errors name file and line", test_list_from_file},
+        {"list options take - for standard input", test_list_from_stdin},
         {NULL, NULL},
     };
     th_suite("cli", cli_tests);

@@ -219,6 +219,56 @@ static void test_softmax_blocked_alloc(void)
     CU_ASSERT(th_alloc_sweep(sweep_softmax, NULL, 0) >= 2);
 }
 
+#if FASTEXP_FMA_CLONES
+/* The fused kernels over arrays, compiled for AVX2 + FMA (call only on such a CPU). */
+FASTEXP_FMA_AVX2 static void fused_kernels(double *e, double *sp, const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        e[i] = fastexp1_fma(x[i]);
+        sp[i] = fastexp_softplus1_madd(x[i], 1);
+    }
+}
+#endif
+
+/* fastexp1_fma and the fused softplus (what the Mamba scan's FMA clone runs) keep the
+ * portable kernels' error bounds against libm: e^x within TOL_EXP over the kept range,
+ * below it 0, above it +inf; softplus within 2e-15 up to 30 and x itself above. Skipped
+ * (nothing to run) on a CPU without AVX2 and FMA. */
+static void test_fused_kernels(void)
+{
+#if FASTEXP_FMA_CLONES
+    if (fastexp_fma_level() == 0)
+        return;
+    rng r;
+    rng_seed(&r, 77);
+    size_t n = 1 << 18;
+    double *x = mem_alloc(n * sizeof *x), *e = mem_alloc(n * sizeof *e);
+    double *sp = mem_alloc(n * sizeof *sp);
+    CU_ASSERT_FATAL(x && e && sp);
+    for (size_t i = 0; i < n; i++) {
+        double u = rng_uniform(&r);
+        x[i] = i % 2 ? -40.0 * u : FASTEXP_MIN + u * (FASTEXP_MAX - 1e-9 - FASTEXP_MIN);
+    }
+    x[0] = FASTEXP_MIN - 1;
+    x[1] = FASTEXP_MAX + 1;
+    fused_kernels(e, sp, x, n);
+    CU_ASSERT_EQUAL(e[0], 0);
+    CU_ASSERT(isinf(e[1]) && e[1] > 0);
+    double worst = 0, worst_sp = 0;
+    for (size_t i = 2; i < n; i++) {
+        worst = fmax(worst, rel_err(e[i], exp(x[i])));
+        double want = mamba_softplus(x[i]);
+        worst_sp = x[i] > 30 ? fmax(worst_sp, sp[i] == want ? 0 : 1)
+                             : fmax(worst_sp, rel_err(sp[i], want));
+    }
+    CU_ASSERT(worst < TOL_EXP);
+    CU_ASSERT(worst_sp < 2e-15);
+    mem_free(x);
+    mem_free(e);
+    mem_free(sp);
+#endif
+}
+
 /* A random Mamba input: Gaussian u, Delta_raw (sd 1.5), B, C, Dskip and z; A = -e^g. */
 typedef struct mamba_fix {
     double *u, *dr, *z, *A, *B, *C, *Dv, *y1, *d1, *y2, *d2; /* y, Delta: two runs' outputs */
@@ -358,6 +408,7 @@ void tests_register(void)
         {"fastexp edges, specials and every short length", test_exp_edges},
         {"shifted exponentials and their sum", test_shifted_sum},
         {"softplus against mamba_softplus", test_softplus},
+        {"fused (FMA) exponential and softplus against libm", test_fused_kernels},
         {"blocked softmax against traced and slow", test_softmax_blocked},
         {"blocked softmax allocation failures", test_softmax_blocked_alloc},
         {"mamba untraced against traced", test_mamba_fast_vs_traced},

@@ -652,7 +652,7 @@ static void test_help_and_random_input(void)
     CU_ASSERT_EQUAL(th_cli(&out, &err, "help", "knapsack", NULL), 0);
     const char *h = strbuf_str(&out);
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--capacity VALUE"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "--items VALUE"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "--items LIST"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--method VALUE"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--exact "));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "--ascending "));

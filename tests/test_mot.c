@@ -5,6 +5,7 @@
  * not touch image tokens); fast (CBLAS, runs) against slow (loops); parameter and flop
  * counts by hand; validation; traces; allocation failures. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,9 @@
 #include "../trace/mem.h"
 #include "../trace/rng.h"
 #include "../trace/status.h"
+#include "../trace/strbuf.h"
 #include "../trace/trace.h"
+#include "../tutor/topics/topic.h"
 #include "harness.h"
 
 /* Fast and slow forms sum in different orders (BLAS blocking, runs); with O(1) values they
@@ -144,6 +147,10 @@ static void test_parse(void)
     /* Spaces and tabs around, two images in a row are two segments. */
     parse_ok(&seq, "\t image:2  image:1 \t");
     CU_ASSERT(seq.n == 3 && seq.nsegments == 2 && seq.segment[2] == 1 && seq.modality[2] == 1);
+    mot_seq_free(&seq);
+    /* Line breaks separate too (a list read from a file), CRLF included. */
+    parse_ok(&seq, "text:2\nimage:3\r\ntext:1\n");
+    CU_ASSERT(seq.n == 6 && seq.nsegments == 3 && seq.modality[2] == 1 && seq.segment[5] == 2);
     mot_seq_free(&seq);
     parse_ok(&seq, "text:1024");
     CU_ASSERT(seq.n == MOT_MAX_N);
@@ -366,6 +373,9 @@ static void test_tied_equals_dense(void)
         dense_layer(yd, x, &L.ex[MOT_TEXT], &seq, d, H, f);
         CU_ASSERT(close_enough(y, yd, n * d, "tied fast vs dense"));
         CU_ASSERT(close_enough(ys, yd, n * d, "tied slow vs dense"));
+        /* The library's dense form (one product over all rows) is the same layer. */
+        CU_ASSERT(mot_dense_forward(ys, x, &L, MOT_TEXT, &seq) == 0);
+        CU_ASSERT(close_enough(ys, yd, n * d, "mot_dense_forward vs dense"));
         /* And untied, the two differ on image tokens (when there are any). */
         mot_layer U;
         CU_ASSERT_FATAL(mot_layer_init(&U, d, H, f, (uint64_t)t, 0) == 0);
@@ -373,6 +383,12 @@ static void test_tied_equals_dense(void)
         for (size_t i = 0; i < n; i++)
             if (seq.modality[i] == MOT_IMAGE)
                 CU_ASSERT(mat_max_abs_diff(y + i * d, yd + i * d, d) > 1e-6);
+        /* mot_dense_forward with the image expert: every token through the image weights. */
+        dense_layer(yd, x, &U.ex[MOT_IMAGE], &seq, d, H, f);
+        CU_ASSERT(mot_dense_forward(ys, x, &U, MOT_IMAGE, &seq) == 0);
+        CU_ASSERT(close_enough(ys, yd, n * d, "mot_dense_forward (image expert) vs dense"));
+        CU_ASSERT(mot_dense_forward(ys, x, &U, 2, &seq) == TUTOR_EINVAL);
+        CU_ASSERT(mot_dense_forward(ys, x, &U, -1, &seq) == TUTOR_EINVAL);
         mot_layer_free(&U);
         mat_free(x), mat_free(y), mat_free(ys), mat_free(yd);
         mot_layer_free(&L);
@@ -706,6 +722,8 @@ static int sweep_body(void *ctx)
         rc = TUTOR_ENOMEM;
     else if (what == 5)
         rc = mot_forward_slow(y, x, &L, &seq);
+    else if (what == 6)
+        rc = mot_dense_forward(y, x, &L, MOT_IMAGE, &seq);
     else
         rc = mot_forward(y, x, &L, &seq, &parts, tr);
     trace_free(tr);
@@ -716,10 +734,286 @@ static int sweep_body(void *ctx)
 
 static void test_alloc_failures(void)
 {
-    for (int what = 0; what <= 5; what++) {
+    for (int what = 0; what <= 6; what++) {
         sweep_ctx ctx = {what};
         CU_ASSERT(th_alloc_sweep(sweep_body, &ctx, 0) >= 1);
     }
+}
+
+/* ---- the command line ---- */
+
+static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+
+/* Reads count numbers of the JSON array after key (nested brackets and commas skipped)
+ * into v. Returns how many were read. */
+static size_t json_numbers(const char *s, const char *key, double *v, size_t count)
+{
+    const char *p = strstr(s, key);
+    if (!p)
+        return 0;
+    p += strlen(key);
+    size_t got = 0;
+    while (got < count && *p) {
+        while (*p == '[' || *p == ']' || *p == ',' || *p == ' ')
+            p++;
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p)
+            break;
+        v[got++] = x;
+        p = end;
+    }
+    return got;
+}
+
+/* The issue's example, worked by hand: five text tokens (causal), an image of four (each
+ * sees the prompt and all four), three text tokens (causal over everything before). */
+static const char *const example_mask = "\"mask\": [[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "
+                                        "[1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "
+                                        "[1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], "
+                                        "[1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0], "
+                                        "[1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0], "
+                                        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], "
+                                        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], "
+                                        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], "
+                                        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], "
+                                        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], "
+                                        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0], "
+                                        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]";
+
+static void test_cli_json(void)
+{
+    int rc = th_cli(&out, &err, "run", "mot", "--segments", "text:5 image:4 text:3", "--d", "8",
+                    "--heads", "2", "--json", NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT(th_json_valid(s));
+    CU_ASSERT(strncmp(s, "{\"topic\": \"mot\"", 15) == 0);
+    CU_ASSERT(strstr(s, example_mask) != NULL);
+    CU_ASSERT(strstr(s, "\"modality\": [0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0]") != NULL);
+    CU_ASSERT(strstr(s, "\"segment\": [0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2]") != NULL);
+    /* d = 8, f = 16: one expert 2 d + 4 d^2 + 3 d f = 16 + 256 + 384 = 656. */
+    CU_ASSERT(strstr(s, "\"params_total\": 1312, \"params_active\": 656") != NULL);
+    CU_ASSERT(strstr(s, "\"segments\": \"text:5 image:4 text:3\"") != NULL);
+    CU_ASSERT(strstr(s, "\"tied\": false") != NULL);
+    /* result: the library's layer on the same seed's weights and input, 12 x 8 numbers. */
+    size_t n = 12, d = 8;
+    double got[12 * 8 + 1], x[12 * 8], want[12 * 8];
+    /* Exactly n d numbers: the reader stops at the next key. */
+    CU_ASSERT_EQUAL(json_numbers(s, "\"result\": ", got, n * d + 1), n * d);
+    mot_seq seq;
+    parse_ok(&seq, "text:5 image:4 text:3");
+    mot_layer L;
+    CU_ASSERT_FATAL(mot_layer_init(&L, d, 2, MOT_FFN_DEFAULT * d, 1, 0) == 0);
+    mot_input(x, n, d, 1);
+    CU_ASSERT(mot_forward(want, x, &L, &seq, NULL, NULL) == 0);
+    /* JSON doubles print with 17 significant digits: they round-trip exactly. */
+    CU_ASSERT(mat_max_abs_diff(got, want, n * d) == 0.0);
+    mot_layer_free(&L);
+    mot_seq_free(&seq);
+    /* --n alone: mot_seq_default's layout; --n and --segments agreeing is fine. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "mot", "--n", "7", "--json", NULL), 0);
+    CU_ASSERT(strstr(strbuf_str(&out), "\"segments\": \"text:3 image:2 text:2\"") != NULL);
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "mot", "--n", "4", "--segments", "image:2 image:2", NULL), 0);
+}
+
+static void test_cli_tie_equals_dense(void)
+{
+    /* Two images in a row, four heads: the CLI's tied result against the loop-written dense
+     * layer above (its own weights and input from the same seed). */
+    const char *spec = "text:3 image:4 image:2 text:3";
+    size_t n = 12, d = 8, H = 4;
+    int rc = th_cli(&out, &err, "run", "mot", "--segments", spec, "--d", "8", "--heads", "4",
+                    "--tie", "--seed", "7", "--json", NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT(strstr(s, "\"tied\": true") != NULL);
+    double got[12 * 8], x[12 * 8], dense[12 * 8], diff = NAN;
+    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "\"result\": ", got, n * d), n * d);
+    CU_ASSERT(json_numbers(s, "\"dense_max_diff\": ", &diff, 1) == 1 && diff <= 1e-12);
+    mot_seq seq;
+    parse_ok(&seq, spec);
+    mot_layer L;
+    CU_ASSERT_FATAL(mot_layer_init(&L, d, H, MOT_FFN_DEFAULT * d, 7, 1) == 0);
+    mot_input(x, n, d, 7);
+    dense_layer(dense, x, &L.ex[MOT_TEXT], &seq, d, H, MOT_FFN_DEFAULT * d);
+    CU_ASSERT(close_enough(got, dense, n * d, "CLI --tie vs dense"));
+    mot_layer_free(&L);
+    mot_seq_free(&seq);
+    /* The text output says so, with the difference. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "mot", "--segments", spec, "--d", "8", "--heads", "4",
+                           "--tie", "--seed", "7", NULL),
+                    0);
+    const char *t = strstr(strbuf_str(&out), "tied = dense: max |Y - Y_dense| = ");
+    CU_ASSERT(t != NULL);
+    if (t) {
+        double e = strtod(t + strlen("tied = dense: max |Y - Y_dense| = "), NULL);
+        CU_ASSERT(e <= 1e-12);
+    }
+    /* Untied, the same seed's layer is far from the dense one on image rows. */
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "mot", "--segments", spec, "--seed", "7", "--json", NULL), 0);
+    CU_ASSERT(json_numbers(strbuf_str(&out), "\"dense_max_diff\": ", &diff, 1) == 1 && diff > 1e-3);
+}
+
+static void test_cli_text(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "mot", "--segments", "text:5 image:4 text:3", "--d",
+                           "8", "--heads", "2", NULL),
+                    0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT(strstr(s, "mot: 12 tokens (text:5 image:4 text:3), d = 8, 2 heads of 4, FFN 16\n") ==
+              s);
+    CU_ASSERT(strstr(s, "        t t t t t I I I I t t t\n") != NULL);
+    CU_ASSERT(strstr(s, "    4 t 1 1 1 1 1 . . . . . . .\n") != NULL);
+    CU_ASSERT(strstr(s, "    5 I 1 1 1 1 1 1 1 1 1 . . .\n") != NULL);
+    CU_ASSERT(strstr(s, "   11 t 1 1 1 1 1 1 1 1 1 1 1 1\n") != NULL);
+    CU_ASSERT(strstr(s, "params: 1312 total (2 experts x 656), 656 active per token (dense: "
+                        "656)\n") != NULL);
+    /* 2 (4 d^2 + 3 d f) = 2 (256 + 384) = 1280, plus 4 d keys_mean; keys: 1+2+3+4+5 for
+     * the prompt, 9 x 4 for the image, 10+11+12 after: 84 / 12 = 7, 4 x 8 x 7 = 224. */
+    CU_ASSERT(strstr(s, "cost: 1504 flops per token (the dense layer: 1504), 7 keys seen") != NULL);
+    CU_ASSERT(strstr(s, "Y (12 x 8), the layer's output, one row per token (cut):\n") != NULL);
+    /* Every line fits 80 columns (the mask grid is cut at 32 tokens). */
+    for (const char *line = s; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        CU_ASSERT(len <= 80);
+        line += len + (nl != NULL);
+    }
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "mot", "--n", "40", NULL), 0);
+    CU_ASSERT(strstr(strbuf_str(&out), "first 32 tokens") != NULL);
+}
+
+static void expect_bad(const char *want, ...)
+{
+    char *argv[32] = {"run", "mot"};
+    int argc = 2;
+    va_list ap;
+    va_start(ap, want);
+    for (char *a; argc < 30 && (a = va_arg(ap, char *)) != NULL;)
+        argv[argc++] = a;
+    va_end(ap);
+    th_refused(th_cli_argv(&out, &err, argc, argv), &out, &err, want);
+}
+
+static void test_cli_bad_input(void)
+{
+    expect_bad("--heads 3 does not divide --d 8", "--d", "8", "--heads", "3", NULL);
+    expect_bad("--heads", "--d", "4", "--heads", "8", NULL);
+    expect_bad("--segments: segment 2 'img:4'", "--segments", "text:5 img:4", NULL);
+    expect_bad("--segments: segment 1 'text:0'", "--segments", "text:0", NULL);
+    expect_bad("--segments: segment 1 'text'", "--segments", "text", NULL);
+    expect_bad("--segments: segment 1 'text:5,image:4'", "--segments", "text:5,image:4", NULL);
+    expect_bad("--segments: none given", "--segments", "  ", NULL);
+    expect_bad("--n 10 but --segments has 12 tokens", "--n", "10", "--segments",
+               "text:5 image:4 text:3", NULL);
+    /* Caps: n 1024, d 512, heads 64, and the segments' total. */
+    expect_bad("--n: 1025 is too big", "--n", "1025", NULL);
+    expect_bad("--n: 0 is outside", "--n", "0", NULL);
+    expect_bad("--d: 513 is too big", "--d", "513", NULL);
+    expect_bad("--heads: 65 is too big", "--heads", "65", NULL);
+    expect_bad("--segments: more than 1024 tokens", "--segments", "text:1000 image:25", NULL);
+    /* A string past MOT_MAX_SPEC characters, valid segment by segment. */
+    static char long_spec[MOT_MAX_SPEC + 8];
+    for (size_t k = 0; k + 7 < sizeof long_spec; k += 7)
+        memcpy(long_spec + k, "text:1 ", 7);
+    long_spec[sizeof long_spec - 1] = '\0';
+    expect_bad("--segments: longer than", "--segments", long_spec, NULL);
+    expect_bad("--d: 'x' is not an integer", "--d", "x", NULL);
+    expect_bad("--tie takes no value", "--tie=1", NULL);
+    expect_bad("unknown option '--ffn'", "--ffn", "8", NULL);
+}
+
+/* The runner's own last steps: the outputs by modality, then the comparison with the dense
+ * layer per token: 0 before the first image (those tokens see only text through the text
+ * weights), far from 0 on image tokens when untied, 0 everywhere when tied. */
+static void test_cli_trace(void)
+{
+    for (int tie = 0; tie <= 1; tie++) {
+        topic_opt opts[] = {{"segments", "text:3 image:4 text:2"}, {"tie", NULL}};
+        topic_args args = {opts, tie ? 2u : 1u, 5};
+        topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+        trace *tr = trace_new(0);
+        CU_ASSERT_FATAL(tr != NULL);
+        CU_ASSERT_EQUAL(topic_mot.run(&args, tr, &res), 0);
+        size_t len = trace_len(tr);
+        CU_ASSERT_FATAL(len >= 2);
+        const trace_frame *by_tag = trace_at(tr, len - 2), *last = trace_at(tr, len - 1);
+        CU_ASSERT(by_tag->line == 10 && last->line == 2);
+        const trace_snap *yt = trace_find(by_tag, "Y_text"), *yi = trace_find(by_tag, "Y_image");
+        CU_ASSERT(yt && yt->rows == 5 && yt->cols == 8 && yi && yi->rows == 4 && yi->cols == 8);
+        const trace_snap *dy = trace_find(last, "dY");
+        CU_ASSERT_FATAL(dy && dy->kind == TRACE_REALS && dy->cols == 9);
+        for (size_t i = 0; i < 9; i++) {
+            if (tie || i < 3)
+                CU_ASSERT(dy->reals[i] <= 1e-12);
+            if (!tie && i >= 3 && i < 7)
+                CU_ASSERT(dy->reals[i] > 1e-3);
+        }
+        topic_out_free(&res);
+        trace_free(tr);
+    }
+    /* --trace through the command line adds the steps to the JSON. */
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "mot", "--n", "5", "--d", "4", "--json", "--trace", NULL), 0);
+    CU_ASSERT(th_json_valid(strbuf_str(&out)) && strstr(strbuf_str(&out), "\"steps\"") != NULL);
+}
+
+/* The runner under allocation failures, traced (its own steps too) and not; and the
+ * whole command line, which reports one as exit 1. */
+static int runner_body(void *ctx)
+{
+    int traced = *(int *)ctx;
+    topic_opt opts[] = {{"segments", "text:2 image:3 text:1"}, {"d", "4"}, {"tie", NULL}};
+    topic_args args = {opts, 3, 2};
+    topic_out res = {STRBUF_INIT, STRBUF_INIT, {0}};
+    trace *tr = traced ? trace_new(0) : NULL;
+    int rc = traced && !tr ? TUTOR_ENOMEM : topic_mot.run(&args, tr, &res);
+    topic_out_free(&res);
+    trace_free(tr);
+    return rc;
+}
+
+static int cli_body(void *ctx)
+{
+    (void)ctx;
+    strbuf o = STRBUF_INIT, e = STRBUF_INIT;
+    int rc = th_cli(&o, &e, "run", "mot", "--n", "5", "--d", "4", "--json", "--trace", NULL);
+    strbuf_free(&o);
+    strbuf_free(&e);
+    return rc == 0 ? 0 : rc == 1 ? TUTOR_ENOMEM : rc;
+}
+
+static void test_cli_alloc_failures(void)
+{
+    for (int traced = 0; traced <= 1; traced++)
+        CU_ASSERT(th_alloc_sweep(runner_body, &traced, 0) >= 5);
+    CU_ASSERT(th_alloc_sweep(cli_body, NULL, 0) >= 5);
+}
+
+static void test_cli_plot(void)
+{
+    int rc = th_cli(&out, &err, "plot", "mot", "--format", "dumb", NULL);
+    if (rc == 1 && strstr(strbuf_str(&err), "gnuplot")) {
+        fprintf(stderr, "\n  (gnuplot missing: dumb figures not checked)\n");
+        return;
+    }
+    CU_ASSERT_EQUAL(rc, 0);
+    const char *s = strbuf_str(&out);
+    CU_ASSERT(strstr(s, "generalised causal mask") != NULL);
+    CU_ASSERT(strstr(s, "text tokens (their rows of Y)") != NULL);
+    CU_ASSERT(strstr(s, "image tokens (their rows of Y)") != NULL);
+    CU_ASSERT(strstr(s, "what routing changes") != NULL);
+    CU_ASSERT(strstr(s, "tutor plot mot --segments 'text:5 image:4 text:3' --d 8 --heads 2") !=
+              NULL);
+    /* Past what the trace records, one line and exit 2; bad options as `tutor run`. */
+    th_refused(th_cli(&out, &err, "plot", "mot", "--n", "300", "--format", "dumb", NULL), &out,
+               &err, "the figures need at most 256 tokens");
+    th_refused(
+        th_cli(&out, &err, "plot", "mot", "--d", "6", "--heads", "4", "--format", "dumb", NULL),
+        &out, &err, "--heads 4 does not divide --d 6");
 }
 
 void tests_register(void)
@@ -752,5 +1046,17 @@ void tests_register(void)
     };
     th_suite("mot sequence", seq_tests);
     th_suite("mot mask", mask_tests);
+    static const th_test cli_tests[] = {
+        {"cli: JSON shape, the issue's mask by hand, params, result = library", test_cli_json},
+        {"cli: --tie result equals the dense layer (loop implementation)",
+         test_cli_tie_equals_dense},
+        {"cli: text output (mask grid, params, cost, 80 columns)", test_cli_text},
+        {"cli: bad input exits 2 with one line naming the option", test_cli_bad_input},
+        {"cli: the runner's trace ends on outputs by tag and the dense check", test_cli_trace},
+        {"cli: tutor plot mot --format dumb", test_cli_plot},
+        {"cli: allocation failures give TUTOR_ENOMEM / exit 1", test_cli_alloc_failures},
+        {NULL, NULL},
+    };
     th_suite("mot layer", layer_tests);
+    th_suite("mot cli", cli_tests);
 }

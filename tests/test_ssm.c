@@ -229,6 +229,54 @@ static void test_mamba_parallel_equals_sequential(void)
     }
 }
 
+/* The largest |a - b| over the largest |b|: the norm-wise relative difference. */
+static double rel_diff(const double *a, const double *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num = fmax(num, fabs(a[i] - b[i]));
+        den = fmax(den, fabs(b[i]));
+    }
+    return den > 0 ? num / den : num;
+}
+
+/* The untraced scan's FMA clone (chosen at run time when the CPU has FMA) against its
+ * portable arithmetic (in.portable): y and Delta within 1e-10 relative, over long
+ * sequences (rounding differences carried through thousands of steps), channel counts that
+ * leave vector tails and more than one pass (D = 300 at N = 16: passes of 256 and 44), with
+ * and without skip and gate, on one thread and on three. On an FMA CPU the two must also
+ * differ somewhere, which shows the clone ran; elsewhere both are the portable code. */
+static void test_mamba_fma_vs_portable(void)
+{
+    static const size_t shapes[][3] = {{2000, 13, 16}, {300, 300, 16}, {1500, 37, 5}, {64, 8, 1}};
+    rng r;
+    rng_seed(&r, 1313);
+    int fma_cpu = strcmp(mamba_scan_kernel(&(mamba_in){0}), "portable") != 0;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        size_t L = shapes[k][0], D = shapes[k][1], N = shapes[k][2], LD = L * D;
+        mamba_case c;
+        mamba_case_new(&c, L, D, N, k % 2 == 0, k != 1, &r);
+        double *y1 = mem_alloc(LD * sizeof *y1), *y2 = mem_alloc(LD * sizeof *y2);
+        double *d1 = mem_alloc(LD * sizeof *d1), *d2 = mem_alloc(LD * sizeof *d2);
+        CU_ASSERT_FATAL(y1 && y2 && d1 && d2);
+        c.in.threads = k == 2 ? 3 : 1;
+        c.in.portable = 1;
+        CU_ASSERT_STRING_EQUAL(mamba_scan_kernel(&c.in), "portable");
+        CU_ASSERT_EQUAL(mamba_scan(y1, d1, &c.in, NULL), 0);
+        c.in.portable = 0;
+        CU_ASSERT_EQUAL(mamba_scan(y2, d2, &c.in, NULL), 0);
+        CU_ASSERT(rel_diff(y2, y1, LD) < 1e-10);
+        CU_ASSERT(rel_diff(d2, d1, LD) < 1e-10);
+        if (fma_cpu)
+            CU_ASSERT(memcmp(y1, y2, LD * sizeof *y1) != 0);
+        mem_free(y1);
+        mem_free(y2);
+        mem_free(d1);
+        mem_free(d2);
+        mamba_case_free(&c);
+    }
+}
+
 static void test_mamba_by_hand(void)
 {
     /* One channel, one state, A = -1, delta_raw = 0 (Delta = ln 2), B = 1, C = 2, D = 0.5,
@@ -849,6 +897,7 @@ void tests_register(void)
         {"S4D Vandermonde kernel = recurrence = real zoh", test_s4d_kernel_equals_recurrence},
         {"Mamba parallel scan = sequential", test_mamba_parallel_equals_sequential},
         {"Mamba by hand", test_mamba_by_hand},
+        {"Mamba FMA clone within 1e-10 of the portable scan", test_mamba_fma_vs_portable},
         {"Mamba selective copying", test_mamba_selective_copy},
         {"LRU", test_lru},
         {"retention parallel = recurrent = triple loop", test_retention},

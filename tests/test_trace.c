@@ -1,5 +1,8 @@
 /* Tests of the base layer: the trace recorder, strbuf, rng, the allocation wrapper and proc. */
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -138,6 +141,7 @@ static int record_some(void *ctx)
     for (int i = 0; i < 70; i++) {
         trace_step(tr, 1, "step %d", i);
         trace_ints(tr, "a", a, 4);
+        trace_real(tr, "r", 1.0 / (i + 3));
         trace_mark(tr, "a", 1, -1, TRACE_MOVE);
         trace_quiz(tr, "q", 1);
     }
@@ -184,6 +188,244 @@ static void test_strbuf(void)
     CU_ASSERT_EQUAL(strncmp(strbuf_str(&sb), "kept", 4), 0);
     CU_ASSERT_EQUAL(sb.len, strlen(strbuf_str(&sb)));
     CU_ASSERT_TRUE(sb.len < sb.cap);
+    strbuf_free(&sb);
+}
+
+/* The slow, obvious form of strbuf_json_double's rule: %.15g, %.16g, %.17g, the first that
+ * strtod reads back as x. */
+static void json_double_ref(char *buf, size_t len, double x)
+{
+    if (!isfinite(x)) {
+        snprintf(buf, len, "null");
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+/* Compares strbuf_json_double(x) with the slow form; counts and shows the first mismatches. */
+static int json_double_differs(double x)
+{
+    char want[64];
+    json_double_ref(want, sizeof want, x);
+    strbuf sb = STRBUF_INIT;
+    strbuf_json_double(&sb, x);
+    int differs = strcmp(want, strbuf_str(&sb)) != 0;
+    static int shown;
+    if (differs && shown++ < 5)
+        fprintf(stderr, "json_double(%a): \"%s\", the printf rule says \"%s\"\n", x,
+                strbuf_str(&sb), want);
+    strbuf_free(&sb);
+    return differs;
+}
+
+/* Numbers a hand can check: both %g styles, the switch between them at the precision
+ * used, 16-digit values, the smallest and largest doubles, signed zero. */
+static void test_json_double_by_hand(void)
+{
+    static const struct {
+        double x;
+        const char *json;
+    } cases[] = {
+        {0.1, "0.1"},
+        {-2.5, "-2.5"},
+        {100, "100"},
+        {1e-5, "1e-05"},
+        {0.0001, "0.0001"},
+        {1e15, "1e+15"},
+        {1e21, "1e+21"},
+        {123456789012345, "123456789012345"},               /* 15 digits: %.15g, fixed */
+        {1234567890123456, "1234567890123456"},             /* 16 digits: %.16g, still fixed */
+        {0.3, "0.3"},                                       /* 0.29999999999999998890 to 17 */
+        {0.1 + 0.2, "0.30000000000000004"},                 /* the classic, 17 digits */
+        {1.0 / 3.0, "0.3333333333333333"},                  /* 16 threes read back */
+        {2.0 / 3.0, "0.6666666666666666"},                  /* 0.66666666666666663 to 17 */
+        {DBL_MAX, "1.7976931348623157e+308"},               /* 17 digits */
+        {DBL_MIN, "2.2250738585072014e-308"},               /* the smallest normal */
+        {4.9406564584124654e-324, "4.94065645841247e-324"}, /* the only double near it */
+        {-0.0, "-0"},
+        {0.0, "0"},
+        {NAN, "null"},
+        {-INFINITY, "null"},
+    };
+    strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        strbuf_clear(&sb);
+        CU_ASSERT_EQUAL(strbuf_json_double(&sb, cases[i].x), 0);
+        if (strcmp(strbuf_str(&sb), cases[i].json) != 0) {
+            fprintf(stderr, "json_double case %zu: \"%s\", want \"%s\"\n", i, strbuf_str(&sb),
+                    cases[i].json);
+            CU_FAIL("json_double by hand");
+        }
+    }
+    strbuf_free(&sb);
+}
+
+/* The fast formatter against the slow printf rule over the whole double range: random bit
+ * patterns (every exponent), random values at model-like scales, and the places where a
+ * fast method goes wrong: powers of two (a nearer lower neighbour), powers of ten and their
+ * neighbours, carries to the next power of ten (9.9999...), and 16- or 17-digit decimal
+ * ties, which the fast path must hand over to printf. Each output also reads back exactly. */
+static void test_json_double_matches_printf(void)
+{
+    rng r;
+    rng_seed(&r, 2026);
+    long differs = 0, inexact = 0, n = 0;
+    double xs[8];
+    for (int i = 0; i < 40000; i++) {
+        uint64_t bits = rng_next(&r);
+        memcpy(&xs[0], &bits, sizeof xs[0]);
+        xs[1] = rng_gauss(&r) * pow(10, (double)rng_range(&r, -12, 12));
+        xs[2] = (double)rng_range(&r, -1000000, 1000000) / 1024;
+        xs[3] = ldexp(rng_uniform(&r), (int)rng_range(&r, -1074, 1023));
+        xs[4] = (double)(int64_t)(rng_next(&r) >> rng_range(&r, 0, 63));
+        xs[5] = round(rng_uniform(&r) * 1e6) / 1e6;
+        xs[6] = nextafter(xs[1], 0);
+        xs[7] = nextafter(xs[1], INFINITY);
+        for (int k = 0; k < 8; k++, n++)
+            differs += json_double_differs(xs[k]);
+    }
+    for (int e = -1074; e <= 1023; e++) {
+        double p = ldexp(1, e);
+        differs += json_double_differs(p) + json_double_differs(nextafter(p, 0)) +
+                   json_double_differs(nextafter(p, INFINITY)) + json_double_differs(-3 * p);
+        n += 4;
+    }
+    static const char *const forms[] = {"1e%d",   "9.999999999999999e%d",  "9.9999999999999995e%d",
+                                        "5e%d",   "1.000000000000005e%d",  "1.0000000000000005e%d",
+                                        "2.5e%d", "1.00000000000000005e%d"};
+    for (int e = -325; e <= 308; e++)
+        for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+            char text[40];
+            snprintf(text, sizeof text, forms[f], e);
+            double x = strtod(text, NULL);
+            differs += json_double_differs(x) + json_double_differs(nextafter(x, 0)) +
+                       json_double_differs(nextafter(x, INFINITY));
+            n += 3;
+        }
+    /* Exact decimal ties at the 16th and 17th digit (1e15 + 2.5 is a double). */
+    for (int i = 0; i < 1000; i++) {
+        differs += json_double_differs(1e15 + 0.5 + i) + json_double_differs(1e16 + 2 * i + 1);
+        n += 2;
+    }
+    CU_ASSERT_EQUAL(differs, 0);
+    /* Reading back: a sample of the outputs through strtod. */
+    rng_seed(&r, 7);
+    for (int i = 0; i < 20000; i++) {
+        double x = rng_gauss(&r) * pow(10, (double)rng_range(&r, -300, 300));
+        strbuf sb = STRBUF_INIT;
+        strbuf_json_double(&sb, x);
+        inexact += strtod(strbuf_str(&sb), NULL) != x;
+        strbuf_free(&sb);
+    }
+    CU_ASSERT_EQUAL(inexact, 0);
+    CU_ASSERT_TRUE(n > 300000);
+}
+
+/* A trace's JSON with awkward doubles parses back to the very same values. */
+static void test_json_reals_read_back(void)
+{
+    double v[] = {0.1,    1.0 / 3, 2.0 / 3,    -1e-300, 1e300,      DBL_MAX,   DBL_MIN,
+                  5e-324, -0.0,    1e15 + 2.5, 1e-5,    123456.789, 0.1 + 0.2, 9.999999999999999e22,
+                  1e23,   M_PI,    -M_E * 1e-7};
+    size_t n = sizeof v / sizeof v[0];
+    trace *tr = trace_new(0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+    trace_step(tr, 1, "awkward");
+    trace_reals(tr, "v", v, n);
+    trace_matrix(tr, "m", v, 1, n);
+    strbuf sb = STRBUF_INIT;
+    CU_ASSERT_EQUAL(trace_json(tr, &sb), 0);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&sb)));
+    const char *names[] = {"\"v\": [", "\"m\": [["};
+    for (int w = 0; w < 2; w++) {
+        const char *p = strstr(strbuf_str(&sb), names[w]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        p += strlen(names[w]);
+        for (size_t i = 0; i < n; i++) {
+            char *end;
+            double x = strtod(p, &end);
+            CU_ASSERT_TRUE(end > p);
+            CU_ASSERT_EQUAL(memcmp(&x, &v[i], sizeof x), 0); /* bit for bit: -0 stays -0 */
+            p = end;
+            if (i + 1 < n) {
+                CU_ASSERT_EQUAL(strncmp(p, ", ", 2), 0);
+                p += 2;
+            }
+        }
+        CU_ASSERT_EQUAL(*p, ']');
+    }
+    strbuf_free(&sb);
+    trace_free(tr);
+}
+
+/* strbuf_put_i64 against printf, the extremes included; strbuf_printf across the point
+ * where its first, in-place attempt no longer fits. */
+static void test_strbuf_numbers(void)
+{
+    static const int64_t xs[] = {0,
+                                 1,
+                                 -1,
+                                 9,
+                                 10,
+                                 -10,
+                                 99,
+                                 100,
+                                 1234567890123,
+                                 INT64_MAX,
+                                 INT64_MIN,
+                                 INT64_MIN + 1,
+                                 TRACE_NONE + 1};
+    strbuf sb = STRBUF_INIT;
+    char want[32];
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        strbuf_clear(&sb);
+        strbuf_putc(&sb, '[');
+        strbuf_put_i64(&sb, xs[i]);
+        snprintf(want, sizeof want, "[%lld", (long long)xs[i]);
+        CU_ASSERT_STRING_EQUAL(strbuf_str(&sb), want);
+        CU_ASSERT_EQUAL(sb.len, strlen(want));
+    }
+    strbuf_free(&sb);
+    /* Every length against a growing buffer: the same text as strbuf_puts writes. */
+    char text[300];
+    memset(text, 'x', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+    for (int len = 0; len < 290; len += 7) {
+        CU_ASSERT_EQUAL(strbuf_printf(&a, "%.*s|", len, text), 0);
+        strbuf_putn(&b, text, (size_t)len);
+        strbuf_putc(&b, '|');
+        CU_ASSERT_EQUAL(a.len, b.len);
+    }
+    CU_ASSERT_STRING_EQUAL(strbuf_str(&a), strbuf_str(&b));
+    strbuf_free(&a);
+    strbuf_free(&b);
+}
+
+/* A buffer past several 4 MiB windows (where strbuf asks the kernel to fill pages ahead)
+ * keeps every byte, whatever the append sizes. */
+static void test_strbuf_big(void)
+{
+    strbuf sb = STRBUF_INIT;
+    char piece[101];
+    size_t total = 0;
+    for (size_t i = 0; total < ((size_t)13 << 20); i++) {
+        size_t n = 1 + i % 100;
+        for (size_t k = 0; k < n; k++)
+            piece[k] = (char)('a' + (total + k) % 23);
+        CU_ASSERT_EQUAL_FATAL(strbuf_putn(&sb, piece, n), 0);
+        total += n;
+    }
+    CU_ASSERT_EQUAL(sb.len, total);
+    size_t wrong = 0;
+    for (size_t k = 0; k < total; k++)
+        wrong += sb.s[k] != (char)('a' + k % 23);
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_EQUAL(sb.s[total], '\0');
     strbuf_free(&sb);
 }
 
@@ -351,10 +593,15 @@ void tests_register(void)
         {"size cap truncates, computation goes on", test_cap_truncates},
         {"snapshot before a step is a sticky error", test_snapshot_before_step_is_an_error},
         {"every allocation failure gives ENOMEM", test_alloc_failures},
+        {"JSON of awkward doubles reads back bit for bit", test_json_reals_read_back},
         {NULL, NULL},
     };
     static const th_test base_tests[] = {
         {"strbuf appends, JSON numbers and strings", test_strbuf},
+        {"JSON doubles by hand: styles, digit counts, extremes", test_json_double_by_hand},
+        {"JSON doubles: fast path equals the printf rule", test_json_double_matches_printf},
+        {"strbuf_put_i64 and strbuf_printf against printf", test_strbuf_numbers},
+        {"strbuf past several 4 MiB windows keeps every byte", test_strbuf_big},
         {"rng is deterministic and uniform", test_rng},
         {"mem wrapper refuses overflowing sizes", test_mem_calloc_overflow},
         {"proc: stdin, stdout, stderr, cap, exit status", test_proc_streams},

@@ -1,5 +1,7 @@
 #include "trace.h"
 
+#include <math.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -349,7 +351,7 @@ static void put_value(strbuf *out, const trace_snap *s, size_t k)
     else if (s->ints[k] == TRACE_NONE)
         strbuf_puts(out, "null");
     else
-        strbuf_printf(out, "%lld", (long long)s->ints[k]);
+        strbuf_put_i64(out, s->ints[k]);
 }
 
 static void put_row(strbuf *out, const trace_snap *s, size_t row)
@@ -357,7 +359,7 @@ static void put_row(strbuf *out, const trace_snap *s, size_t row)
     strbuf_putc(out, '[');
     for (size_t c = 0; c < s->cols; c++) {
         if (c)
-            strbuf_puts(out, ", ");
+            strbuf_putn(out, ", ", 2);
         put_value(out, s, row * s->cols + c);
     }
     strbuf_putc(out, ']');
@@ -388,8 +390,12 @@ int trace_json(const trace *tr, strbuf *out)
     strbuf_putc(out, '[');
     for (size_t i = 0; i < trace_len(tr); i++) {
         const trace_frame *st = &tr->steps[i];
-        strbuf_printf(out, "%s{\"step\": %zu, \"line\": %d, \"message\": ", i ? ", " : "", i + 1,
-                      st->line);
+        /* No printf here or below: a trace at the cap has millions of numbers to write. */
+        strbuf_puts(out, i ? ", {\"step\": " : "{\"step\": ");
+        strbuf_put_i64(out, (int64_t)(i + 1));
+        strbuf_puts(out, ", \"line\": ");
+        strbuf_put_i64(out, st->line);
+        strbuf_puts(out, ", \"message\": ");
         strbuf_json_str(out, st->msg);
         strbuf_puts(out, ", \"state\": {");
         for (size_t k = 0; k < st->nsnaps; k++) {
@@ -404,17 +410,26 @@ int trace_json(const trace *tr, strbuf *out)
             const trace_marker *m = &st->marks[k];
             strbuf_puts(out, k ? ", {\"target\": " : "{\"target\": ");
             strbuf_json_str(out, m->target);
-            if (m->col < 0)
-                strbuf_printf(out, ", \"index\": %ld", m->row);
-            else
-                strbuf_printf(out, ", \"row\": %ld, \"col\": %ld", m->row, m->col);
-            strbuf_printf(out, ", \"role\": \"%s\"}", trace_role_name(m->role));
+            if (m->col < 0) {
+                strbuf_puts(out, ", \"index\": ");
+                strbuf_put_i64(out, m->row);
+            } else {
+                strbuf_puts(out, ", \"row\": ");
+                strbuf_put_i64(out, m->row);
+                strbuf_puts(out, ", \"col\": ");
+                strbuf_put_i64(out, m->col);
+            }
+            strbuf_puts(out, ", \"role\": \"");
+            strbuf_puts(out, trace_role_name(m->role));
+            strbuf_puts(out, "\"}");
         }
         strbuf_putc(out, ']');
         if (st->quiz) {
             strbuf_puts(out, ", \"quiz\": {\"question\": ");
             strbuf_json_str(out, st->quiz);
-            strbuf_printf(out, ", \"answer\": %lld}", (long long)st->quiz_answer);
+            strbuf_puts(out, ", \"answer\": ");
+            strbuf_put_i64(out, st->quiz_answer);
+            strbuf_putc(out, '}');
         }
         strbuf_putc(out, '}');
     }
@@ -431,7 +446,9 @@ static void put_snap_text(strbuf *out, const trace_snap *s)
             strbuf_puts(out, "\n     ");
         for (size_t c = 0; c < s->cols && c < limit; c++) {
             size_t k = r * s->cols + c;
-            if (s->reals)
+            if (s->reals && isnan(s->reals[k]))
+                strbuf_puts(out, " -");
+            else if (s->reals)
                 strbuf_printf(out, " %.6g", s->reals[k]);
             else if (s->ints[k] == TRACE_NONE)
                 strbuf_puts(out, " -");

@@ -18,6 +18,7 @@
 #ifndef TUTOR_TRACE_H
 #define TUTOR_TRACE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,11 @@
 /* An int snapshot cell holding TRACE_NONE means "no value" (minus infinity in an exact
  * knapsack, an empty bucket): JSON writes it as null and the UI as a blank. */
 #define TRACE_NONE INT64_MIN
+
+/* A real snapshot cell holding TRACE_UNSET (a NaN) means "not computed yet" (a row of an
+ * attention matrix the loop has not reached): JSON writes it as null, the text trace as -,
+ * the UI as a blank, so that no one reads it as a value such as zero weight. */
+#define TRACE_UNSET NAN
 
 /* Default cap on recorded bytes (snapshots, messages, bookkeeping) for trace_new(0). */
 #define TRACE_DEFAULT_CAP ((size_t)64 << 20)

@@ -89,14 +89,24 @@ static int cmd_help(int argc, char **argv, FILE *out, FILE *err)
     strbuf_printf(&sb, "%s: %s (%s)\n%s\n\n", t->id, t->title, t->family, t->summary);
     strbuf_printf(&sb, "usage: tutor run %s [options] [--json] [--trace] [--seed N]\n\noptions:\n",
                   t->id);
+    int lists = 0;
     for (const topic_optspec *o = t->opts; o && o->name; o++) {
         char left[48];
-        snprintf(left, sizeof left, "--%s%s", o->name, o->takes_value ? " VALUE" : "");
+        snprintf(left, sizeof left, "--%s%s", o->name,
+                 o->takes_value == TOPIC_LIST ? " LIST"
+                 : o->takes_value             ? " VALUE"
+                                              : "");
         strbuf_printf(&sb, "  %-24s %s\n", left, o->help);
+        lists |= o->takes_value == TOPIC_LIST;
     }
     strbuf_puts(&sb, "  --json                   print one JSON object\n"
                      "  --trace                  also print every recorded step\n"
                      "  --seed N                 seed for random inputs (default 1)\n");
+    if (lists)
+        strbuf_puts(&sb,
+                    "\nA LIST is given inline, or as @FILE (read from FILE, for lists too long "
+                    "for the\ncommand line) or - (read from standard input); errors name "
+                    "the file and line.\n");
     if (t->usage && *t->usage)
         strbuf_printf(&sb, "\n%s", t->usage);
     if (t->example)

@@ -329,7 +329,7 @@ static void fmt_snap(strbuf *sb, const trace_snap *s)
             s->ints[i] == TRACE_NONE ? strbuf_putc(sb, '_')
                                      : strbuf_printf(sb, "%lld", (long long)s->ints[i]);
         else
-            strbuf_printf(sb, "%.4g", s->reals[i]);
+            strbuf_printf(sb, isnan(s->reals[i]) ? "-" : "%.4g", s->reals[i]);
     }
     strbuf_puts(sb, n > shown ? " ...]" : "]");
 }

@@ -299,7 +299,8 @@ static const ex_behaviour behaviours[] = {
      "Compare with `tutor run mot --segments \"text:2 image:3 text:1\" --d 4 --heads 2 --trace`: "
      "line 1 records modality, segment, M (the mask as an int64 table) and X, then one line-2 "
      "step per token (first 16); lines 3, 4 record A and Q, K, V; per head (first 4) line 6 "
-     "records P and line 7 Z; then H (8), B (9), and FFN, Y, Y_text, Y_image (10).",
+     "records P and line 7 Z; then H (8), B (9), and FFN, Y, Y_text, Y_image (10). The two "
+     "steps after that in `--trace` (outputs by modality, dY) are the topic's, not yours.",
      traced},
     {NULL, NULL, NULL},
 };

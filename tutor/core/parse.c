@@ -3,10 +3,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../trace/mem.h"
 #include "../../trace/status.h"
@@ -91,6 +95,129 @@ int parse_u64(const char *s, const char *what, uint64_t *out, char *err, size_t 
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Lists from a file (@FILE) or standard input (-). */
+
+/* Reads all of f into a new NUL-terminated buffer, refusing more than PARSE_MAX_LIST_BYTES
+ * and NUL bytes (they would end the list early without a word). */
+static int read_all(FILE *f, const char *what, const char *name, char **out, char *err,
+                    size_t errlen)
+{
+    size_t len = 0, cap = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (cap - len < 65536 + 1) {
+            size_t c = cap ? cap * 2 : 65536 * 2;
+            if (c > PARSE_MAX_LIST_BYTES + 65536 + 1)
+                c = PARSE_MAX_LIST_BYTES + 65536 + 1;
+            if (c <= cap) {
+                mem_free(buf);
+                return say(TUTOR_ETOOBIG, err, errlen, "%s: %s is over %zu MiB", what, name,
+                           PARSE_MAX_LIST_BYTES >> 20);
+            }
+            char *grown = mem_realloc_array(buf, c, 1);
+            if (!grown) {
+                mem_free(buf);
+                return say(TUTOR_ENOMEM, err, errlen, "%s: out of memory reading %s", what, name);
+            }
+            buf = grown;
+            cap = c;
+        }
+        size_t k = fread(buf + len, 1, cap - len - 1, f);
+        len += k;
+        if (len > PARSE_MAX_LIST_BYTES) {
+            mem_free(buf);
+            return say(TUTOR_ETOOBIG, err, errlen, "%s: %s is over %zu MiB", what, name,
+                       PARSE_MAX_LIST_BYTES >> 20);
+        }
+        if (k == 0)
+            break;
+    }
+    if (ferror(f)) {
+        int e = errno;
+        mem_free(buf);
+        return say(TUTOR_EIO, err, errlen, "%s: cannot read %s: %s", what, name, strerror(e));
+    }
+    buf[len] = '\0';
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) {
+        size_t line = 1;
+        for (const char *c = buf; c < nul; c++)
+            line += *c == '\n';
+        mem_free(buf);
+        return say(TUTOR_EINVAL, err, errlen, "%s: %s:%zu: a NUL byte", what, name, line);
+    }
+    *out = buf;
+    return 0;
+}
+
+int parse_src_open(parse_src *src, const char *value, const char *what, char *err, size_t errlen)
+{
+    *src = (parse_src){value, NULL, NULL};
+    if (strcmp(value, "-") == 0) {
+        src->file = "standard input";
+        if (isatty(STDIN_FILENO))
+            return say(TUTOR_EINVAL, err, errlen,
+                       "%s: - reads standard input, which is a terminal here: pipe the list in "
+                       "or give @FILE",
+                       what);
+        int rc = read_all(stdin, what, src->file, &src->owned, err, errlen);
+        src->text = src->owned;
+        return rc;
+    }
+    if (value[0] != '@')
+        return 0;
+    const char *path = value + 1;
+    src->file = path;
+    if (!*path)
+        return say(TUTOR_EINVAL, err, errlen, "%s: @ must be followed by a file name", what);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return say(TUTOR_EINVAL, err, errlen, "%s: cannot open %s: %s", what, path,
+                   strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fileno(f), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) ||
+        isatty(fileno(f)))
+        rc = say(TUTOR_EINVAL, err, errlen,
+                 "%s: %s is not a regular file or a pipe (the tutor would wait on it)", what, path);
+    else if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > PARSE_MAX_LIST_BYTES)
+        rc = say(TUTOR_ETOOBIG, err, errlen, "%s: %s is over %zu MiB", what, path,
+                 PARSE_MAX_LIST_BYTES >> 20);
+    else
+        rc = read_all(f, what, path, &src->owned, err, errlen);
+    fclose(f);
+    if (!rc)
+        src->text = src->owned;
+    return rc;
+}
+
+void parse_src_free(parse_src *src)
+{
+    mem_free(src->owned);
+    *src = (parse_src){NULL, NULL, NULL};
+}
+
+void parse_src_locate(const parse_src *src, const char *pos, const char *what, char *err,
+                      size_t errlen)
+{
+    if (!src->file || !src->text || !err || !errlen)
+        return;
+    size_t line = 1;
+    if (pos)
+        for (const char *c = src->text; c < pos && *c; c++)
+            line += *c == '\n';
+    size_t wl = strlen(what);
+    const char *rest =
+        strncmp(err, what, wl) == 0 && strncmp(err + wl, ": ", 2) == 0 ? err + wl + 2 : err;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", rest);
+    if (pos)
+        snprintf(err, errlen, "%s: %s:%zu: %s", what, src->file, line, copy);
+    else
+        snprintf(err, errlen, "%s: %s: %s", what, src->file, copy);
+}
+
 /* Grows an int array to hold one more value. */
 static int push_int(int **v, size_t *n, size_t *cap, int x)
 {
@@ -106,12 +233,18 @@ static int push_int(int **v, size_t *n, size_t *cap, int x)
     return 0;
 }
 
-int parse_ints(const char *s, const char *what, size_t max_n, int **out, size_t *n, char *err,
+int parse_ints(const char *list, const char *what, size_t max_n, int **out, size_t *n, char *err,
                size_t errlen)
 {
+    parse_src src;
+    int rc = parse_src_open(&src, list, what, err, errlen);
+    if (rc) {
+        parse_src_free(&src);
+        return rc;
+    }
+    const char *s = src.text;
     int *v = NULL;
     size_t len = 0, cap = 0;
-    int rc = 0;
     for (;;) {
         while (is_sep(*s))
             s++;
@@ -133,6 +266,9 @@ int parse_ints(const char *s, const char *what, size_t max_n, int **out, size_t 
         }
         s += tl;
     }
+    if (rc && rc != TUTOR_ENOMEM)
+        parse_src_locate(&src, s, what, err, errlen);
+    parse_src_free(&src);
     if (rc) {
         mem_free(v);
         return rc;
@@ -142,12 +278,79 @@ int parse_ints(const char *s, const char *what, size_t max_n, int **out, size_t 
     return 0;
 }
 
-int parse_pairs(const char *s, const char *what, long long alo, long long ahi, long long blo,
+int parse_reals(const char *list, const char *what, size_t max_n, double **out, size_t *n,
+                char *err, size_t errlen)
+{
+    parse_src src;
+    int rc = parse_src_open(&src, list, what, err, errlen);
+    if (rc) {
+        parse_src_free(&src);
+        return rc;
+    }
+    const char *s = src.text;
+    double *v = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        while (is_sep(*s))
+            s++;
+        if (!*s)
+            break;
+        if (len == max_n) {
+            rc = say(TUTOR_ETOOBIG, err, errlen, "%s: more than %zu numbers", what, max_n);
+            break;
+        }
+        size_t tl = token_len(s, 0);
+        char buf[64];
+        if (tl >= sizeof buf) {
+            rc = say(TUTOR_EINVAL, err, errlen, "%s: '%.40s...' is too long for a number", what, s);
+            break;
+        }
+        memcpy(buf, s, tl);
+        buf[tl] = '\0';
+        char *end;
+        errno = 0;
+        double x = strtod(buf, &end);
+        if (end == buf || *end || isnan(x) || isinf(x) || errno == ERANGE) {
+            rc = say(TUTOR_EINVAL, err, errlen, "%s: '%s' is not a finite number", what, buf);
+            break;
+        }
+        if (len == cap) {
+            size_t c = cap ? cap * 2 : 16;
+            double *grown = mem_realloc_array(v, c, sizeof *v);
+            if (!grown) {
+                rc = say(TUTOR_ENOMEM, err, errlen, "%s: out of memory", what);
+                break;
+            }
+            v = grown;
+            cap = c;
+        }
+        v[len++] = x;
+        s += tl;
+    }
+    if (rc && rc != TUTOR_ENOMEM)
+        parse_src_locate(&src, s, what, err, errlen);
+    parse_src_free(&src);
+    if (rc) {
+        mem_free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+int parse_pairs(const char *list, const char *what, long long alo, long long ahi, long long blo,
                 long long bhi, size_t max_n, int **a, int **b, size_t *n, char *err, size_t errlen)
 {
+    parse_src src;
+    int rc = parse_src_open(&src, list, what, err, errlen);
+    if (rc) {
+        parse_src_free(&src);
+        return rc;
+    }
+    const char *s = src.text;
     int *va = NULL, *vb = NULL;
     size_t na = 0, nb = 0, capa = 0, capb = 0;
-    int rc = 0;
     for (;;) {
         while (is_sep(*s))
             s++;
@@ -176,6 +379,9 @@ int parse_pairs(const char *s, const char *what, long long alo, long long ahi, l
         }
         s += whole;
     }
+    if (rc && rc != TUTOR_ENOMEM)
+        parse_src_locate(&src, s, what, err, errlen);
+    parse_src_free(&src);
     if (rc) {
         mem_free(va);
         mem_free(vb);

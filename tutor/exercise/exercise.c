@@ -48,6 +48,7 @@ static const char *const fn_softmax[] = {"attn_row_softmax", "attn_softmax", NUL
 static const char *const fn_linear[] = {"attn_linear", NULL};
 static const char *const fn_legs[] = {"hippo_legs_matrices", "hippo_legs_step_dense", NULL};
 static const char *const fn_kernel[] = {"ssm_kernel", NULL};
+static const char *const fn_mot[] = {"mot_mask", "mot_forward", NULL};
 static const char *const fn_flow[] = {"flow_velocity", "flow_euler_step", NULL};
 
 const exercise exercise_table[] = {
@@ -151,6 +152,16 @@ const exercise exercise_table[] = {
                "step.",
                "Abar v reads every entry of v: write it to a second vector, then copy (or swap "
                "pointers). K[j] = C . v before the update."}},
+    {.id = "mot",
+     .topic = "mot",
+     .title = "the routed layer of a mixture of transformer experts",
+     .library = "models/mot.c",
+     .functions = fn_mot,
+     .hints = {"Mask: j <= i, or same segment id and i is an image token.",
+               "Pick e = L->ex[seq->modality[i]] for every norm and projection; only the softmax "
+               "mixes tokens.",
+               "Head h uses columns h*d_h.., scale 1/sqrt(d_h), -inf where the mask is 0, then "
+               "attn_row_softmax; Z starts at zero."}},
     {.id = "flow",
      .topic = "flow",
      .title = "the exact rectified-flow field and an Euler step",

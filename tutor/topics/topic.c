@@ -23,7 +23,8 @@ const topic *const topic_registry[] = {
     /* HiPPO & SSM */
     &topic_hippo,
     &topic_ssm,
-    /* Multimodal: vq, fusion, mot, flow */
+    /* Multimodal */
+    &topic_mot,
     &topic_flow,
     NULL,
 };

@@ -21,9 +21,13 @@ typedef struct topic_opt {
  * flag or missing from a valued option, before the topic's runner is called. */
 typedef struct topic_optspec {
     const char *name;
-    int takes_value; /* 1: `--name VALUE`, 0: a flag */
+    int takes_value; /* 1: `--name VALUE`, 0: a flag, TOPIC_LIST: a list (below) */
     const char *help;
 } topic_optspec;
+
+/* takes_value for a list option: its value is the list, or @FILE, or - (standard input),
+ * which the parsers in core/parse.h read alike; `tutor help` says so. */
+#define TOPIC_LIST 2
 
 typedef struct topic_args {
     const topic_opt *opts;
@@ -74,6 +78,7 @@ plot_fn topic_heap_plot;
 plot_fn topic_attention_plot;
 plot_fn topic_hippo_plot;
 plot_fn topic_ssm_plot;
+plot_fn topic_mot_plot;
 plot_fn topic_flow_plot;
 
 /* The topics, each defined in topics/topic_ID.c and listed once in topic.c. Declared
@@ -86,6 +91,7 @@ extern const topic topic_heap;
 extern const topic topic_attention;
 extern const topic topic_hippo;
 extern const topic topic_ssm;
+extern const topic topic_mot;
 extern const topic topic_flow;
 
 /* The registry, in display order, and its length. */

@@ -18,7 +18,7 @@
 #define MAX_CALLS_LIMIT   1000000000000LL
 
 static const topic_optspec combsum_opts[] = {
-    {"candidates", 1, "distinct positive integers, spaces or commas (\"2 3 6 7\")"},
+    {"candidates", TOPIC_LIST, "distinct positive integers, spaces or commas (\"2 3 6 7\")"},
     {"target", 1, "the sum to reach, an integer >= 1"},
     {"max-results", 1, "stop after this many combinations (default 10000)"},
     {"max-calls", 1, "stop after this many calls of solve() (default 1000000)"},
@@ -26,7 +26,7 @@ static const topic_optspec combsum_opts[] = {
 };
 
 static const topic_optspec combsum2_opts[] = {
-    {"candidates", 1, "positive integers, repeats allowed, spaces or commas"},
+    {"candidates", TOPIC_LIST, "positive integers, repeats allowed, spaces or commas"},
     {"target", 1, "the sum to reach, an integer >= 1"},
     {"max-results", 1, "stop after this many combinations (default 10000)"},
     {"max-calls", 1, "stop after this many calls of solve() (default 1000000)"},

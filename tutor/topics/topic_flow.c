@@ -7,11 +7,8 @@
  *   tutor run flow --compare [--codes K]
  *       the same small images generated from vq tokens by a bigram model and by flow on
  *       the patch vectors, side by side. */
-#include <errno.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../../models/bigram.h"
@@ -21,6 +18,7 @@
 #include "../../trace/mem.h"
 #include "../../trace/rng.h"
 #include "../../trace/status.h"
+#include "../core/parse.h"
 #include "ssmio.h"
 #include "topic.h"
 
@@ -105,44 +103,24 @@ static int check_applies(const topic_args *args, unsigned mode, topic_out *out)
 
 /* ---- reading options ---- */
 
-/* Parses --x: exactly two finite numbers separated by spaces, tabs or a comma. */
+/* Parses --x: exactly two finite numbers within FT_MAX_ABS (a list as parse_reals reads
+ * it: spaces, tabs, newlines or commas, @FILE or - too). */
 static int parse_point(const char *s, double *x, topic_out *out)
 {
-    char buf[128];
-    size_t len = strlen(s);
-    if (len >= sizeof buf)
-        return topic_fail(out, TUTOR_EINVAL, "--x: expected two numbers \"a b\"");
-    memcpy(buf, s, len + 1);
-    /* strtod follows LC_NUMERIC (the UI sets the user's locale); options always use '.'. */
-    const char *point = localeconv()->decimal_point;
-    if (point && point[0] && point[0] != '.' && !point[1])
-        for (char *c = buf; *c; c++)
-            if (*c == '.')
-                *c = point[0];
-    char *p = buf;
+    double *v = NULL;
     size_t n = 0;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || (*end && *end != ' ' && *end != '\t' && *end != '\n' && *end != ','))
-            return topic_fail(out, TUTOR_EINVAL, "--x: '%.40s' is not two numbers \"a b\"", s);
-        if (!isfinite(v))
-            return topic_fail(out, TUTOR_EINVAL, "--x: '%.40s': values must be finite", s);
-        if (fabs(v) > FT_MAX_ABS)
-            return topic_fail(out, TUTOR_ERANGE, "--x: '%.40s': values must be within 1e6", s);
-        if (n == 2)
-            return topic_fail(out, TUTOR_EINVAL, "--x: more than two numbers (the data is 2-D)");
-        x[n++] = v;
-        p = end;
-    }
-    if (n != 2)
-        return topic_fail(out, TUTOR_EINVAL, "--x: expected two numbers \"a b\", got %zu", n);
-    return 0;
+    int rc = parse_reals(s, "--x", 2, &v, &n, out->err, sizeof out->err);
+    if (rc == TUTOR_ETOOBIG)
+        rc = topic_fail(out, TUTOR_EINVAL, "--x: more than two numbers (the data is 2-D)");
+    else if (!rc && n != 2)
+        rc = topic_fail(out, TUTOR_EINVAL, "--x: expected two numbers \"a b\", got %zu", n);
+    for (size_t i = 0; !rc && i < 2; i++)
+        if (fabs(v[i]) > FT_MAX_ABS)
+            rc = topic_fail(out, TUTOR_ERANGE, "--x: %g: values must be within 1e6", v[i]);
+    if (!rc)
+        memcpy(x, v, 2 * sizeof *x);
+    mem_free(v);
+    return rc;
 }
 
 /* The mixture: --mixture FILE, else FT_DEFAULT_K components from the seed. */

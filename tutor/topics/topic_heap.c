@@ -22,13 +22,13 @@
 #define HEAP_SHOW_MAX 32
 
 static const topic_optspec heap_opts[] = {
-    {"ops", 1, "ops on one heap, separated by ';' (see below)"},
+    {"ops", TOPIC_LIST, "ops on one heap, separated by ';' or line ends (see below)"},
     {"nsmallest", 1, "N: the N smallest of --nums, ascending"},
     {"nlargest", 1, "N: the N largest of --nums, descending"},
-    {"nums", 1, "the list for --nsmallest or --nlargest"},
-    {"merge", 1, "sorted lists separated by '|', to merge"},
+    {"nums", TOPIC_LIST, "the list for --nsmallest or --nlargest"},
+    {"merge", TOPIC_LIST, "sorted lists separated by '|', to merge"},
     {"reverse", 0, "with --merge: the lists are largest first"},
-    {"heapsort", 1, "a list to sort in place with a max-heap"},
+    {"heapsort", TOPIC_LIST, "a list to sort in place with a max-heap"},
     {NULL, 0, NULL},
 };
 
@@ -107,15 +107,18 @@ static int parse_op(char *s, size_t number, op *o, topic_out *out)
     return 0;
 }
 
-/* Splits --ops at ';' and parses every op; empty pieces (a trailing ';') are skipped. */
-static int parse_ops(const char *spec, op_list *l, topic_out *out)
+/* Splits --ops at ';' (and at line ends, for ops read from a file, one per line) and parses
+ * every op; empty pieces (a trailing ';') are skipped. An error names the file and line
+ * when src came from @FILE or standard input. */
+static int parse_ops(const parse_src *src, op_list *l, topic_out *out)
 {
+    const char *spec = src->text;
     char *copy = mem_strdup(spec);
     if (!copy)
         return TUTOR_ENOMEM;
     int rc = 0;
     for (char *p = copy; p && !rc;) {
-        char *semi = strchr(p, ';');
+        char *semi = strpbrk(p, ";\n");
         if (semi)
             *semi = '\0';
         char *q = p;
@@ -137,6 +140,8 @@ static int parse_ops(const char *spec, op_list *l, topic_out *out)
             rc = parse_op(q, l->n + 1, o, out);
             if (!rc)
                 l->n++;
+            else if (rc != TUTOR_ENOMEM)
+                parse_src_locate(src, spec + (q - copy), "--ops", out->err, sizeof out->err);
         }
         p = semi ? semi + 1 : NULL;
     }
@@ -155,7 +160,7 @@ static const char *op_name(op_kind k)
     return "?";
 }
 
-static int run_ops(const char *spec, trace *tr, topic_out *out)
+static int run_ops(const parse_src *spec, trace *tr, topic_out *out)
 {
     op_list l = {NULL, 0, 0};
     heap h;
@@ -268,8 +273,9 @@ done:
 }
 
 /* --merge "1 4 7 | 2 5 | 3": the lists, each checked to be sorted the right way. */
-static int run_merge(const char *spec, int reverse, trace *tr, topic_out *out)
+static int run_merge(const parse_src *src, int reverse, trace *tr, topic_out *out)
 {
+    const char *spec = src->text;
     size_t k = 1;
     for (const char *p = spec; *p; p++)
         k += *p == '|';
@@ -286,7 +292,10 @@ static int run_merge(const char *spec, int reverse, trace *tr, topic_out *out)
             *bar = '\0';
         char what[48];
         snprintf(what, sizeof what, "--merge list %zu", i + 1);
+        const char *at = spec + (p - copy);
         rc = parse_ints(p, what, HEAP_MAX_N, &lists[i], &lens[i], out->err, sizeof out->err);
+        if (rc && rc != TUTOR_ENOMEM)
+            parse_src_locate(src, at, what, out->err, sizeof out->err);
         for (size_t j = 1; !rc && j < lens[i]; j++) {
             int a = lists[i][j - 1], b = lists[i][j];
             if (reverse ? a < b : a > b) {
@@ -362,14 +371,23 @@ static int run(const topic_args *args, trace *tr, topic_out *out)
     trace_set_listing(tr, heap_listing, heap_listing_len);
     const char *value = topic_opt_get(args, mode);
     int rc;
-    if (strcmp(mode, "ops") == 0)
-        rc = run_ops(value, tr, out);
-    else if (picking)
+    int ops = strcmp(mode, "ops") == 0, merge = strcmp(mode, "merge") == 0;
+    if (ops || merge) {
+        /* --nums and --heapsort are read by parse_ints, which takes @FILE itself; these two
+         * have their own syntax around the numbers, so the text is read here. */
+        char what[16];
+        snprintf(what, sizeof what, "--%s", mode);
+        parse_src src;
+        rc = parse_src_open(&src, value, what, out->err, sizeof out->err);
+        if (!rc)
+            rc = ops ? run_ops(&src, tr, out)
+                     : run_merge(&src, topic_opt_has(args, "reverse"), tr, out);
+        parse_src_free(&src);
+    } else if (picking) {
         rc = run_pick(value, mode[1] == 'l', args, tr, out);
-    else if (strcmp(mode, "merge") == 0)
-        rc = run_merge(value, topic_opt_has(args, "reverse"), tr, out);
-    else
+    } else {
         rc = run_heapsort(value, tr, out);
+    }
     if (rc == TUTOR_ENOMEM)
         out->err[0] = '\0';
     if (rc)

@@ -18,7 +18,7 @@
 
 static const topic_optspec knap_opts[] = {
     {"capacity", 1, "the knapsack's capacity C, an integer >= 0 (required)"},
-    {"items", 1, "the items as volume:value pairs, e.g. \"1:2 2:4\" (required)"},
+    {"items", TOPIC_LIST, "the items as volume:value pairs, e.g. \"1:2 2:4\" (required)"},
     {"method", 1, "2d (the table, with the chosen items; default) or 1d (one array)"},
     {"exact", 0, "fill the capacity exactly (unreachable volumes are -inf)"},
     {"ascending", 0, "with --method 1d: run j upwards, the classic bug (unbounded knapsack)"},

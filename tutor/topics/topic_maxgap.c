@@ -13,7 +13,7 @@
 #define MAXGAP_MAX_N 10000000u
 
 static const topic_optspec maxgap_opts[] = {
-    {"nums", 1, "the numbers, separated by spaces or commas (required; at most 10^7)"},
+    {"nums", TOPIC_LIST, "the numbers, separated by spaces or commas (required; at most 10^7)"},
     {NULL, 0, NULL},
 };
 

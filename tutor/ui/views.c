@@ -201,8 +201,8 @@ static void fmt_int(char *buf, size_t n, int64_t v)
 
 static void fmt_real(char *buf, size_t n, double v)
 {
-    if (isnan(v))
-        snprintf(buf, n, "nan");
+    if (isnan(v)) /* TRACE_UNSET: not computed yet, blank like TRACE_NONE */
+        buf[0] = '\0';
     else if (isinf(v))
         snprintf(buf, n, v > 0 ? "inf" : "-inf");
     else
@@ -586,12 +586,10 @@ static const char *plot_text(const trace_snap *sp, int w, int h)
     return e->rc ? NULL : strbuf_str(&e->text);
 }
 
-/* Draws the dumb plot's lines (form feed and blank lines dropped); returns rows used. */
+/* Draws the dumb plot's lines (leading blank lines dropped); returns rows used. */
 static int draw_plot(ctx *c, int y, const char *text, int h)
 {
     int rows = 0, used = 0;
-    if (*text == '\f')
-        text++;
     while (*text && rows < h) {
         size_t len = strcspn(text, "\n");
         char line[512];
