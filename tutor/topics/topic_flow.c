@@ -65,7 +65,7 @@ static const topic_optspec flow_opts[] = {
     {"particles", 1, "particles P (default 256, at most 100000)"},
     {"mixture", 1, "file, rows `weight mu_x mu_y sigma` (default: seeded)"},
     {"velocity", 0, "print the exact field at one point (--x, --t)"},
-    {"x", 1, "--velocity: the point, two numbers \"a b\""},
+    {"x", TOPIC_LIST, "--velocity: the point, two numbers \"a b\""},
     {"t", 1, "--velocity: the time, in [0, 1]"},
     {"compare", 0, "tokens (vq + bigram) against flow on image patches"},
     {"codes", 1, "--compare: codes = components, 2^1..2^8 (default 16)"},
