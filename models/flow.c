@@ -270,12 +270,14 @@ int flow_mixture_loglik(double *ll, const flow_mixture *m, const double *x, size
 
 /* ---- the exact field ---- */
 
+/* Listing lines stay within 33 characters, what the UI's listing pane shows at 80 columns;
+ * the full formulas are in flow.h and the notes. */
 const char *const flow_velocity_listing[] = {
     "for each component k:",
-    "    s2[k] = t^2 sigma_k^2 + (1 - t)^2          (variance of x_t given k)",
-    "    logw[k] = log pi_k + log N(x; t mu_k, s2[k] I)",
-    "w = exp(logw - max) / sum exp(logw - max)     (log-sum-exp)",
-    "v = sum_k w[k] (mu_k + (t sigma_k^2 - (1 - t)) (x - t mu_k) / s2[k])",
+    "  s2[k] = t^2 sigma_k^2+(1-t)^2",
+    "  logw[k] = log pi_k + log N_k(x)",
+    "w = softmax(logw)  (log-sum-exp)",
+    "v = sum_k w[k] E[x1-x0 | x, k]",
 };
 const size_t flow_velocity_listing_len =
     sizeof flow_velocity_listing / sizeof flow_velocity_listing[0];
@@ -474,8 +476,8 @@ static size_t shown(size_t n)
 
 const char *const flow_euler_listing[] = {
     "for each particle x_p:",
-    "    v_p = v(x_p, t)        (the exact field)",
-    "    x_p = x_p + h v_p      (follow the field for a time h)",
+    "    v_p = v(x_p, t)   (exact)",
+    "    x_p = x_p + h v_p",
 };
 const size_t flow_euler_listing_len = sizeof flow_euler_listing / sizeof flow_euler_listing[0];
 
@@ -511,15 +513,47 @@ int flow_euler_step(double *x, const flow_mixture *m, size_t n, double t, double
     return rc;
 }
 
+/* The window of the density snapshot: both axes cover the noise (+-3 around 0) and every
+ * component's mean +- 3 sigma. win = {x_lo, x_hi, y_lo, y_hi}. */
+static void density_window(double *win, const flow_mixture *m)
+{
+    win[0] = win[2] = -3.0;
+    win[1] = win[3] = 3.0;
+    for (size_t j = 0; j < m->k; j++)
+        for (int a = 0; a < 2; a++) {
+            double lo = m->mean[2 * j + a] - 3.0 * m->sigma[j];
+            double hi = m->mean[2 * j + a] + 3.0 * m->sigma[j];
+            win[2 * a] = lo < win[2 * a] ? lo : win[2 * a];
+            win[2 * a + 1] = hi > win[2 * a + 1] ? hi : win[2 * a + 1];
+        }
+}
+
+/* Records `density`: how many of the n 2-D particles fall in each cell of a
+ * FLOW_DENSITY_ROWS x FLOW_DENSITY_COLS grid over win (top row = largest y), so every
+ * particle is seen, not only the first FLOW_TRACE_PARTICLES. Particles outside are left
+ * out. O(n). */
+static void trace_density(trace *tr, const double *x, size_t n, const double *win)
+{
+    double grid[FLOW_DENSITY_ROWS * FLOW_DENSITY_COLS] = {0};
+    double wx = win[1] - win[0], wy = win[3] - win[2];
+    for (size_t p = 0; p < n; p++) {
+        double cx = (x[2 * p] - win[0]) / wx * FLOW_DENSITY_COLS;
+        double cy = (win[3] - x[2 * p + 1]) / wy * FLOW_DENSITY_ROWS;
+        if (cx >= 0 && cx < FLOW_DENSITY_COLS && cy >= 0 && cy < FLOW_DENSITY_ROWS)
+            grid[(size_t)cy * FLOW_DENSITY_COLS + (size_t)cx] += 1.0;
+    }
+    trace_matrix(tr, "density", grid, FLOW_DENSITY_ROWS, FLOW_DENSITY_COLS);
+}
+
 const char *const flow_sample_listing[] = {
-    "t_i = shift(i / S) for i = 0..S           (the time grid)",
-    "x = x0 ~ N(0, I)                          (P particles)",
+    "t_i = shift(i / S), i = 0..S",
+    "x = x0 ~ N(0, I)  (P particles)",
     "for i = 0 .. S-1:",
     "    h = t_{i+1} - t_i",
-    "    v = v(x, t_i)                          (guided: v_u + w (v_c - v_u))",
+    "    v = v(x, t_i), or guided",
     "    euler: x = x + h v",
-    "    heun:  x~ = x + h v; x = x + h/2 (v + v(x~, t_{i+1}))",
-    "return x                                  (samples of the data)",
+    "    heun: x += h/2 (v + v(x+hv))",
+    "return x          (the samples)",
 };
 const size_t flow_sample_listing_len = sizeof flow_sample_listing / sizeof flow_sample_listing[0];
 
@@ -567,12 +601,21 @@ int flow_sample(double *x, double *traj, const flow_mixture *m, const flow_sampl
         goto out;
     }
     flow_schedule(ts, S, o->shift);
+    double win[4];
+    if (tr && d == 2)
+        density_window(win, m);
     if (traj)
         memcpy(traj, x, nd * sizeof *x);
     if (tr) {
         trace_step(tr, 1, "%zu steps on the time grid (shift %g)", S, o->shift);
         trace_reals(tr, "ts", ts, S + 1);
-        trace_step(tr, 2, "%zu particles start as Gaussian noise", n);
+        if (n > FLOW_TRACE_PARTICLES)
+            trace_step(tr, 2, "%zu particles start as Gaussian noise (x: the first %d)", n,
+                       FLOW_TRACE_PARTICLES);
+        else
+            trace_step(tr, 2, "%zu particles start as Gaussian noise", n);
+        if (d == 2)
+            trace_density(tr, x, n, win);
         trace_matrix(tr, "x", x, shown(n), d);
     }
     const flow_mixture *cond = o->guidance != 0.0 ? o->cond : NULL;
@@ -598,12 +641,16 @@ int flow_sample(double *x, double *traj, const flow_mixture *m, const flow_sampl
                        ts[i + 1], h);
             trace_real(tr, "t", ts[i + 1]);
             trace_real(tr, "h", h);
+            if (d == 2)
+                trace_density(tr, x, n, win);
             trace_matrix(tr, "v", v, shown(n), d);
             trace_matrix(tr, "x", x, shown(n), d);
         } else if (tr && i + 1 == S) {
             trace_step(tr, 3, "steps %d..%zu the same way (not recorded one by one)",
                        FLOW_TRACE_STEPS + 1, S);
             trace_real(tr, "t", 1.0);
+            if (d == 2)
+                trace_density(tr, x, n, win);
             trace_matrix(tr, "x", x, shown(n), d);
         }
     }

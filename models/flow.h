@@ -42,6 +42,10 @@
  * first FLOW_TRACE_STEPS integration steps are recorded one by one (the rest in one step). */
 #define FLOW_TRACE_PARTICLES 256
 #define FLOW_TRACE_STEPS     64
+/* For 2-D data flow_sample also records `density`, every particle counted on a grid this
+ * size (a heatmap the 80-column UI shows whole). */
+#define FLOW_DENSITY_ROWS 12
+#define FLOW_DENSITY_COLS 24
 
 typedef struct flow_mixture {
     size_t k, d;    /* components, dimension */
@@ -189,7 +193,10 @@ void flow_sample_opts_default(flow_sample_opts *o);
  * FLOW_MAX_VALUES); TUTOR_ENOMEM; the trace's error.
  * Records (listing flow_sample_listing): the schedule ts, x0, then per step (the first
  * FLOW_TRACE_STEPS) t, h, the field v and the new x, the rest summarised; snapshots hold
- * the first FLOW_TRACE_PARTICLES particles. O(S n (k + k_cond) d), twice that for Heun. */
+ * the first FLOW_TRACE_PARTICLES particles. With d = 2, the steps with x also record
+ * `density` (FLOW_DENSITY_ROWS x FLOW_DENSITY_COLS counts of all n particles over a window
+ * holding the noise's +-3 and every mean +-3 sigma, top row the largest x_2). O(S n (k + k_cond)
+ * d), twice that for Heun. */
 int flow_sample(double *x, double *traj, const flow_mixture *m, const flow_sample_opts *o, size_t n,
                 trace *tr);
 

@@ -83,6 +83,8 @@ printf '1 0\n0 1\n1 1\n' > "$in/m_b.txt"
 printf '0.5 0.5\n1 0\n0 1\n' > "$in/m_c.txt"
 printf '0.1\n0.2\n' > "$in/m_d.txt"
 printf '1 -1\n0 2\n0.5 0.5\n' > "$in/m_z.txt"
+printf '# weight mu_x mu_y sigma\n1 -2 0 0.5\n2 2 1 0.3\n' > "$in/flow_mix.txt"
+printf '1 0 0 1\n0 1 1 1\n' > "$in/flow_w0.txt"                # flow: a weight 0
 # vq: 4 patches of d = 2, a codebook of 3 codes (a duplicate: dead), one of width 3
 printf '0 0\n1 1\n0.9 1\n5 5\n' > "$in/vq_x.txt"
 printf '0 0\n1 1\n1 1\n' > "$in/vq_c.txt"
@@ -335,6 +337,17 @@ cat > "$out/cases" <<EOF
 2 run mot --d 8 --heads 3
 2 run mot --segments "text:2 img:3"
 2 run mot --n 5 --segments "text:2 image:2"
+0 run flow
+0 run flow --steps 3 --method heun --shift 3 --particles 20 --mixture $in/flow_mix.txt --json --trace
+0 run flow --class 1 --guidance 2 --particles 30 --steps 4 --trace
+0 run flow --velocity --x "1 2" --t 0.5 --mixture $in/flow_mix.txt --json --trace
+0 run flow --compare --codes 4 --steps 2 --trace --json
+2 run flow --mixture $in/flow_w0.txt
+2 run flow --velocity --x "1 2" --t 1.5
+2 run flow --steps 0
+2 run flow --velocity --x "nan 0" --t 0
+2 run flow --mixture $in/nan.txt
+2 run flow --compare --codes 12
 0 plot maxgap --out $out/plots/a
 0 plot maxgap --nums "5 1 20 13 3 8" --format svg --out $out/plots/b --title "it's \\\`x\\\` @y"
 0 plot combsum --format dumb --out $out/plots/c
@@ -350,6 +363,9 @@ cat > "$out/cases" <<EOF
 0 plot fusion --part growth --g "1 2" --format svg --out $out/plots/fu
 0 plot mot --format dumb --out $out/plots/r
 0 plot mot --segments "text:1 image:3" --d 4 --heads 1 --tie --format svg --out $out/plots/r
+0 plot flow --format dumb --out $out/plots/s
+0 plot flow --steps 4 --class 1 --mixture $in/flow_mix.txt --format svg --out $out/plots/s
+2 plot flow --steps 0 --out $out/plots/s
 0 plot ssm --kind mamba --animate --format gif --out $out/plots/j
 0 plot maxgap --nums "3 6 9 1" --animate --format gif --out $out/plots/k
 0 plot bench --from $in/bench --format svg --out $out/plots/l

@@ -2,8 +2,10 @@
  * (models/bigram.h): the exact field against its slow form, a Monte Carlo estimate and its
  * values at t = 0 and t = 1; Euler sampling landing on the mixture's moments; Heun against
  * the closed-form flow of one Gaussian; guidance; the schedule; quality measures; EM; the
- * mixture file; validation and caps; traces; allocation failures. */
+ * mixture file; validation and caps; traces; allocation failures; and the command line
+ * (`tutor run flow`, its three modes, refusals, `tutor plot flow`). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "../models/bigram.h"
 #include "../models/flow.h"
 #include "../models/mat.h"
+#include "../models/vq.h"
 #include "../trace/mem.h"
 #include "../trace/rng.h"
 #include "../trace/status.h"
@@ -943,6 +946,36 @@ static void test_trace_sample(void)
             mat_free(x);
             mat_free(y);
         }
+    /* The density of the noise, by hand: one N(0, 1) component, so the window is
+     * [-3, 3]^2 in cells 0.25 wide and 0.5 tall, top row the largest x_2. */
+    {
+        const double w1 = 1, mu1[2] = {0, 0}, s1 = 1;
+        flow_mixture one;
+        CU_ASSERT_EQUAL_FATAL(flow_mixture_set(&one, &w1, mu1, &s1, 1, 2), 0);
+        double p[8] = {0.1, 0.1, -2.9, 2.9, 2.9, -2.9, 10, 0};
+        trace *td = trace_new(0);
+        flow_sample_opts o;
+        flow_sample_opts_default(&o);
+        o.steps = 1;
+        CU_ASSERT_EQUAL(flow_sample(p, NULL, &one, &o, 4, td), 0);
+        const trace_snap *dn = trace_find(trace_at(td, 1), "density");
+        CU_ASSERT_FATAL(dn != NULL);
+        CU_ASSERT_EQUAL(dn->rows, FLOW_DENSITY_ROWS);
+        CU_ASSERT_EQUAL(dn->cols, FLOW_DENSITY_COLS);
+        double total = 0;
+        for (size_t i = 0; i < dn->rows * dn->cols; i++)
+            total += dn->reals[i];
+        CU_ASSERT_EQUAL(total, 3.0); /* (10, 0) is outside */
+        CU_ASSERT_EQUAL(dn->reals[5 * FLOW_DENSITY_COLS + 12], 1.0);
+        CU_ASSERT_EQUAL(dn->reals[0], 1.0);
+        CU_ASSERT_EQUAL(dn->reals[11 * FLOW_DENSITY_COLS + 23], 1.0);
+        /* After the step every particle sits on the mean (S = 1: x0 + v(x0, 0) = mu). */
+        dn = trace_latest(td, trace_len(td) - 1, "density");
+        CU_ASSERT_FATAL(dn != NULL);
+        CU_ASSERT_EQUAL(dn->reals[6 * FLOW_DENSITY_COLS + 12], 4.0);
+        trace_free(td);
+        flow_mixture_free(&one);
+    }
     /* flow_euler_step: one step at line 3 with the velocities and the new particles. */
     trace *tr = trace_new(0);
     trace_set_listing(tr, flow_euler_listing, flow_euler_listing_len);
@@ -1039,6 +1072,373 @@ static void test_alloc_failures(void)
     unlink(sweep_path);
 }
 
+/* ---- the command line ---- */
+
+static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+
+/* Reads up to max numbers of the JSON value after key (a number or nested lists of
+ * numbers) into v; returns how many, or 0 when key is absent. */
+static size_t json_numbers(const char *s, const char *key, double *v, size_t max)
+{
+    const char *p = strstr(s, key);
+    if (!p)
+        return 0;
+    p += strlen(key);
+    size_t n = 0;
+    int depth = 0;
+    do {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '[') {
+            depth++;
+            p++;
+        } else if (*p == ']') {
+            depth--;
+            p++;
+        } else {
+            char *end;
+            double x = strtod(p, &end);
+            if (end == p)
+                break;
+            if (n < max)
+                v[n] = x;
+            n++;
+            p = end;
+        }
+    } while (depth > 0);
+    return n;
+}
+
+static void test_cli_velocity(void)
+{
+    /* pi = 0.25, 0.75 after normalising 1 : 3; sum pi mu = (0.5 - 0.75, 0.75). */
+    char path[64];
+    temp_file(path, "# weight mu_x mu_y sigma\n1 2 0 0.5\n3 -1 1 0.3\n");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--velocity", "--x", "0.5 -1.5", "--t", "0",
+                           "--mixture", path, "--json", NULL),
+                    0);
+    const char *js = strbuf_str(&out);
+    CU_ASSERT_TRUE(th_json_valid(js));
+    CU_ASSERT_PTR_NOT_NULL(strstr(js, "{\"topic\": \"flow\", \"mode\": \"velocity\""));
+    double v[4];
+    CU_ASSERT_EQUAL(json_numbers(js, "\"velocity\": ", v, 4), 2);
+    CU_ASSERT_DOUBLE_EQUAL(v[0], -0.25 - 0.5, TOL_EXACT);
+    CU_ASSERT_DOUBLE_EQUAL(v[1], 0.75 + 1.5, TOL_EXACT);
+    CU_ASSERT_EQUAL(json_numbers(js, "\"result\": ", v, 4), 2);
+    CU_ASSERT_DOUBLE_EQUAL(v[0], -0.75, TOL_EXACT);
+    /* At t = 0 the posterior is the prior. */
+    CU_ASSERT_EQUAL(json_numbers(js, "\"posterior\": ", v, 4), 2);
+    CU_ASSERT_DOUBLE_EQUAL(v[0], 0.25, TOL_EXACT);
+    CU_ASSERT_DOUBLE_EQUAL(v[1], 0.75, TOL_EXACT);
+    /* At t = 1 the field is x, whatever the mixture; commas separate too. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--velocity", "--x", "0.5,-1.5", "--t", "1",
+                           "--mixture", path, "--json", NULL),
+                    0);
+    CU_ASSERT_EQUAL(json_numbers(strbuf_str(&out), "\"velocity\": ", v, 4), 2);
+    CU_ASSERT_DOUBLE_EQUAL(v[0], 0.5, TOL_EXACT);
+    CU_ASSERT_DOUBLE_EQUAL(v[1], -1.5, TOL_EXACT);
+    /* Text, and the trace of the four listing lines. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--velocity", "--x", "0.5 -1.5", "--t", "0",
+                           "--mixture", path, NULL),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "v = (-0.75, 2.25)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "  1: 0.75\n"));
+    CU_ASSERT_EQUAL(err.len, 0);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--velocity", "--x", "1 2", "--t", "0.5",
+                           "--json", "--trace", NULL),
+                    0);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"steps\": [{"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"logw\""));
+    unlink(path);
+}
+
+/* The samples of a --json run ("result", P x 2) into x; returns how many values. */
+static size_t run_samples(double *x, size_t max, const char *a1, const char *a2, const char *a3,
+                          const char *a4)
+{
+    int rc = th_cli(&out, &err, "run", "flow", "--particles", "40", "--steps", "6", "--json", a1,
+                    a2, a3, a4, NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    return json_numbers(strbuf_str(&out), "\"result\": ", x, max);
+}
+
+static void test_cli_sample(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--json", NULL), 0);
+    const char *js = strbuf_str(&out);
+    CU_ASSERT_TRUE(th_json_valid(js));
+    CU_ASSERT_PTR_NOT_NULL(strstr(js, "{\"topic\": \"flow\", \"mode\": \"sample\", \"S\": 32, "
+                                      "\"method\": \"euler\", \"shift\": 1, \"particles\": 256"));
+    const char *keys[] = {"\"mixture\": {\"weight\": [",
+                          "\"mean\": [[",
+                          "\"sigma\": [",
+                          "\"quality\": {\"mean_dist\": ",
+                          "\"frac\": [",
+                          "\"tv\": ",
+                          "\"spread\": ",
+                          "\"result\": [["};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(js, keys[i]));
+    }
+    /* The result is the library's on the same noise and mixture. */
+    static double x[2 * 256], lib[2 * 256];
+    CU_ASSERT_EQUAL(json_numbers(js, "\"result\": ", x, 512), 512);
+    flow_mixture m = {0};
+    CU_ASSERT_EQUAL_FATAL(flow_mixture_default(&m, 4, 1), 0);
+    flow_sample_opts o;
+    flow_sample_opts_default(&o);
+    CU_ASSERT_EQUAL(flow_noise(lib, 256, 2, 1), 0);
+    CU_ASSERT_EQUAL(flow_sample(lib, NULL, &m, &o, 256, NULL), 0);
+    for (size_t i = 0; i < 512; i++) {
+        CU_ASSERT_DOUBLE_EQUAL(x[i], lib[i], 1e-15 * (1 + fabs(lib[i])));
+    }
+    flow_mixture_free(&m);
+    /* Heun with a shift and a file; every option's value reaches the JSON. */
+    char path[64];
+    temp_file(path, "1 -2 0 0.3\n1 2 0 0.3\n");
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--method", "heun", "--shift", "3", "--steps",
+                           "5", "--particles", "7", "--mixture", path, "--seed", "9", "--json",
+                           NULL),
+                    0);
+    js = strbuf_str(&out);
+    CU_ASSERT_TRUE(th_json_valid(js));
+    CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"S\": 5, \"method\": \"heun\", \"shift\": 3, "
+                                      "\"particles\": 7"));
+    CU_ASSERT_EQUAL(json_numbers(js, "\"result\": ", x, 512), 14);
+    CU_ASSERT_EQUAL(json_numbers(js, "\"weight\": ", x, 512), 2);
+    CU_ASSERT_DOUBLE_EQUAL(x[0], 0.5, TOL_EXACT);
+    /* Text: the mixture table, the scatter, nothing wider than 80 columns; the trace. */
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--steps", "8", "--particles", "200", NULL),
+                    0);
+    const char *tx = strbuf_str(&out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tx, "flow: 200 particles, 8 euler steps, shift 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tx, "mixture (4 components, seeded default)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tx, "digits: the component means"));
+    size_t width = 0, col = 0;
+    for (const char *c = tx; *c; c++) {
+        col = *c == '\n' ? 0 : col + 1;
+        width = col > width ? col : width;
+    }
+    CU_ASSERT(width <= 80);
+    CU_ASSERT(th_count_lines(tx) < 40);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--steps", "3", "--particles", "5", "--trace",
+                           "--json", NULL),
+                    0);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"steps\": [{"));
+    unlink(path);
+}
+
+static void test_cli_guidance(void)
+{
+    static double plain[80], cls[80], w1[80], w0[80], w3[80];
+    CU_ASSERT_EQUAL(run_samples(plain, 80, NULL, NULL, NULL, NULL), 80);
+    CU_ASSERT_EQUAL(run_samples(cls, 80, "--class", "2", NULL, NULL), 80);
+    CU_ASSERT_EQUAL(run_samples(w1, 80, "--class", "2", "--guidance", "1"), 80);
+    CU_ASSERT_EQUAL(run_samples(w0, 80, "--class", "2", "--guidance", "0"), 80);
+    CU_ASSERT_EQUAL(run_samples(w3, 80, "--class", "2", "--guidance", "3"), 80);
+    /* w = 1: v_u + (v_c - v_u) is the class's own field, to rounding; w = 0 ignores the
+     * class (bit for bit, since the library skips it). */
+    double diff = 0, moved = 0;
+    for (int i = 0; i < 80; i++) {
+        diff = fmax(diff, fabs(w1[i] - cls[i]));
+        moved = fmax(moved, fabs(cls[i] - plain[i]));
+        CU_ASSERT_EQUAL(w0[i], plain[i]);
+    }
+    CU_ASSERT(diff < 1e-9);
+    CU_ASSERT(moved > 0.5);
+    /* w = 3 crowds the samples together: less spread than the class alone. */
+    double spread[2];
+    const double *sets[2] = {cls, w3};
+    for (int s = 0; s < 2; s++) {
+        double mean[2];
+        CU_ASSERT_EQUAL(flow_moments(mean, NULL, &spread[s], sets[s], 40, 2), 0);
+    }
+    CU_ASSERT(spread[1] < spread[0]);
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--class", "2", "--guidance", "3", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "class 2 with guidance w = 3"));
+}
+
+static void test_cli_compare(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--compare", "--json", NULL), 0);
+    const char *js = strbuf_str(&out);
+    CU_ASSERT_TRUE(th_json_valid(js));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(js, "{\"topic\": \"flow\", \"mode\": \"compare\", \"codes\": 16"));
+    const char *keys[] = {"\"floor_mse\": ",   "\"recon_mse\": ",       "\"bigram_nn_mse\": ",
+                          "\"flow_nn_mse\": ", "\"held_out_nn_mse\": ", "\"rate_distortion\": {"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(js, keys[i]));
+    }
+    /* 4 images of 16 x 16 in each of the four sets. */
+    static double img[2000];
+    const char *sets[] = {"\"real\": ", "\"recon\": ", "\"bigram\": ", "\"flow\": "};
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(json_numbers(js, sets[i], img, 2000), 4 * 256);
+    }
+    /* The floor is vq's rate-distortion at K = 16 on the same set, and the last point of
+     * the curve reported beside it. */
+    double floor_mse, curve[VQ_RD_MAX];
+    CU_ASSERT_EQUAL(json_numbers(js, "\"floor_mse\": ", &floor_mse, 1), 1);
+    CU_ASSERT_EQUAL(json_numbers(js, "\"mse\": ", curve, VQ_RD_MAX), 4);
+    CU_ASSERT_EQUAL(curve[3], floor_mse);
+    double *images = mat_new(64, 256), *x = mat_new(1024, 16);
+    vq_rd_point pts[VQ_RD_MAX];
+    size_t npts = 0;
+    CU_ASSERT_EQUAL_FATAL(vq_images(images, NULL, 64, 16, 1), 0);
+    CU_ASSERT_EQUAL_FATAL(vq_patchify(x, images, 64, 16, 4), 0);
+    CU_ASSERT_EQUAL(vq_rate_distortion(pts, &npts, x, 1024, 16, 16, 16, 50, 1), 0);
+    CU_ASSERT_EQUAL(npts, 4);
+    CU_ASSERT_DOUBLE_EQUAL(pts[npts - 1].mse, floor_mse, 1e-15);
+    /* The real images are vq's procedural set, first four. */
+    CU_ASSERT_EQUAL(json_numbers(js, "\"real\": ", img, 2000), 1024);
+    for (int i = 0; i < 1024; i++) {
+        CU_ASSERT_DOUBLE_EQUAL(img[i], images[i], 1e-15);
+    }
+    mat_free(images);
+    mat_free(x);
+    /* Text, another K, the trace (the strips the figure reads). */
+    CU_ASSERT_EQUAL(
+        th_cli(&out, &err, "run", "flow", "--compare", "--codes", "4", "--steps", "4", NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "vq rate-distortion at K = 4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "(b) flow on the patch vectors:"));
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--compare", "--trace", "--json", NULL), 0);
+    CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"state\": {\"bigram\": [["));
+}
+
+static void expect_bad(const char *needle, ...)
+{
+    va_list ap;
+    va_start(ap, needle);
+    char *argv[24] = {"run", "flow"};
+    int argc = 2;
+    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 24;)
+        argv[argc++] = a;
+    va_end(ap);
+    if (!th_refused(th_cli_argv(&out, &err, argc, argv), &out, &err, needle))
+        fprintf(stderr, "  (expected '%s')\n", needle);
+}
+
+static void test_cli_bad_input(void)
+{
+    char w0[64], wneg[64], s0[64], sneg[64], nanf[64], cols[64], big[64];
+    temp_file(w0, "1 0 0 1\n0 1 1 1\n");
+    temp_file(big, "1 0 0 1\n1 1e300 0 1\n");
+    temp_file(wneg, "-1 0 0 1\n");
+    temp_file(s0, "1 0 0 0\n");
+    temp_file(sneg, "1 0 0 1\n1 2 2 -0.5\n");
+    temp_file(nanf, "1 0 nan 1\n");
+    temp_file(cols, "1 0 0\n");
+    /* The listed cases: a weight <= 0, sigma <= 0, t outside [0, 1], S < 1, non-finite. */
+    expect_bad("component 2: weight 0; expected > 0", "--mixture", w0, NULL);
+    expect_bad("component 1: weight -1; expected > 0", "--mixture", wneg, "--velocity", "--x",
+               "0 0", "--t", "0.5", NULL);
+    expect_bad("component 1: sigma 0; expected > 0", "--mixture", s0, NULL);
+    expect_bad("component 2: sigma -0.5; expected > 0", "--mixture", sneg, NULL);
+    expect_bad("--t: 1.5 is outside [0, 1]", "--velocity", "--x", "0 0", "--t", "1.5", NULL);
+    expect_bad("--t: -0.1 is outside [0, 1]", "--velocity", "--x", "0 0", "--t", "-0.1", NULL);
+    expect_bad("--steps: 0 is outside [1, ", "--steps", "0", NULL);
+    expect_bad("--steps: -3 is outside [1, ", "--steps", "-3", NULL);
+    expect_bad("--t: nan is outside [0, 1]", "--velocity", "--x", "0 0", "--t", "nan", NULL);
+    expect_bad("--x: 'inf' is not a finite number", "--velocity", "--x", "inf 0", "--t", "0", NULL);
+    expect_bad("--x: 'nan' is not a finite number", "--velocity", "--x", "nan 1", "--t", "0", NULL);
+    expect_bad("--shift: inf is outside", "--shift", "inf", NULL);
+    expect_bad("--guidance: nan is outside", "--class", "0", "--guidance", "nan", NULL);
+    expect_bad("is not a finite number", "--mixture", nanf, NULL);
+    /* And the rest of the options. */
+    expect_bad("values per row; expected 4", "--mixture", cols, NULL);
+    expect_bad("--mixture: ", "--mixture", "/nonexistent/flow.txt", NULL);
+    expect_bad("--shift: 0 is outside (0, ", "--shift", "0", NULL);
+    expect_bad("--method: expected euler or heun, got 'rk4'", "--method", "rk4", NULL);
+    expect_bad("--class: 4 is not a component (0..3)", "--class", "4", NULL);
+    expect_bad("--class: -1 is outside [0, 3]", "--class", "-1", NULL);
+    expect_bad("--guidance needs --class", "--guidance", "2", NULL);
+    expect_bad("--particles: 0 is outside", "--particles", "0", NULL);
+    expect_bad("--particles: 100001 is too big", "--particles", "100001", NULL);
+    expect_bad("too much work", "--steps", "10000", "--particles", "100000", NULL);
+    expect_bad("--velocity needs --x", "--velocity", "--t", "0.5", NULL);
+    expect_bad("--x: expected two numbers \"a b\", got 1", "--velocity", "--x", "1", "--t", "0",
+               NULL);
+    expect_bad("--x: more than two numbers", "--velocity", "--x", "1 2 3", "--t", "0", NULL);
+    expect_bad("--x: 'two' is not a finite number", "--velocity", "--x", "1 two", "--t", "0", NULL);
+    expect_bad("--x does not apply to sampling", "--x", "1 2", NULL);
+    expect_bad("--steps does not apply to --velocity", "--velocity", "--x", "1 2", "--t", "0",
+               "--steps", "4", NULL);
+    expect_bad("--mixture does not apply to --compare", "--compare", "--mixture", w0, NULL);
+    expect_bad("--codes does not apply to sampling", "--codes", "8", NULL);
+    expect_bad("--codes: 12 is not a power of two", "--compare", "--codes", "12", NULL);
+    expect_bad("--codes: 512 is too big", "--compare", "--codes", "512", NULL);
+    expect_bad("--velocity and --compare exclude each other", "--velocity", "--compare", NULL);
+    expect_bad("unknown option '--k'", "--k", "3", NULL);
+    /* Finite but past the ranges that keep squares and steps finite. */
+    expect_bad("component 2: means and sigma must be within 1e6", "--mixture", big, NULL);
+    expect_bad("--x: 1e+07: values must be within 1e6", "--velocity", "--x", "1e7 0", "--t", "0.5",
+               NULL);
+    expect_bad("--guidance: 101 is outside [-100, 100]", "--class", "0", "--guidance", "101", NULL);
+    unlink(w0);
+    unlink(wneg);
+    unlink(s0);
+    unlink(sneg);
+    unlink(nanf);
+    unlink(cols);
+    unlink(big);
+}
+
+static void test_cli_plot_dumb(void)
+{
+    CU_ASSERT_EQUAL(th_cli(&out, &err, "plot", "flow", "--format", "dumb", NULL), 0);
+    const char *s = strbuf_str(&out);
+    const char *titles[] = {"The exact field v(x, t) as arrows",
+                            "Trajectories of 48 particles",
+                            "Samples after S steps",
+                            "Sample quality against the number",
+                            "Guidance towards class 0",
+                            "Discrete tokens against continuous"};
+    for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++) {
+        if (!strstr(s, titles[i]))
+            fprintf(stderr, "\n  missing figure: %s\n", titles[i]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, titles[i]));
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "t = 0.9"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "w = 4, spread"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "(b) flow on patches: nn"));
+    /* A plot refuses what the run refuses. */
+    CU_ASSERT_TRUE(
+        th_refused(th_cli(&out, &err, "plot", "flow", "--steps", "0", "--format", "dumb", NULL),
+                   &out, &err, "--steps"));
+}
+
+static int cli_body(void *ctx)
+{
+    const char *mode = ctx;
+    strbuf o = STRBUF_INIT, e = STRBUF_INIT;
+    int rc = strcmp(mode, "velocity") == 0
+                 ? th_cli(&o, &e, "run", "flow", "--velocity", "--x", "1 2", "--t", "0.3",
+                          "--mixture", sweep_path, "--json", "--trace", NULL)
+             : strcmp(mode, "sample") == 0
+                 ? th_cli(&o, &e, "run", "flow", "--particles", "9", "--steps", "3", "--class", "1",
+                          "--guidance", "2", "--method", "heun", "--json", "--trace", NULL)
+                 : th_cli(&o, &e, "run", "flow", "--compare", "--codes", "4", "--steps", "2",
+                          "--trace", NULL);
+    strbuf_free(&o);
+    strbuf_free(&e);
+    return rc == 0 ? 0 : rc == 1 ? TUTOR_ENOMEM : rc;
+}
+
+static void test_cli_alloc_failures(void)
+{
+    /* The CLI reports an allocation failure as exit 1 (never a crash or a leak). */
+    temp_file(sweep_path, "1 0 0 1\n2 1 1 0.5\n");
+    const char *modes[] = {"velocity", "sample", "compare"};
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT(th_alloc_sweep(cli_body, (void *)modes[i], 0) > 0);
+    unlink(sweep_path);
+}
+
 void tests_register(void)
 {
     static const th_test mixtures[] = {
@@ -1086,4 +1486,15 @@ void tests_register(void)
         {NULL, NULL},
     };
     th_suite("flow traces and memory", rest);
+    static const th_test cli[] = {
+        {"cli: --velocity at t = 0 and 1, text, trace", test_cli_velocity},
+        {"cli: sampling JSON = library, text at 80 columns", test_cli_sample},
+        {"cli: --class, --guidance 0, 1 and 3", test_cli_guidance},
+        {"cli: --compare, the floor is vq's", test_cli_compare},
+        {"cli: bad input, one line, exit 2", test_cli_bad_input},
+        {"cli: plot flow --format dumb", test_cli_plot_dumb},
+        {"cli: allocation failures", test_cli_alloc_failures},
+        {NULL, NULL},
+    };
+    th_suite("flow command line", cli);
 }

@@ -51,6 +51,7 @@ static const char *const fn_kernel[] = {"ssm_kernel", NULL};
 static const char *const fn_vq[] = {"vq_assign", "vq_lloyd_step", NULL};
 static const char *const fn_fusion[] = {"qknorm_heads_norm", "qknorm_mha", NULL};
 static const char *const fn_mot[] = {"mot_mask", "mot_forward", NULL};
+static const char *const fn_flow[] = {"flow_velocity", "flow_euler_step", NULL};
 
 const exercise exercise_table[] = {
     {.id = "maxgap",
@@ -191,6 +192,19 @@ const exercise exercise_table[] = {
                "mixes tokens.",
                "Head h uses columns h*d_h.., scale 1/sqrt(d_h), -inf where the mask is 0, then "
                "attn_row_softmax; Z starts at zero."}},
+    {.id = "flow",
+     .topic = "flow",
+     .title = "the exact rectified-flow field and an Euler step",
+     .library = "models/flow.c",
+     .functions = fn_flow,
+     .hints = {"logw_k = log pi_k - d/2 log(2 pi s2_k) - |x - t mu_k|^2 / (2 s2_k), with "
+               "s2_k = t^2 sigma_k^2 + (1 - t)^2: the log-posterior of component k, up to a "
+               "constant.",
+               "Subtract the largest logw, exp, normalise: w_k. Then v = sum_k w_k (mu_k + "
+               "(t sigma_k^2 - (1 - t)) (x - t mu_k) / s2_k).",
+               "Euler: x_p += h v(x_p, t) for each particle, h = t_{i+1} - t_i. Check t and "
+               "t + h in [0, 1] first; traced, record t, h, v and x (at most "
+               "FLOW_TRACE_PARTICLES rows)."}},
 };
 const size_t exercise_count = sizeof exercise_table / sizeof exercise_table[0];
 

@@ -27,6 +27,7 @@ const topic *const topic_registry[] = {
     &topic_vq,
     &topic_fusion,
     &topic_mot,
+    &topic_flow,
     NULL,
 };
 

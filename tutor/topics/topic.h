@@ -81,6 +81,7 @@ plot_fn topic_ssm_plot;
 plot_fn topic_vq_plot;
 plot_fn topic_fusion_plot;
 plot_fn topic_mot_plot;
+plot_fn topic_flow_plot;
 
 /* The topics, each defined in topics/topic_ID.c and listed once in topic.c. Declared
  * here so that each definition is checked against the one the registry sees. */
@@ -95,6 +96,7 @@ extern const topic topic_ssm;
 extern const topic topic_vq;
 extern const topic topic_fusion;
 extern const topic topic_mot;
+extern const topic topic_flow;
 
 /* The registry, in display order, and its length. */
 extern const topic *const topic_registry[];
