@@ -54,6 +54,18 @@ static const promise promises[] = {
      "every step, readable",
      {": 3\n", " steps:\nstep 1 [line "}},
     {"tutor run ssm --kind mamba --json", "the selective-copying demo", {"\"marked\": ["}},
+    {"tutor run vq --K 16",
+     "images as tokens, and the loss",
+     {"result: the tokens", "VQ-VAE (z = x): codebook_loss", "commitment"}},
+    {"tutor run fusion --part growth --g \"1 2 4 8 16\"",
+     "QK-Norm keeps logits bounded",
+     {"the logits grow like g^2 without QK-Norm; with it they stay bounded"}},
+    {"tutor run mot --segments \"text:5 image:4 text:3\" --tie",
+     "tied experts = one dense layer",
+     {"tied = dense: max |Y - Y_dense| = "}},
+    {"tutor run flow --steps 8 --method heun",
+     "rectified flow on a 2-D mixture",
+     {"8 heun steps", "mixture (4 components"}},
 };
 #define N_PROMISES (sizeof promises / sizeof promises[0])
 static int promise_seen[N_PROMISES];

@@ -873,6 +873,14 @@ static void test_advertised_keys(void)
     type_text("heap");
     CU_ASSERT(selected_is("heap"));
     CU_ASSERT(wait_for(" /heap", NULL));
+    keys("Enter"); /* opens heap; the filter stays for the way back */
+    CU_ASSERT(wait_for("heap", "step 1 / ", NULL));
+    keys("q");
+    CU_ASSERT(wait_for("filter: heap", NULL));
+    keys("/"); /* a new filter, not heap's continued */
+    type_text("knap");
+    CU_ASSERT(wait_for(" /knap", NULL));
+    CU_ASSERT(selected_is("knapsack"));
     keys("Escape");
     CU_ASSERT(wait_for("(none: / starts one)", NULL));
     CU_ASSERT(selected_is(first));

@@ -1124,7 +1124,11 @@ static int home_screen(void)
             }
         } else {
             switch (ch) {
-            case '/': filtering = 1; break;
+            case '/': /* a new filter, as / starts a new search in less and vim */
+                filtering = 1;
+                flen = 0;
+                filter[0] = '\0';
+                break;
             case 'q': return 0;
             case '?': rc = help_screen(NULL); break;
             case 't':

@@ -1184,7 +1184,14 @@ void views_draw(tty_rect r, const topic *t, const trace *tr, const views_index *
     int rectree = views_index_get(ix, "call", step) && views_index_get(ix, "parent", step);
     if (heap && heap->kind == TRACE_INTS)
         y += view_heap_tree(&c, y, tr, heap, AVAIL) + 1;
-    for (size_t k = 0; k < ix->n; k++) {
+    /* In a model topic (one that records matrices) the integer arrays (tokens, a modality
+     * per position, counts) take their turn with the matrices below, so an array recorded
+     * early never pushes the matrix a later step is about off the pane. An algorithm's
+     * arrays stay on top in a fixed order, so its layout does not jump while stepping. */
+    int models = 0;
+    for (size_t k = 0; k < ix->n; k++)
+        models |= ix->v[k].kind == TRACE_MATRIX;
+    for (size_t k = 0; k < ix->n && !models; k++) {
         const views_series *s = &ix->v[k];
         const trace_snap *sp = series_at(s, step);
         if (!sp || sp->kind != TRACE_INTS)
@@ -1210,7 +1217,10 @@ void views_draw(tty_rect r, const topic *t, const trace *tr, const views_index *
                                                                     : 2;
             if (rank != pass)
                 continue;
-            if (sp->kind == TRACE_TABLE)
+            if (sp->kind == TRACE_INTS && models && !(buckets && (sp == mn || sp == mx)) &&
+                sp != heap)
+                y += view_ints(&c, y, sp, AVAIL) + 1;
+            else if (sp->kind == TRACE_TABLE)
                 y += view_grid(&c, y, sp, AVAIL, table_text, NULL) + 1;
             else if (sp->kind == TRACE_MATRIX)
                 y += view_heat(&c, y, sp, AVAIL) + 1;
