@@ -13,16 +13,16 @@
 
 const char *const fusion_listing[] = {
     QKNORM_LISTING_LINES,
-    "codes = vq(image): each patch's nearest codebook entry (the vq topic)",
-    "stream = caption, <boi>, image tokens (V_t + 2 + code), <eoi>, text",
-    "x_i = E[token_i] + pos(i)             (one embedding table for both modalities)",
-    "y = block(x) E^T                      (n x V next-token logits)",
-    "z_i = logsumexp(y_i);  z-loss = coef * mean_i z_i^2",
-    "inside <boi>..<eoi>: y[v] = -inf for every non-image token v",
-    "    token = argmax y (greedy) or a draw from softmax(y / T)",
-    "after the image's token count: append <eoi> (forced)",
-    "pixels = codebook[code] per patch, patches put back in place (vq)",
-    "growth: q, k scaled by g; max logit and entropy, QK-Norm off and on",
+    "codes = vq(image)",
+    "stream: text,<boi>,img,<eoi>,text",
+    "x_i = E[token_i] + pos(i)",
+    "y = block(x) E^T   (logits)",
+    "z = logsumexp(y); zloss = c z^2",
+    "in <boi>..<eoi>: y[text] = -inf",
+    "  token = argmax, or draw y / T",
+    "after the count: append <eoi>",
+    "pixels = codebook[code]   (vq)",
+    "growth: q, k scaled by g",
 };
 const size_t fusion_listing_len = sizeof fusion_listing / sizeof fusion_listing[0];
 _Static_assert(sizeof fusion_listing / sizeof fusion_listing[0] == FUSION_L_GROWTH,

@@ -43,21 +43,22 @@
 /* Steps per head and row are recorded for the first QKNORM_TRACE_HEADS heads only. */
 #define QKNORM_TRACE_HEADS 8
 
-/* The listing's lines, as a macro so that fusion.c can start its own listing with them
+/* The listing's lines (N is RMSNorm; at most 33 columns, the width of the UI's listing
+ * pane at 80x24), as a macro so that fusion.c can start its own listing with them
  * (one listing for the whole topic; line numbers of this module stay valid in it). */
 /* clang-format off */
 #define QKNORM_LISTING_LINES                                                                 \
-    "Q = X Wq,  K = X Wk,  V = X Wv                      (n x d each)",                      \
-    "for each head h (columns h dh .. (h+1) dh - 1, dh = d / H):",                           \
-    "    if qk_norm: q_h = LN(q_h), k_h = LN(k_h)      (each row, over its dh entries)",     \
-    "    S_h = q_h k_h^T / sqrt(dh)                      (n x n logits)",                    \
-    "    if causal: S_h[i][j] = -inf for j > i",                                              \
-    "    P_h = softmax(S_h) by rows;  entropy_h[i] = -sum_j P log P",                         \
-    "    O[:, head h] = P_h v_h",                                                             \
+    "Q, K, V = X Wq, X Wk, X Wv",                                                             \
+    "for each head h (dh = d / H):",                                                          \
+    "  if qk_norm: q, k = LN(q), LN(k)",                                                      \
+    "  S = q k^T / sqrt(dh)",                                                                 \
+    "  if causal: S[i][j > i] = -inf",                                                        \
+    "  P = softmax(S); entropy of P",                                                         \
+    "  O[:, head h] = P v",                                                                   \
     "result = O Wo",                                                                          \
-    "pre-norm:  h = x + attn(RMSNorm(x));  out = h + ffn(RMSNorm(h))",                        \
-    "Chameleon: h = x + RMSNorm(attn(x));  out = h + RMSNorm(ffn(h))",                        \
-    "ffn(u) = (silu(u Wgate) * (u Wup)) Wdown            (SwiGLU)"
+    "pre:  x+attn(N(x)), h+ffn(N(h))",                                                        \
+    "Cham: x+N(attn(x)), h+N(ffn(h))",                                                        \
+    "ffn(u) = (silu(u Wg) * u Wu) Wd"
 /* clang-format on */
 #define QKNORM_LISTING_COUNT 11
 
