@@ -218,178 +218,184 @@ void parse_src_locate(const parse_src *src, const char *pos, const char *what, c
         snprintf(err, errlen, "%s: %s: %s", what, src->file, copy);
 }
 
-/* Grows an int array to hold one more value. */
-static int push_int(int **v, size_t *n, size_t *cap, int x)
+/* An array of `size`-byte values v with *cap slots, grown when needed to hold value n:
+ * returns the array, or NULL when out of memory (v is then still the caller's). */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 16;
-        int *grown = mem_realloc_array(*v, c, sizeof **v);
-        if (!grown)
-            return TUTOR_ENOMEM;
-        *v = grown;
+    if (n < *cap)
+        return v;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *grown = mem_realloc_array(v, c, size);
+    if (grown)
         *cap = c;
+    return grown;
+}
+
+/* One token of a list, s[0..len), stored as value number i: returns 0 or an error with
+ * its message in err. */
+typedef int (*token_fn)(void *ctx, size_t i, const char *s, size_t len, char *err, size_t errlen);
+
+/* The walk every list parser shares: reads `list` (inline, @FILE or -), splits it at
+ * separators and hands each token to take, refusing more than max_n (`noun` in the
+ * message). An error from a file is located by file and line. O(length of the list). */
+static int walk_list(const char *list, const char *what, size_t max_n, const char *noun,
+                     token_fn take, void *ctx, size_t *n, char *err, size_t errlen)
+{
+    parse_src src;
+    int rc = parse_src_open(&src, list, what, err, errlen);
+    if (rc) {
+        parse_src_free(&src);
+        return rc;
     }
-    (*v)[(*n)++] = x;
+    const char *s = src.text;
+    size_t count = 0;
+    for (;;) {
+        while (is_sep(*s))
+            s++;
+        if (!*s)
+            break;
+        if (count == max_n) {
+            rc = say(TUTOR_ETOOBIG, err, errlen, "%s: more than %zu %s", what, max_n, noun);
+            break;
+        }
+        size_t len = token_len(s, 0);
+        if ((rc = take(ctx, count, s, len, err, errlen)) != 0)
+            break;
+        count++;
+        s += len;
+    }
+    if (rc && rc != TUTOR_ENOMEM)
+        parse_src_locate(&src, s, what, err, errlen);
+    parse_src_free(&src);
+    *n = count;
+    return rc;
+}
+
+typedef struct int_list {
+    const char *what;
+    int *v;
+    size_t cap;
+} int_list;
+
+static int take_int(void *ctx, size_t i, const char *s, size_t len, char *err, size_t errlen)
+{
+    int_list *l = ctx;
+    long long x;
+    int rc = int_token(s, len, l->what, INT_MIN, INT_MAX, &x, err, errlen);
+    if (rc)
+        return rc;
+    int *v = grow(l->v, i, &l->cap, sizeof *v);
+    if (!v)
+        return say(TUTOR_ENOMEM, err, errlen, "%s: out of memory", l->what);
+    l->v = v;
+    v[i] = (int)x;
     return 0;
 }
 
 int parse_ints(const char *list, const char *what, size_t max_n, int **out, size_t *n, char *err,
                size_t errlen)
 {
-    parse_src src;
-    int rc = parse_src_open(&src, list, what, err, errlen);
+    int_list l = {what, NULL, 0};
+    size_t len;
+    int rc = walk_list(list, what, max_n, "numbers", take_int, &l, &len, err, errlen);
     if (rc) {
-        parse_src_free(&src);
+        mem_free(l.v);
         return rc;
     }
-    const char *s = src.text;
-    int *v = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        while (is_sep(*s))
-            s++;
-        if (!*s)
-            break;
-        if (len == max_n) {
-            rc = say(TUTOR_ETOOBIG, err, errlen, "%s: more than %zu numbers", what, max_n);
-            break;
-        }
-        size_t tl = token_len(s, 0);
-        long long x;
-        rc = int_token(s, tl, what, INT_MIN, INT_MAX, &x, err, errlen);
-        if (rc)
-            break;
-        rc = push_int(&v, &len, &cap, (int)x);
-        if (rc) {
-            say(rc, err, errlen, "%s: out of memory", what);
-            break;
-        }
-        s += tl;
-    }
-    if (rc && rc != TUTOR_ENOMEM)
-        parse_src_locate(&src, s, what, err, errlen);
-    parse_src_free(&src);
-    if (rc) {
-        mem_free(v);
-        return rc;
-    }
-    *out = v;
+    *out = l.v;
     *n = len;
+    return 0;
+}
+
+typedef struct real_list {
+    const char *what;
+    double *v;
+    size_t cap;
+} real_list;
+
+static int take_real(void *ctx, size_t i, const char *s, size_t len, char *err, size_t errlen)
+{
+    real_list *l = ctx;
+    char buf[64];
+    if (len >= sizeof buf)
+        return say(TUTOR_EINVAL, err, errlen, "%s: '%.40s...' is too long for a number", l->what,
+                   s);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    double x = strtod(buf, &end);
+    if (end == buf || *end || isnan(x) || isinf(x) || errno == ERANGE)
+        return say(TUTOR_EINVAL, err, errlen, "%s: '%s' is not a finite number", l->what, buf);
+    double *v = grow(l->v, i, &l->cap, sizeof *v);
+    if (!v)
+        return say(TUTOR_ENOMEM, err, errlen, "%s: out of memory", l->what);
+    l->v = v;
+    v[i] = x;
     return 0;
 }
 
 int parse_reals(const char *list, const char *what, size_t max_n, double **out, size_t *n,
                 char *err, size_t errlen)
 {
-    parse_src src;
-    int rc = parse_src_open(&src, list, what, err, errlen);
+    real_list l = {what, NULL, 0};
+    size_t len;
+    int rc = walk_list(list, what, max_n, "numbers", take_real, &l, &len, err, errlen);
     if (rc) {
-        parse_src_free(&src);
+        mem_free(l.v);
         return rc;
     }
-    const char *s = src.text;
-    double *v = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        while (is_sep(*s))
-            s++;
-        if (!*s)
-            break;
-        if (len == max_n) {
-            rc = say(TUTOR_ETOOBIG, err, errlen, "%s: more than %zu numbers", what, max_n);
-            break;
-        }
-        size_t tl = token_len(s, 0);
-        char buf[64];
-        if (tl >= sizeof buf) {
-            rc = say(TUTOR_EINVAL, err, errlen, "%s: '%.40s...' is too long for a number", what, s);
-            break;
-        }
-        memcpy(buf, s, tl);
-        buf[tl] = '\0';
-        char *end;
-        errno = 0;
-        double x = strtod(buf, &end);
-        if (end == buf || *end || isnan(x) || isinf(x) || errno == ERANGE) {
-            rc = say(TUTOR_EINVAL, err, errlen, "%s: '%s' is not a finite number", what, buf);
-            break;
-        }
-        if (len == cap) {
-            size_t c = cap ? cap * 2 : 16;
-            double *grown = mem_realloc_array(v, c, sizeof *v);
-            if (!grown) {
-                rc = say(TUTOR_ENOMEM, err, errlen, "%s: out of memory", what);
-                break;
-            }
-            v = grown;
-            cap = c;
-        }
-        v[len++] = x;
-        s += tl;
-    }
-    if (rc && rc != TUTOR_ENOMEM)
-        parse_src_locate(&src, s, what, err, errlen);
-    parse_src_free(&src);
-    if (rc) {
-        mem_free(v);
-        return rc;
-    }
-    *out = v;
+    *out = l.v;
     *n = len;
+    return 0;
+}
+
+typedef struct pair_list {
+    const char *what;
+    long long alo, ahi, blo, bhi;
+    int *a, *b;
+    size_t cap_a, cap_b;
+} pair_list;
+
+static int take_pair(void *ctx, size_t i, const char *s, size_t len, char *err, size_t errlen)
+{
+    pair_list *l = ctx;
+    size_t first = token_len(s, ':');
+    if (first == len)
+        return say(TUTOR_EINVAL, err, errlen, "%s: '%.*s' is not of the form A:B", l->what,
+                   len > 40 ? 40 : (int)len, s);
+    long long x, y;
+    int rc = int_token(s, first, l->what, l->alo, l->ahi, &x, err, errlen);
+    if (!rc)
+        rc = int_token(s + first + 1, len - first - 1, l->what, l->blo, l->bhi, &y, err, errlen);
+    if (rc)
+        return rc;
+    int *a = grow(l->a, i, &l->cap_a, sizeof *a);
+    if (a)
+        l->a = a;
+    int *b = a ? grow(l->b, i, &l->cap_b, sizeof *b) : NULL;
+    if (!b)
+        return say(TUTOR_ENOMEM, err, errlen, "%s: out of memory", l->what);
+    l->b = b;
+    a[i] = (int)x;
+    b[i] = (int)y;
     return 0;
 }
 
 int parse_pairs(const char *list, const char *what, long long alo, long long ahi, long long blo,
                 long long bhi, size_t max_n, int **a, int **b, size_t *n, char *err, size_t errlen)
 {
-    parse_src src;
-    int rc = parse_src_open(&src, list, what, err, errlen);
+    pair_list l = {what, alo, ahi, blo, bhi, NULL, NULL, 0, 0};
+    size_t len;
+    int rc = walk_list(list, what, max_n, "items", take_pair, &l, &len, err, errlen);
     if (rc) {
-        parse_src_free(&src);
+        mem_free(l.a);
+        mem_free(l.b);
         return rc;
     }
-    const char *s = src.text;
-    int *va = NULL, *vb = NULL;
-    size_t na = 0, nb = 0, capa = 0, capb = 0;
-    for (;;) {
-        while (is_sep(*s))
-            s++;
-        if (!*s)
-            break;
-        if (na == max_n) {
-            rc = say(TUTOR_ETOOBIG, err, errlen, "%s: more than %zu items", what, max_n);
-            break;
-        }
-        size_t whole = token_len(s, 0);
-        size_t first = token_len(s, ':');
-        if (first == whole) {
-            rc = say(TUTOR_EINVAL, err, errlen, "%s: '%.*s' is not of the form A:B", what,
-                     whole > 40 ? 40 : (int)whole, s);
-            break;
-        }
-        long long x, y;
-        rc = int_token(s, first, what, alo, ahi, &x, err, errlen);
-        if (!rc)
-            rc = int_token(s + first + 1, whole - first - 1, what, blo, bhi, &y, err, errlen);
-        if (rc)
-            break;
-        if (push_int(&va, &na, &capa, (int)x) || push_int(&vb, &nb, &capb, (int)y)) {
-            rc = say(TUTOR_ENOMEM, err, errlen, "%s: out of memory", what);
-            break;
-        }
-        s += whole;
-    }
-    if (rc && rc != TUTOR_ENOMEM)
-        parse_src_locate(&src, s, what, err, errlen);
-    parse_src_free(&src);
-    if (rc) {
-        mem_free(va);
-        mem_free(vb);
-        return rc;
-    }
-    *a = va;
-    *b = vb;
-    *n = na;
+    *a = l.a;
+    *b = l.b;
+    *n = len;
     return 0;
 }
 
