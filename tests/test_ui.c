@@ -1015,6 +1015,63 @@ static void test_advertised_keys(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* A model topic's token stream is coloured by its "modality" snapshot: on fusion's second
+ * step the stream's row of values carries attributes after its first (text) value, where
+ * an uncoloured row has none. */
+static void test_modality_colours(void)
+{
+    if (!screen_ready())
+        return;
+    if (!topic_find("fusion")) {
+        fprintf(stderr, "\n  no fusion topic: modality colours not tested\n");
+        return;
+    }
+    CU_ASSERT_FATAL(start(NULL));
+    CU_ASSERT_FATAL(wait_for("filter:", NULL));
+    keys("/");
+    type_text("fusion");
+    keys("Enter");
+    CU_ASSERT_FATAL(wait_for("step 1 / ", NULL));
+    keys("n");
+    CU_ASSERT_FATAL(wait_for("step 2 / ", "stream [", "modality [", NULL));
+    /* The row below the label, found in the plain capture, then read with attributes. */
+    const char *plain = capture();
+    const char *label = strstr(plain, "stream [");
+    int line = 1;
+    for (const char *q = plain; label && q < label; q++)
+        line += *q == '\n';
+    tmux(&screen_text, "capture-pane", "-p", "-e", "-t", "ui", NULL);
+    const char *row = strbuf_str(&screen_text);
+    for (int l = 0; label && row && l < line; l++) {
+        row = strchr(row, '\n');
+        row = row ? row + 1 : NULL;
+    }
+    int coloured = 0;
+    if (label && row) {
+        const char *end = strchr(row, '\n');
+        const char *bar = strstr(row, "\xe2\x94\x82"); /* the pane's left border */
+        const char *p = bar && (!end || bar < end) ? bar + 3 : row;
+        /* Past the first value (a text token: digits outside escape sequences)... */
+        int in_esc = 0, seen_digit = 0;
+        for (; p < end; p++) {
+            if (*p == '\x1b')
+                in_esc = 1;
+            else if (in_esc && *p == 'm')
+                in_esc = 0;
+            else if (!in_esc && *p >= '0' && *p <= '9')
+                seen_digit = 1;
+            else if (!in_esc && seen_digit && *p == ' ')
+                break;
+        }
+        /* ... an attribute set for a later (marker or image) token. */
+        for (; p < end; p++)
+            coloured |= *p == '\x1b' && strncmp(p, "\x1b[39m", 5) != 0 &&
+                        strncmp(p, "\x1b[49m", 5) != 0 && strncmp(p, "\x1b[0m", 4) != 0;
+    }
+    CU_ASSERT(coloured);
+    stop();
+}
+
 /* Without a terminal, `tutor` prints the batch usage and exits 0. */
 static void test_no_tty(void)
 {
@@ -1442,6 +1499,7 @@ void tests_register(void)
         {"a terminal that cannot move the cursor is refused", test_dumb_terminal},
         {"outside UTF-8 the keys are spelt in ASCII", test_ascii_keys},
         {"every key a footer advertises works on its screen", test_advertised_keys},
+        {"a token stream is coloured by its modality", test_modality_colours},
         {"outside UTF-8 the notes are spelt in ASCII", test_ascii_notes},
         {"an input file that is the terminal is refused, not read", test_input_from_terminal},
         {NULL, NULL},

@@ -290,9 +290,23 @@ static int view_scalars(ctx *c, int y)
     return rows;
 }
 
+/* The style for a cell whose token has modality m (a model topic's "modality" snapshot:
+ * text, image, markers...): one style per value, bold, underlined or reversed without
+ * colour, so a stream of tokens reads as its modalities at a glance. */
+static int modality_style(int64_t m)
+{
+    static const int styles[] = {TTY_NORMAL, TTY_KEY, TTY_PATH, TTY_HEADING, TTY_OK};
+    return m >= 0 && m < (int64_t)(sizeof styles / sizeof styles[0]) ? styles[m] : TTY_DIM;
+}
+
 static int view_ints(ctx *c, int y, const trace_snap *sp, int avail)
 {
     size_t n = sp->cols;
+    /* An array as long as the step's "modality" array (a token stream, the modalities
+     * themselves) is coloured by it, cell by cell. */
+    const trace_snap *mod = views_index_get(c->ix, "modality", c->step);
+    if (mod && (mod->kind != TRACE_INTS || mod->cols != n))
+        mod = NULL;
     int cw = 1;
     for (size_t k = 0; k < n; k++) {
         int d = digits(sp->ints[k]);
@@ -364,7 +378,11 @@ static int view_ints(ctx *c, int y, const trace_snap *sp, int avail)
     for (size_t k = first; k < last; k++) {
         char buf[32];
         fmt_int(buf, sizeof buf, sp->ints[k]);
-        cell(c, y + rows, c->x + (int)(k - first) * cw, cw, role_at(c, sp->name, (long)k, -1), buf);
+        int role = role_at(c, sp->name, (long)k, -1);
+        cell(c, y + rows, c->x + (int)(k - first) * cw, cw, role, buf);
+        if (mod && role < 0) /* the value again, in its modality's style */
+            tty_putf(y + rows, c->x + (int)(k - first) * cw + cw - 1 - (int)strlen(buf),
+                     (int)strlen(buf), modality_style(mod->ints[k]), "%s", buf);
         tty_putf(y + rows + 1, c->x + (int)(k - first) * cw, cw, TTY_DIM, "%*zu ", cw - 1, k);
     }
     c->x -= lx;
