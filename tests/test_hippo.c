@@ -310,6 +310,40 @@ static void test_legs_fast_equals_dense(void)
     CU_ASSERT_EQUAL(hippo_legs_step_fast(c, 1, 1, 2, SSM_ZOH), TUTOR_EINVAL);
 }
 
+/* The fast step works in blocks of 256 entries, carrying its two running sums across
+ * them: past one block (N = 600: two full blocks and a partial one) it still equals the
+ * dense step, for every method, from a state that is not zero. */
+static void test_legs_fast_blocks(void)
+{
+    size_t N = 600;
+    double *A = mem_alloc(N * N * sizeof *A), *B = mem_alloc(N * sizeof *B);
+    double *c1 = mem_alloc(N * sizeof *c1), *c2 = mem_alloc(N * sizeof *c2);
+    double *work = mem_alloc(((N + 1) * (N + 1) + N) * sizeof *work);
+    CU_ASSERT_FATAL(A && B && c1 && c2 && work);
+    hippo_legs_matrices(A, B, N);
+    for (int m = 0; m < 3; m++) {
+        rng r;
+        rng_seed(&r, 11);
+        for (size_t n = 0; n < N; n++)
+            c1[n] = c2[n] = rng_gauss(&r);
+        double worst = 0;
+        for (size_t k = 700; k < 703; k++) { /* k > N: every method is stable */
+            double f = rng_gauss(&r);
+            CU_ASSERT_EQUAL(hippo_legs_step_fast(c1, f, k, N, (ssm_method)m), 0);
+            CU_ASSERT_EQUAL(hippo_legs_step_dense(c2, A, B, f, k, N, (ssm_method)m, work), 0);
+            worst = fmax(worst, mat_max_abs_diff(c1, c2, N) / fmax(1, max_abs(c2, N)));
+        }
+        if (!(worst < 1e-12))
+            fprintf(stderr, "\n  method %d: fast and dense differ by %g\n", m, worst);
+        CU_ASSERT_TRUE(worst < 1e-12);
+    }
+    mem_free(A);
+    mem_free(B);
+    mem_free(c1);
+    mem_free(c2);
+    mem_free(work);
+}
+
 /* The dense step equals the general discretisation with dt = 1/k (ln((k+1)/k) for zoh)
  * followed by c = Abar c + Bbar f. */
 static void test_legs_step_is_discretised_lti(void)
@@ -810,6 +844,7 @@ void tests_register(void)
         {"discretisation formulas", test_discretize_definitions},
         {"discretisation orders", test_discretisation_orders},
         {"LegS O(N) step = dense step", test_legs_fast_equals_dense},
+        {"LegS fast step across its blocks (N = 600) = dense", test_legs_fast_blocks},
         {"LegS step = discretised LTI", test_legs_step_is_discretised_lti},
         {"LegS approaches exact projection", test_legs_approaches_exact_projection},
         {"LegS time-stretch invariance", test_legs_time_stretch},
