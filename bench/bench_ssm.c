@@ -355,8 +355,9 @@ static void case_mamba(void)
     fd.run.parts = threads;
     if (bench_time_pair(&many_t, ours_mamba, &ctx, &floor_many_t, floor_call, &fd.run, 7))
         goto out;
-    mamba_row(ours_name, &many_t, floor_name, &floor_many_t, threads > 1 ? 1 / 1.5 : 0,
-              threads > 1 ? "<= 1.5x floor" : NULL, WHY_SCAN);
+    /* For information: the issue's targets are the one-thread ratio above and the speed-up
+     * below. */
+    mamba_row(ours_name, &many_t, floor_name, &floor_many_t, 0, NULL, WHY_SCAN);
     if (threads > 1) {
         /* Using every CPU: at least 3/4 of a perfect speed-up. When the floor, which shares
          * nothing, did not speed up either, the CPUs were busy with something else. */
