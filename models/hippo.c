@@ -99,6 +99,24 @@ void hippo_lagt_matrices(double *A, double *B, size_t N)
 static double legs_r_table[LEGS_TABLE];
 static pthread_once_t legs_r_once = PTHREAD_ONCE_INIT;
 
+/* The block loops below are compiled twice: for the build's target and, on x86-64 with gcc
+ * or clang, for AVX2 (picked at run time when the CPU has it). Every helper is inlined
+ * into both, so each copy's loops get that copy's vector width. The AVX2 copy is not built
+ * for FMA: no multiply-add is fused (C11 mode), so both give the same bits. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define LEGS_AVX2 1
+#if defined(__clang__)
+#define LEGS_AVX2_ATTR __attribute__((target("avx2")))
+#else
+/* optimize("O3"): gcc 12's -O2 vectorises only the cheapest loops, and for AVX2 few. */
+#define LEGS_AVX2_ATTR __attribute__((target("avx2"), optimize("O3")))
+#endif
+#define LEGS_INLINE static inline __attribute__((always_inline))
+#else
+#define LEGS_AVX2   0
+#define LEGS_INLINE static inline
+#endif
+
 static void legs_r_init(void)
 {
     for (size_t n = 0; n < LEGS_TABLE; n++)
@@ -111,8 +129,8 @@ static void legs_r_init(void)
  * is cut into four quarters: their totals first (four independent sums), then their prefix
  * sums side by side from the right offsets. The additions are regrouped, so S_n may differ
  * from the one-chain sum by rounding. */
-static inline void legs_explicit_n(double *c, const double *r, int len, double n0, double e,
-                                   double d, double f, double *sum)
+LEGS_INLINE void legs_explicit_n(double *c, const double *r, int len, double n0, double e, double d,
+                                 double f, double *sum)
 {
     double p[LEGS_BLOCK], S[LEGS_BLOCK];
     for (int i = 0; i < len; i++)
@@ -142,8 +160,8 @@ static inline void legs_explicit_n(double *c, const double *r, int len, double n
 
 /* A full block goes through a copy of the loops with its length a constant, which -O2's
  * vectoriser takes (it skips loops whose length it does not know). */
-static void legs_explicit(double *c, const double *r, size_t len, size_t n0, double e, double d,
-                          double f, double *sum)
+LEGS_INLINE void legs_explicit(double *c, const double *r, size_t len, size_t n0, double e,
+                               double d, double f, double *sum)
 {
     if (len == LEGS_BLOCK)
         legs_explicit_n(c, r, LEGS_BLOCK, (double)n0, e, d, f, sum);
@@ -157,8 +175,8 @@ static void legs_explicit(double *c, const double *r, size_t len, size_t n0, dou
  * S_{n+1} = (1 - r_n b_n) S_n + r_n a_n: one multiply-add per entry on the chain, where
  * the textbook loop carries a division. Pass 1 (vectorised): alpha_n, beta_n, b_n.
  * Pass 2 (serial): the S recurrence. Pass 3 (vectorised): x_n. */
-static inline void legs_substitute_n(double *c, const double *r, int len, double n0, double d,
-                                     double *sum)
+LEGS_INLINE void legs_substitute_n(double *c, const double *r, int len, double n0, double d,
+                                   double *sum)
 {
     double alpha[LEGS_BLOCK], beta[LEGS_BLOCK], b[LEGS_BLOCK], S[LEGS_BLOCK];
     for (int i = 0; i < len; i++) {
@@ -179,8 +197,8 @@ static inline void legs_substitute_n(double *c, const double *r, int len, double
     *sum = s;
 }
 
-static void legs_substitute(double *c, const double *r, size_t len, size_t n0, double d,
-                            double *sum)
+LEGS_INLINE void legs_substitute(double *c, const double *r, size_t len, size_t n0, double d,
+                                 double *sum)
 {
     if (len == LEGS_BLOCK)
         legs_substitute_n(c, r, LEGS_BLOCK, (double)n0, d, sum);
@@ -188,14 +206,12 @@ static void legs_substitute(double *c, const double *r, size_t len, size_t n0, d
         legs_substitute_n(c, r, (int)len, (double)n0, d, sum);
 }
 
-int hippo_legs_step_fast(double *c, double f, size_t k, size_t N, ssm_method method)
+/* The step's block loop, method already checked. */
+LEGS_INLINE void legs_blocks(double *c, double f, size_t k, size_t N, ssm_method method)
 {
-    if (method != SSM_EULER && method != SSM_BILINEAR && method != SSM_BACKWARD)
-        return TUTOR_EINVAL;
     double d = 1.0 / (double)k;
     double rbuf[LEGS_BLOCK];
     double explicit_sum = 0, solve_sum = 0;
-    pthread_once(&legs_r_once, legs_r_init);
     for (size_t n0 = 0; n0 < N; n0 += LEGS_BLOCK) {
         size_t len = N - n0 < LEGS_BLOCK ? N - n0 : LEGS_BLOCK;
         const double *r = legs_r_table + n0;
@@ -219,6 +235,44 @@ int hippo_legs_step_fast(double *c, double f, size_t k, size_t N, ssm_method met
             legs_substitute(block, r, len, n0, d / 2, &solve_sum);
         }
     }
+}
+
+static void legs_blocks_base(double *c, double f, size_t k, size_t N, ssm_method method)
+{
+    legs_blocks(c, f, k, N, method);
+}
+
+#if LEGS_AVX2
+LEGS_AVX2_ATTR static void legs_blocks_avx2(double *c, double f, size_t k, size_t N,
+                                            ssm_method method)
+{
+    legs_blocks(c, f, k, N, method);
+}
+#endif
+
+static int legs_use_avx2;
+
+static void legs_init(void)
+{
+    legs_r_init();
+#if LEGS_AVX2
+    __builtin_cpu_init();
+    legs_use_avx2 = __builtin_cpu_supports("avx2");
+#endif
+}
+
+int hippo_legs_step_fast(double *c, double f, size_t k, size_t N, ssm_method method)
+{
+    if (method != SSM_EULER && method != SSM_BILINEAR && method != SSM_BACKWARD)
+        return TUTOR_EINVAL;
+    pthread_once(&legs_r_once, legs_init);
+#if LEGS_AVX2
+    if (legs_use_avx2) {
+        legs_blocks_avx2(c, f, k, N, method);
+        return 0;
+    }
+#endif
+    legs_blocks_base(c, f, k, N, method);
     return 0;
 }
 

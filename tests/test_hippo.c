@@ -310,6 +310,42 @@ static void test_legs_fast_equals_dense(void)
     CU_ASSERT_EQUAL(hippo_legs_step_fast(c, 1, 1, 2, SSM_ZOH), TUTOR_EINVAL);
 }
 
+/* The benchmark's case: N = 1024 (four blocks), 16 steps from a zero state, every method,
+ * the fast step (its AVX2 copy on a CPU that has it) within 1e-12 of the dense step
+ * relative to the largest entry seen (Euler grows huge while k < N). Fails if the run-time
+ * choice of copy, the table of r_n or a block's carried sums go wrong. */
+static void test_legs_fast_1024(void)
+{
+    size_t N = 1024, L = 16;
+    double *A = mem_alloc(N * N * sizeof *A), *B = mem_alloc(N * sizeof *B);
+    double *c1 = mem_alloc(N * sizeof *c1), *c2 = mem_alloc(N * sizeof *c2);
+    double *work = mem_alloc(((N + 1) * (N + 1) + N) * sizeof *work);
+    CU_ASSERT_FATAL(A && B && c1 && c2 && work);
+    hippo_legs_matrices(A, B, N);
+    for (int m = 0; m < 3; m++) {
+        rng r;
+        rng_seed(&r, 17);
+        memset(c1, 0, N * sizeof *c1);
+        memset(c2, 0, N * sizeof *c2);
+        double worst = 0, largest = 1;
+        for (size_t k = 1; k <= L; k++) {
+            double f = rng_gauss(&r);
+            CU_ASSERT_EQUAL(hippo_legs_step_fast(c1, f, k, N, (ssm_method)m), 0);
+            CU_ASSERT_EQUAL(hippo_legs_step_dense(c2, A, B, f, k, N, (ssm_method)m, work), 0);
+            largest = fmax(largest, max_abs(c2, N));
+            worst = fmax(worst, mat_max_abs_diff(c1, c2, N) / largest);
+        }
+        if (!(worst < 1e-12))
+            fprintf(stderr, "\n  method %d: fast and dense differ by %g\n", m, worst);
+        CU_ASSERT_TRUE(worst < 1e-12);
+    }
+    mem_free(A);
+    mem_free(B);
+    mem_free(c1);
+    mem_free(c2);
+    mem_free(work);
+}
+
 /* The fast step works in blocks of 256 entries, carrying its two running sums across
  * them: past one block (N = 600: two full blocks and a partial one) it still equals the
  * dense step, for every method, from a state that is not zero. */
@@ -845,6 +881,7 @@ void tests_register(void)
         {"discretisation orders", test_discretisation_orders},
         {"LegS O(N) step = dense step", test_legs_fast_equals_dense},
         {"LegS fast step across its blocks (N = 600) = dense", test_legs_fast_blocks},
+        {"LegS fast step at N = 1024, 16 steps, every method = dense", test_legs_fast_1024},
         {"LegS step = discretised LTI", test_legs_step_is_discretised_lti},
         {"LegS approaches exact projection", test_legs_approaches_exact_projection},
         {"LegS time-stretch invariance", test_legs_time_stretch},
