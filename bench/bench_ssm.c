@@ -435,8 +435,8 @@ static void case_legs(void)
         row.peer = dense_name[i];
         row.need = 50;
         row.target = ">= 50 (50x faster)";
-        row.why = "profile: one serial chain per pass (euler's running sum, split four "
-                  "ways; the substitution's multiply-add), scalar at -O2; dense is OpenBLAS";
+        row.why = "profile: AVX2 copy 9 (euler), 15 (backward), 22 (bilinear) instructions an "
+                  "entry; the substitution's serial multiply-add; is the AVX2 copy running?";
         if (bench_time_pair(&row.ours_t, legs_fast, &fast, &row.peer_t, legs_dense, &dense, 5))
             continue;
         double diff = bench_rel_diff(c_dense, c_fast, LEGS_N);
