@@ -2,10 +2,14 @@
 
 #include <CUnit/Basic.h>
 #include <ctype.h>
+#include <dirent.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../trace/mem.h"
 #include "../trace/status.h"
@@ -253,4 +257,61 @@ int main(int argc, char **argv)
     CU_cleanup_registry();
     printf("\n%s: %u passed, %u failed\n", name, run - failed, failed);
     return failed || asserts_failed ? 1 : 0;
+}
+
+long th_json_numbers(const char *s, const char *key, double *v, size_t cap)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(s, pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    size_t n = 0;
+    int depth = 0;
+    do {
+        if (*p == '[') {
+            depth++;
+            p++;
+        } else if (*p == ']') {
+            depth--;
+            p++;
+        } else if (*p == ',' || *p == ' ') {
+            p++;
+        } else if (strncmp(p, "null", 4) == 0) {
+            if (n == cap)
+                return -1;
+            v[n++] = NAN;
+            p += 4;
+        } else {
+            char *end;
+            double x = strtod(p, &end);
+            if (end == p || n == cap)
+                return -1;
+            v[n++] = x;
+            p = end;
+        }
+    } while (depth > 0 && *p);
+    return depth ? -1 : (long)n;
+}
+
+void th_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            th_remove_tree(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
 }

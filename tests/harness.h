@@ -42,6 +42,16 @@ int th_json_valid(const char *s);
  * failure points were checked. ASan's leak check covers "and nothing leaked". */
 int th_alloc_sweep(int (*body)(void *ctx), void *ctx, int other_ok);
 
+/* Reads the JSON value after `"key": ` in s (the first occurrence), flattened: every number
+ * of a number or of nested lists, in order, null as NaN, into v. Returns how many, or -1
+ * when the key is missing, the value is not numbers and lists, or it holds more than cap.
+ * For tests' own checks of an output's shape and values (th_json_valid checks syntax). */
+long th_json_numbers(const char *s, const char *key, double *v, size_t cap);
+
+/* Removes dir and everything in it (files and folders, recursively); what cannot be
+ * removed stays. For the temporary folders tests make with mkdtemp. */
+void th_remove_tree(const char *dir);
+
 /* Counts the lines of s. */
 size_t th_count_lines(const char *s);
 

@@ -1075,40 +1075,6 @@ static void test_alloc_failures(void)
 /* ---- the command line ---- */
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
-
-/* Reads up to max numbers of the JSON value after key (a number or nested lists of
- * numbers) into v; returns how many, or 0 when key is absent. */
-static size_t json_numbers(const char *s, const char *key, double *v, size_t max)
-{
-    const char *p = strstr(s, key);
-    if (!p)
-        return 0;
-    p += strlen(key);
-    size_t n = 0;
-    int depth = 0;
-    do {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '[') {
-            depth++;
-            p++;
-        } else if (*p == ']') {
-            depth--;
-            p++;
-        } else {
-            char *end;
-            double x = strtod(p, &end);
-            if (end == p)
-                break;
-            if (n < max)
-                v[n] = x;
-            n++;
-            p = end;
-        }
-    } while (depth > 0);
-    return n;
-}
-
 static void test_cli_velocity(void)
 {
     /* pi = 0.25, 0.75 after normalising 1 : 3; sum pi mu = (0.5 - 0.75, 0.75). */
@@ -1121,20 +1087,20 @@ static void test_cli_velocity(void)
     CU_ASSERT_TRUE(th_json_valid(js));
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "{\"topic\": \"flow\", \"mode\": \"velocity\""));
     double v[4];
-    CU_ASSERT_EQUAL(json_numbers(js, "\"velocity\": ", v, 4), 2);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "velocity", v, 4), 2);
     CU_ASSERT_DOUBLE_EQUAL(v[0], -0.25 - 0.5, TOL_EXACT);
     CU_ASSERT_DOUBLE_EQUAL(v[1], 0.75 + 1.5, TOL_EXACT);
-    CU_ASSERT_EQUAL(json_numbers(js, "\"result\": ", v, 4), 2);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "result", v, 4), 2);
     CU_ASSERT_DOUBLE_EQUAL(v[0], -0.75, TOL_EXACT);
     /* At t = 0 the posterior is the prior. */
-    CU_ASSERT_EQUAL(json_numbers(js, "\"posterior\": ", v, 4), 2);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "posterior", v, 4), 2);
     CU_ASSERT_DOUBLE_EQUAL(v[0], 0.25, TOL_EXACT);
     CU_ASSERT_DOUBLE_EQUAL(v[1], 0.75, TOL_EXACT);
     /* At t = 1 the field is x, whatever the mixture; commas separate too. */
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--velocity", "--x", "0.5,-1.5", "--t", "1",
                            "--mixture", path, "--json", NULL),
                     0);
-    CU_ASSERT_EQUAL(json_numbers(strbuf_str(&out), "\"velocity\": ", v, 4), 2);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "velocity", v, 4), 2);
     CU_ASSERT_DOUBLE_EQUAL(v[0], 0.5, TOL_EXACT);
     CU_ASSERT_DOUBLE_EQUAL(v[1], -1.5, TOL_EXACT);
     /* Text, and the trace of the four listing lines. */
@@ -1154,14 +1120,14 @@ static void test_cli_velocity(void)
 }
 
 /* The samples of a --json run ("result", P x 2) into x; returns how many values. */
-static size_t run_samples(double *x, size_t max, const char *a1, const char *a2, const char *a3,
-                          const char *a4)
+static long run_samples(double *x, size_t max, const char *a1, const char *a2, const char *a3,
+                        const char *a4)
 {
     int rc = th_cli(&out, &err, "run", "flow", "--particles", "40", "--steps", "6", "--json", a1,
                     a2, a3, a4, NULL);
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_TRUE(th_json_valid(strbuf_str(&out)));
-    return json_numbers(strbuf_str(&out), "\"result\": ", x, max);
+    return th_json_numbers(strbuf_str(&out), "result", x, max);
 }
 
 static void test_cli_sample(void)
@@ -1184,7 +1150,7 @@ static void test_cli_sample(void)
     }
     /* The result is the library's on the same noise and mixture. */
     static double x[2 * 256], lib[2 * 256];
-    CU_ASSERT_EQUAL(json_numbers(js, "\"result\": ", x, 512), 512);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "result", x, 512), 512);
     flow_mixture m = {0};
     CU_ASSERT_EQUAL_FATAL(flow_mixture_default(&m, 4, 1), 0);
     flow_sample_opts o;
@@ -1206,8 +1172,8 @@ static void test_cli_sample(void)
     CU_ASSERT_TRUE(th_json_valid(js));
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"S\": 5, \"method\": \"heun\", \"shift\": 3, "
                                       "\"particles\": 7"));
-    CU_ASSERT_EQUAL(json_numbers(js, "\"result\": ", x, 512), 14);
-    CU_ASSERT_EQUAL(json_numbers(js, "\"weight\": ", x, 512), 2);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "result", x, 512), 14);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "weight", x, 512), 2);
     CU_ASSERT_DOUBLE_EQUAL(x[0], 0.5, TOL_EXACT);
     /* Text: the mixture table, the scatter, nothing wider than 80 columns; the trace. */
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "flow", "--steps", "8", "--particles", "200", NULL),
@@ -1275,15 +1241,15 @@ static void test_cli_compare(void)
     }
     /* 4 images of 16 x 16 in each of the four sets. */
     static double img[2000];
-    const char *sets[] = {"\"real\": ", "\"recon\": ", "\"bigram\": ", "\"flow\": "};
+    const char *sets[] = {"real", "recon", "bigram", "flow"};
     for (int i = 0; i < 4; i++) {
-        CU_ASSERT_EQUAL(json_numbers(js, sets[i], img, 2000), 4 * 256);
+        CU_ASSERT_EQUAL(th_json_numbers(js, sets[i], img, 2000), 4 * 256);
     }
     /* The floor is vq's rate-distortion at K = 16 on the same set, and the last point of
      * the curve reported beside it. */
     double floor_mse, curve[VQ_RD_MAX];
-    CU_ASSERT_EQUAL(json_numbers(js, "\"floor_mse\": ", &floor_mse, 1), 1);
-    CU_ASSERT_EQUAL(json_numbers(js, "\"mse\": ", curve, VQ_RD_MAX), 4);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "floor_mse", &floor_mse, 1), 1);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "mse", curve, VQ_RD_MAX), 4);
     CU_ASSERT_EQUAL(curve[3], floor_mse);
     double *images = mat_new(64, 256), *x = mat_new(1024, 16);
     vq_rd_point pts[VQ_RD_MAX];
@@ -1294,7 +1260,7 @@ static void test_cli_compare(void)
     CU_ASSERT_EQUAL(npts, 4);
     CU_ASSERT_DOUBLE_EQUAL(pts[npts - 1].mse, floor_mse, 1e-15);
     /* The real images are vq's procedural set, first four. */
-    CU_ASSERT_EQUAL(json_numbers(js, "\"real\": ", img, 2000), 1024);
+    CU_ASSERT_EQUAL(th_json_numbers(js, "real", img, 2000), 1024);
     for (int i = 0; i < 1024; i++) {
         CU_ASSERT_DOUBLE_EQUAL(img[i], images[i], 1e-15);
     }

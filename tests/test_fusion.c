@@ -1058,45 +1058,6 @@ static const char *file_mat(const char *name, const double *a, size_t rows, size
     strbuf_free(&sb);
     return p;
 }
-
-/* The JSON value after `"key": ` (searched from `from`, or the start of out when NULL),
- * flattened: every number in order, null as NaN, into v (at most cap). Returns how many,
- * or -1 when the key is missing or the value is not numbers and nested lists. */
-static int json_flat(const char *from, const char *key, double *v, int cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *p = strstr(from ? from : strbuf_str(&out), pat);
-    if (!p)
-        return -1;
-    p += strlen(pat);
-    int n = 0, depth = 0;
-    do {
-        if (*p == '[') {
-            depth++;
-            p++;
-        } else if (*p == ']') {
-            depth--;
-            p++;
-        } else if (*p == ',' || *p == ' ') {
-            p++;
-        } else if (strncmp(p, "null", 4) == 0) {
-            if (n == cap)
-                return -1;
-            v[n++] = NAN;
-            p += 4;
-        } else {
-            char *end;
-            double x = strtod(p, &end);
-            if (end == p || n == cap)
-                return -1;
-            v[n++] = x;
-            p = end;
-        }
-    } while (depth > 0 && *p);
-    return depth ? -1 : n;
-}
-
 /* The number of [ before the first number of the value of key: 1 list, 2 matrix... */
 static int json_depth(const char *key)
 {
@@ -1131,27 +1092,27 @@ static void test_cli_demo(void)
     expect_json_ok(th_cli(&out, &err, "run", "fusion", "--json", NULL));
     enum { N = 26, H = 4, P = 16, SIDE = 16 };
     static double v[H * N * N + 1];
-    CU_ASSERT_EQUAL(json_flat(NULL, "stream", v, N + 1), N);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "stream", v, N + 1), N);
     double stream[N];
     memcpy(stream, v, sizeof stream);
-    CU_ASSERT_EQUAL(json_flat(NULL, "modality", v, N + 1), N);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "modality", v, N + 1), N);
     for (int i = 0; i < N; i++) {
         int want = i < 5 || i > 22 ? FUSION_TEXT : i == 5 || i == 22 ? FUSION_MARKER : FUSION_IMAGE;
         CU_ASSERT_EQUAL(v[i], want);
     }
     CU_ASSERT(stream[5] == 24 && stream[22] == 25);
-    CU_ASSERT_EQUAL(json_flat(NULL, "logits", v, H * N * N + 1), H * N * N);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "logits", v, H * N * N + 1), H * N * N);
     CU_ASSERT_EQUAL(json_depth("logits"), 3);
     /* Causal: null above the diagonal, numbers on and below it. */
     CU_ASSERT_TRUE(isnan(v[1]) && !isnan(v[N]) && !isnan(v[N + 1]) && isnan(v[N + 2]));
-    CU_ASSERT_EQUAL(json_flat(NULL, "entropy", v, H * N + 1), H * N);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "entropy", v, H * N + 1), H * N);
     CU_ASSERT_EQUAL(json_depth("entropy"), 2);
     CU_ASSERT_EQUAL(v[0], 0.0); /* the first query sees one key */
-    CU_ASSERT_EQUAL(json_flat(NULL, "z", v, N + 1), N);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "z", v, N + 1), N);
     double zloss, z2 = 0;
     for (int i = 0; i < N; i++)
         z2 += v[i] * v[i];
-    CU_ASSERT_EQUAL(json_flat(NULL, "zloss", &zloss, 1), 1);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "zloss", &zloss, 1), 1);
     CU_ASSERT_DOUBLE_EQUAL(zloss, 1e-5 * z2 / N, 1e-12 * zloss);
     /* The image's codes are vq's tokens of image 1 on the same seed; the stream carries
      * them as V_t + 2 + code. */
@@ -1161,23 +1122,23 @@ static void test_cli_demo(void)
     CU_ASSERT_EQUAL_FATAL(vq_demo_run(&vq, &o, NULL), 0);
     const char *img = strstr(strbuf_str(&out), "\"image\": {");
     CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-    CU_ASSERT_EQUAL(json_flat(img, "codes", v, P + 1), P);
+    CU_ASSERT_EQUAL(th_json_numbers(img, "codes", v, P + 1), P);
     for (int i = 0; i < P; i++) {
         CU_ASSERT_EQUAL(v[i], vq.fit.tokens[P + i]);
         CU_ASSERT_EQUAL(stream[6 + i], 26 + v[i]);
     }
-    CU_ASSERT_EQUAL(json_flat(img, "pixels", v, SIDE * SIDE + 1), SIDE * SIDE);
+    CU_ASSERT_EQUAL(th_json_numbers(img, "pixels", v, SIDE * SIDE + 1), SIDE * SIDE);
     CU_ASSERT_EQUAL(v[0], vq.images[SIDE * SIDE]);
     /* The generated image: caption, <boi>, 16 image tokens, <eoi>; its pixels decode. */
     const char *res = strstr(strbuf_str(&out), "\"result\": {");
     CU_ASSERT_PTR_NOT_NULL_FATAL(res);
-    CU_ASSERT_EQUAL(json_flat(res, "stream", v, 5 + P + 3), 5 + P + 2);
+    CU_ASSERT_EQUAL(th_json_numbers(res, "stream", v, 5 + P + 3), 5 + P + 2);
     for (int i = 0; i < 5; i++) {
         CU_ASSERT_EQUAL(v[i], stream[i]);
     }
     CU_ASSERT(v[5] == 24 && v[5 + P + 1] == 25);
     int codes[P];
-    CU_ASSERT_EQUAL(json_flat(res, "codes", v, P + 1), P);
+    CU_ASSERT_EQUAL(th_json_numbers(res, "codes", v, P + 1), P);
     for (int i = 0; i < P; i++) {
         CU_ASSERT(v[i] >= 0 && v[i] < 16);
         codes[i] = (int)v[i];
@@ -1185,7 +1146,7 @@ static void test_cli_demo(void)
     double xhat[P * 16], pix[SIDE * SIDE];
     CU_ASSERT_EQUAL(vq_reconstruct(xhat, codes, vq.fit.codebook, P, 16, 16), 0);
     CU_ASSERT_EQUAL(vq_unpatchify(pix, xhat, 1, SIDE, 4), 0);
-    CU_ASSERT_EQUAL(json_flat(res, "pixels", v, SIDE * SIDE + 1), SIDE * SIDE);
+    CU_ASSERT_EQUAL(th_json_numbers(res, "pixels", v, SIDE * SIDE + 1), SIDE * SIDE);
     CU_ASSERT_EQUAL(memcmp(v, pix, sizeof pix), 0);
     vq_demo_free(&vq);
     /* The text: the stream with its markers, and the three pictures. */
@@ -1199,7 +1160,7 @@ static void test_cli_demo(void)
                           "--no-qk-norm", "--heads", "2", NULL));
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"place\": \"prenorm\", \"qk_norm\": false"));
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"given | generated\": [["));
-    CU_ASSERT_EQUAL(json_flat(NULL, "entropy", v, H * N + 1), 2 * N);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "entropy", v, H * N + 1), 2 * N);
 }
 
 static void test_cli_demo_trace(void)
@@ -1245,11 +1206,11 @@ static void test_cli_attention(void)
     double v[16], r = 1 / sqrt(2.0), p1 = exp(r) / (1 + exp(r));
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "\"logits\": [[[0.7071067811865475, null], "
                                                     "[0, 0.7071067811865475]]]"));
-    CU_ASSERT_EQUAL(json_flat(NULL, "result", v, 16), 4);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "result", v, 16), 4);
     CU_ASSERT(v[0] == 1 && v[1] == 0);
     CU_ASSERT_DOUBLE_EQUAL(v[2], 1 - p1, 1e-15);
     CU_ASSERT_DOUBLE_EQUAL(v[3], p1, 1e-15);
-    CU_ASSERT_EQUAL(json_flat(NULL, "entropy", v, 16), 2);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "entropy", v, 16), 2);
     CU_ASSERT_EQUAL(v[0], 0.0);
     CU_ASSERT_DOUBLE_EQUAL(v[1], -(p1 * log(p1) + (1 - p1) * log(1 - p1)), 1e-15);
     /* With QK-Norm each row (1, 0) becomes (1, -1) / sqrt(1 + 4 eps): logits +-2 / sqrt(2)
@@ -1259,7 +1220,7 @@ static void test_cli_attention(void)
                            NULL),
                     0);
     double s = 2 / sqrt(2.0) / (1 + 4e-5);
-    CU_ASSERT_EQUAL(json_flat(NULL, "logits", v, 16), 4);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "logits", v, 16), 4);
     CU_ASSERT_DOUBLE_EQUAL(v[0], s, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(v[1], -s, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(v[2], -s, 1e-12);
@@ -1285,9 +1246,9 @@ static void test_cli_attention(void)
         qknorm_proj p = {w[0], w[1], w[2], w[3]};
         double res[n * d], lg[H * n * n], ent[H * n], got[H * n * n];
         CU_ASSERT_EQUAL_FATAL(qknorm_attention_slow(res, lg, ent, x, &p, &c), 0);
-        CU_ASSERT_EQUAL(json_flat(NULL, "result", got, H * n * n), n * d);
+        CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "result", got, H * n * n), n * d);
         CU_ASSERT(rel_err(got, res, n * d) < TOL_EXACT);
-        CU_ASSERT_EQUAL(json_flat(NULL, "logits", got, H * n * n), H * n * n);
+        CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "logits", got, H * n * n), H * n * n);
         CU_ASSERT_EQUAL(json_depth("logits"), 3);
         for (int i = 0; i < H * n * n; i++) {
             if (isinf(lg[i])) {
@@ -1296,7 +1257,7 @@ static void test_cli_attention(void)
             }
         }
         CU_ASSERT(rel_err(got, lg, H * n * n) < TOL_EXACT);
-        CU_ASSERT_EQUAL(json_flat(NULL, "entropy", got, H * n * n), H * n);
+        CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "entropy", got, H * n * n), H * n);
         CU_ASSERT(rel_err(got, ent, H * n) < TOL_EXACT);
     }
     /* The text names the sizes and shows -inf. */
@@ -1314,36 +1275,36 @@ static void test_cli_zloss_growth(void)
     expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "zloss", "--logits", y, "--coef",
                           "0.5", "--json", NULL));
     double v[64], z[3] = {log(2.0), 1000 + log(2.0), 2 + log1p(exp(-1.0))};
-    CU_ASSERT_EQUAL(json_flat(NULL, "z", v, 64), 3);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "z", v, 64), 3);
     for (int i = 0; i < 3; i++) {
         CU_ASSERT_DOUBLE_EQUAL(v[i], z[i], 1e-12);
     }
     double loss;
-    CU_ASSERT_EQUAL(json_flat(NULL, "loss", &loss, 1), 1);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "loss", &loss, 1), 1);
     CU_ASSERT_DOUBLE_EQUAL(loss, 0.5 * (z[0] * z[0] + z[1] * z[1] + z[2] * z[2]) / 3, 1e-9);
     /* Row 0 shifted by c: Z = log 2 + c, the probabilities unchanged. */
     const char *sh = strstr(strbuf_str(&out), "\"shift\": {");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
     double c[64], zs[64], dp[64];
-    CU_ASSERT_EQUAL(json_flat(sh, "c", c, 64), 41);
-    CU_ASSERT_EQUAL(json_flat(sh, "z", zs, 64), 41);
-    CU_ASSERT_EQUAL(json_flat(sh, "prob_change", dp, 64), 41);
+    CU_ASSERT_EQUAL(th_json_numbers(sh, "c", c, 64), 41);
+    CU_ASSERT_EQUAL(th_json_numbers(sh, "z", zs, 64), 41);
+    CU_ASSERT_EQUAL(th_json_numbers(sh, "prob_change", dp, 64), 41);
     for (int i = 0; i < 41; i++) {
         CU_ASSERT_DOUBLE_EQUAL(zs[i], log(2.0) + c[i], 1e-12);
         CU_ASSERT(dp[i] < 1e-15);
     }
     /* Without --logits: seeded, 4 rows. */
     expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "zloss", "--json", NULL));
-    CU_ASSERT_EQUAL(json_flat(NULL, "z", v, 64), 4);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "z", v, 64), 4);
     /* Growth: g^2 without QK-Norm, at most sqrt(d_h) with it. */
     expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", "1, 3 0.5",
                           "--heads", "2", "--json", NULL));
-    CU_ASSERT_EQUAL(json_flat(NULL, "g", v, 64), 3);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "g", v, 64), 3);
     const char *ml = strstr(strbuf_str(&out), "\"max_logit\": {");
     CU_ASSERT_PTR_NOT_NULL_FATAL(ml);
     double plain[8], qk[8], ent[64];
-    CU_ASSERT_EQUAL(json_flat(ml, "plain", plain, 8), 3);
-    CU_ASSERT_EQUAL(json_flat(ml, "qk_norm", qk, 8), 3);
+    CU_ASSERT_EQUAL(th_json_numbers(ml, "plain", plain, 8), 3);
+    CU_ASSERT_EQUAL(th_json_numbers(ml, "qk_norm", qk, 8), 3);
     CU_ASSERT_DOUBLE_EQUAL(plain[1], 9 * plain[0], 1e-12 * plain[1]);
     CU_ASSERT_DOUBLE_EQUAL(plain[2], 0.25 * plain[0], 1e-12 * plain[0]);
     for (int i = 0; i < 3; i++) {
@@ -1351,14 +1312,15 @@ static void test_cli_zloss_growth(void)
     }
     const char *en = strstr(strbuf_str(&out), "\"entropy\": {");
     CU_ASSERT_PTR_NOT_NULL_FATAL(en);
-    CU_ASSERT_EQUAL(json_flat(en, "plain", ent, 64), 3 * 2);
+    CU_ASSERT_EQUAL(th_json_numbers(en, "plain", ent, 64), 3 * 2);
     /* The list from a file, as every list option takes it. */
     char at[160];
     snprintf(at, sizeof at, "@%s", file_with("g.txt", "1\n3\n0.5\n"));
     expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", at, "--heads",
                           "2", "--json", NULL));
     double plain2[8];
-    CU_ASSERT_EQUAL(json_flat(strstr(strbuf_str(&out), "\"max_logit\": {"), "plain", plain2, 8), 3);
+    CU_ASSERT_EQUAL(
+        th_json_numbers(strstr(strbuf_str(&out), "\"max_logit\": {"), "plain", plain2, 8), 3);
     CU_ASSERT_EQUAL(memcmp(plain, plain2, sizeof plain[0] * 3), 0);
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "fusion", "--part", "growth", NULL), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(strbuf_str(&out), "max logit"));
@@ -1537,15 +1499,7 @@ static int cli_init(void)
 
 static int cli_clean(void)
 {
-    const char *names[] = {"X.txt",   "I.txt",  "rx.txt", "rq.txt",    "rk.txt",    "rv.txt",
-                           "ro.txt",  "y.txt",  "bx.txt", "bi.txt",    "w3.txt",    "nan.txt",
-                           "inf.txt", "px.txt", "pi.txt", "x1025.txt", "x1024.txt", "g.txt"};
-    char p[128];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
-        remove(p);
-    }
-    rmdir(tmpdir);
+    th_remove_tree(tmpdir);
     strbuf_free(&out);
     strbuf_free(&err);
     return 0;

@@ -855,13 +855,7 @@ static int cli_init(void)
 
 static int cli_clean(void)
 {
-    const char *names[] = {"sig.txt", "bad.txt", "nan.txt", "two.txt"};
-    char p[128];
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
-        remove(p);
-    }
-    rmdir(tmpdir);
+    th_remove_tree(tmpdir);
     strbuf_free(&out);
     strbuf_free(&err);
     return 0;

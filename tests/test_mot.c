@@ -743,29 +743,6 @@ static void test_alloc_failures(void)
 /* ---- the command line ---- */
 
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
-
-/* Reads count numbers of the JSON array after key (nested brackets and commas skipped)
- * into v. Returns how many were read. */
-static size_t json_numbers(const char *s, const char *key, double *v, size_t count)
-{
-    const char *p = strstr(s, key);
-    if (!p)
-        return 0;
-    p += strlen(key);
-    size_t got = 0;
-    while (got < count && *p) {
-        while (*p == '[' || *p == ']' || *p == ',' || *p == ' ')
-            p++;
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p)
-            break;
-        v[got++] = x;
-        p = end;
-    }
-    return got;
-}
-
 /* The issue's example, worked by hand: five text tokens (causal), an image of four (each
  * sees the prompt and all four), three text tokens (causal over everything before). */
 static const char *const example_mask = "\"mask\": [[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "
@@ -800,7 +777,7 @@ static void test_cli_json(void)
     size_t n = 12, d = 8;
     double got[12 * 8 + 1], x[12 * 8], want[12 * 8];
     /* Exactly n d numbers: the reader stops at the next key. */
-    CU_ASSERT_EQUAL(json_numbers(s, "\"result\": ", got, n * d + 1), n * d);
+    CU_ASSERT_EQUAL(th_json_numbers(s, "result", got, n * d + 1), n * d);
     mot_seq seq;
     parse_ok(&seq, "text:5 image:4 text:3");
     mot_layer L;
@@ -830,8 +807,8 @@ static void test_cli_tie_equals_dense(void)
     const char *s = strbuf_str(&out);
     CU_ASSERT(strstr(s, "\"tied\": true") != NULL);
     double got[12 * 8], x[12 * 8], dense[12 * 8], diff = NAN;
-    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "\"result\": ", got, n * d), n * d);
-    CU_ASSERT(json_numbers(s, "\"dense_max_diff\": ", &diff, 1) == 1 && diff <= 1e-12);
+    CU_ASSERT_EQUAL_FATAL(th_json_numbers(s, "result", got, n * d), n * d);
+    CU_ASSERT(th_json_numbers(s, "dense_max_diff", &diff, 1) == 1 && diff <= 1e-12);
     mot_seq seq;
     parse_ok(&seq, spec);
     mot_layer L;
@@ -854,7 +831,7 @@ static void test_cli_tie_equals_dense(void)
     /* Untied, the same seed's layer is far from the dense one on image rows. */
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "mot", "--segments", spec, "--seed", "7", "--json", NULL), 0);
-    CU_ASSERT(json_numbers(strbuf_str(&out), "\"dense_max_diff\": ", &diff, 1) == 1 && diff > 1e-3);
+    CU_ASSERT(th_json_numbers(strbuf_str(&out), "dense_max_diff", &diff, 1) == 1 && diff > 1e-3);
 }
 
 static void test_cli_text(void)

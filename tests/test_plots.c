@@ -50,32 +50,9 @@ static int make_tmpdir(void)
     join(tmpdir, sizeof tmpdir, base, "test-plots-XXXXXX");
     return mkdtemp(tmpdir) ? 0 : -1;
 }
-
-/* Removes every file in dir (one level; subdirectories too, one level deeper), then dir. */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[8192];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(path);
-        else
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static void cleanup(void)
 {
-    remove_tree(tmpdir);
+    th_remove_tree(tmpdir);
     strbuf_free(&out);
     strbuf_free(&err);
 }
@@ -98,7 +75,7 @@ static const char *subdir(const char *name)
     static char path[8192];
     need_tmpdir();
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    remove_tree(path);
+    th_remove_tree(path);
     mkdir(path, 0777);
     return path;
 }

@@ -660,33 +660,6 @@ static void expect_bad(int rc, const char *words)
 {
     th_refused(rc, &out, &err, words);
 }
-
-/* Reads the JSON number array after "key": [ in s into v (at most cap values); returns
- * how many, or -1 when the key is missing or the array is malformed. */
-static int json_numbers(const char *s, const char *key, double *v, int cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": [", key);
-    const char *p = strstr(s, pat);
-    if (!p)
-        return -1;
-    p += strlen(pat);
-    int n = 0;
-    while (*p != ']') {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p || n == cap)
-            return -1;
-        v[n++] = x;
-        p = end;
-        if (*p == ',')
-            p += 2;
-        else if (*p != ']')
-            return -1;
-    }
-    return n;
-}
-
 /* The copying demo's "marked" are indices into "u" (from 0, like the arrays): each marked
  * token holds its target value. (They were printed from 1, so u[marked[j]] was a noise
  * token.) */
@@ -694,9 +667,9 @@ static void test_cli_mamba_marked(void)
 {
     CU_ASSERT_EQUAL_FATAL(th_cli(&out, &err, "run", "ssm", "--kind", "mamba", "--json", NULL), 0);
     double u[256], target[16], marked[16];
-    int nu = json_numbers(strbuf_str(&out), "u", u, 256);
-    int nt = json_numbers(strbuf_str(&out), "target", target, 16);
-    int nm = json_numbers(strbuf_str(&out), "marked", marked, 16);
+    int nu = th_json_numbers(strbuf_str(&out), "u", u, 256);
+    int nt = th_json_numbers(strbuf_str(&out), "target", target, 16);
+    int nm = th_json_numbers(strbuf_str(&out), "marked", marked, 16);
     CU_ASSERT_FATAL(nu > 0 && nt > 0 && nm == nt);
     for (int j = 0; j < nm; j++) {
         CU_ASSERT_FATAL(marked[j] >= 0 && marked[j] < nu);
@@ -874,15 +847,7 @@ static int cli_init(void)
 
 static int cli_clean(void)
 {
-    const char *names[] = {"A.txt",  "B.txt",   "C.txt",   "u.txt",   "mu.txt",
-                           "md.txt", "mA.txt",  "mB.txt",  "mB2.txt", "B3.txt",
-                           "Ar.txt", "bad.txt", "inf.txt", "two.txt"};
-    char p[128];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
-        remove(p);
-    }
-    rmdir(tmpdir);
+    th_remove_tree(tmpdir);
     strbuf_free(&out);
     strbuf_free(&err);
     return 0;

@@ -1010,9 +1010,7 @@ static void test_advertised_keys(void)
     keys("q");
     CU_ASSERT(wait_for("EXIT=0", NULL));
     stop();
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-    CU_ASSERT_EQUAL(system(cmd), 0);
+    th_remove_tree(work);
 }
 
 /* A model topic's token stream is coloured by its "modality" snapshot: on fusion's second

@@ -885,33 +885,6 @@ static const char *file_with(const char *name, const char *text)
     fclose(f);
     return p;
 }
-
-/* Reads the flat JSON number array after "key": [ in s into v (at most cap values);
- * returns how many, or -1 when the key is missing or the array is not flat numbers. */
-static int json_numbers(const char *s, const char *key, double *v, int cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": [", key);
-    const char *p = strstr(s, pat);
-    if (!p)
-        return -1;
-    p += strlen(pat);
-    int n = 0;
-    while (*p != ']') {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p || n == cap)
-            return -1;
-        v[n++] = x;
-        p = end;
-        if (*p == ',')
-            p += 2;
-        else if (*p != ']')
-            return -1;
-    }
-    return n;
-}
-
 /* The number after "key": in s, or NAN. */
 static double json_number(const char *s, const char *key)
 {
@@ -935,9 +908,9 @@ static void test_cli_json(void)
     vq_demo dm;
     CU_ASSERT_EQUAL_FATAL(vq_demo_run(&dm, &o, NULL), 0);
     static double tok[1024], res[1024], use[64];
-    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "tokens", tok, 1024), (int)dm.n);
-    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "result", res, 1024), (int)dm.n);
-    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "usage", use, 64), (int)o.K);
+    CU_ASSERT_EQUAL_FATAL(th_json_numbers(s, "tokens", tok, 1024), (int)dm.n);
+    CU_ASSERT_EQUAL_FATAL(th_json_numbers(s, "result", res, 1024), (int)dm.n);
+    CU_ASSERT_EQUAL_FATAL(th_json_numbers(s, "usage", use, 64), (int)o.K);
     for (size_t i = 0; i < dm.n; i++) {
         CU_ASSERT_EQUAL(tok[i], dm.fit.tokens[i]);
         CU_ASSERT_EQUAL(res[i], tok[i]);
@@ -1008,9 +981,9 @@ static void test_cli_files(void)
     const char *s = strbuf_str(&out);
     CU_ASSERT_FATAL(th_json_valid(s));
     double t[8], u[8];
-    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "result", t, 8), 4);
+    CU_ASSERT_EQUAL_FATAL(th_json_numbers(s, "result", t, 8), 4);
     CU_ASSERT(t[0] == 0 && t[1] == 1 && t[2] == 1 && t[3] == 1);
-    CU_ASSERT_EQUAL_FATAL(json_numbers(s, "usage", u, 8), 3);
+    CU_ASSERT_EQUAL_FATAL(th_json_numbers(s, "usage", u, 8), 3);
     CU_ASSERT(u[0] == 1 && u[1] == 3 && u[2] == 0);
     CU_ASSERT_DOUBLE_EQUAL(json_number(s, "mse"), 32.01 / 8, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(json_number(s, "codebook_loss"), 32.01 / 8, 1e-12);
@@ -1028,7 +1001,7 @@ static void test_cli_files(void)
     /* Learning on the file: K = 2 puts (5, 5) alone. */
     CU_ASSERT_EQUAL_FATAL(
         th_cli(&out, &err, "run", "vq", "--patches", x, "--K", "2", "--json", NULL), 0);
-    CU_ASSERT_EQUAL_FATAL(json_numbers(strbuf_str(&out), "tokens", t, 8), 4);
+    CU_ASSERT_EQUAL_FATAL(th_json_numbers(strbuf_str(&out), "tokens", t, 8), 4);
     CU_ASSERT(t[0] == t[1] && t[1] == t[2] && t[3] != t[0]);
     /* Code of the three: their mean (1.9/3, 2/3); squared errors sum to 1.27333.., (5, 5)
      * is its own code. */
@@ -1041,7 +1014,7 @@ static void test_cli_files(void)
     /* A codebook quantises to itself. */
     CU_ASSERT_EQUAL(
         th_cli(&out, &err, "run", "vq", "--patches", c, "--codebook", c, "--json", NULL), 0);
-    CU_ASSERT_EQUAL(json_numbers(strbuf_str(&out), "tokens", t, 8), 3);
+    CU_ASSERT_EQUAL(th_json_numbers(strbuf_str(&out), "tokens", t, 8), 3);
     CU_ASSERT(t[0] == 0 && t[1] == 1 && t[2] == 1); /* the twin ties and loses */
     CU_ASSERT_EQUAL(json_number(strbuf_str(&out), "mse"), 0);
 }
@@ -1202,14 +1175,7 @@ static int cli_init(void)
 
 static int cli_clean(void)
 {
-    const char *names[] = {"x.txt",   "c.txt",      "c3.txt", "nan.txt",
-                           "inf.txt", "ragged.txt", "big.txt"};
-    char p[128];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
-        remove(p);
-    }
-    rmdir(tmpdir);
+    th_remove_tree(tmpdir);
     strbuf_free(&out);
     strbuf_free(&err);
     return 0;
