@@ -921,7 +921,9 @@ static void test_advertised_keys(void)
         CU_ASSERT(wait_for("step 1 / ", NULL));
     }
     keys("End");
-    CU_ASSERT(changed_from(capture()) || !strstr(capture(), "step 1 / "));
+    /* End leaves step 1 (waited for, as every key's effect is). */
+    for (int tries = 0; tries < 400 && strstr(capture(), "step 1 / "); tries++)
+        sleep_ms(25);
     CU_ASSERT(!strstr(capture(), "step 1 / "));
     keys("Home");
     CU_ASSERT(wait_for("step 1 / ", NULL));
