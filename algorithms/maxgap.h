@@ -37,4 +37,35 @@ int maxgap_sorted(int64_t *gap, const int *nums, size_t n);
  * the bucket size through *size; 0 buckets when n < 2 or lo == hi. For tests and the UI. */
 size_t maxgap_bucket_count(int lo, int hi, size_t n, uint64_t *size);
 
+/* The bucket of a number, (x - lo) / size, without a division per number: a division takes
+ * longer than the multiplication and shift that give the same quotient, and the bucket pass
+ * computes one quotient per number. Fill it with maxgap_index_init once per (lo, size), then
+ * maxgap_index_of(ix, x) for lo <= x with x - lo < 2^32 and 1 <= size < 2^32 (the sizes
+ * maxgap_bucket_count gives). The quotient is exact: with magic = ceil(2^64 / size) and
+ * x - lo = q size + t, (x - lo) magic / 2^64 = q + t/size + (x - lo) e / 2^64 for some
+ * 0 <= e < 1, and the last term is below 1/size because (x - lo) size < 2^64, so the floor
+ * is q. Needs a 128-bit product; compilers without one divide. */
+typedef struct maxgap_index {
+    uint32_t lo, size;
+    uint64_t magic; /* ceil(2^64 / size); 0 for size 1, where the quotient is x - lo */
+} maxgap_index;
+
+/* Prepares ix for lo and size (1 <= size < 2^32; other sizes are taken modulo 2^32, which
+ * the bucket pass never asks for). O(1). */
+void maxgap_index_init(maxgap_index *ix, int lo, uint64_t size);
+
+/* (x - lo) / size for the ix of maxgap_index_init, exactly. O(1). */
+static inline size_t maxgap_index_of(const maxgap_index *ix, int x)
+{
+    uint32_t off = (uint32_t)x - ix->lo; /* x - lo, exact modulo 2^32 */
+#if defined(__SIZEOF_INT128__)
+    __extension__ typedef unsigned __int128 maxgap_u128;
+    if (ix->magic == 0)
+        return off;
+    return (size_t)(((maxgap_u128)off * ix->magic) >> 64);
+#else
+    return off / ix->size;
+#endif
+}
+
 #endif

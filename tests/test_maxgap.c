@@ -63,6 +63,52 @@ static void test_int_extremes(void)
     CU_ASSERT_EQUAL(maxgap_bucket_count(5, 9, 1, &size), 0);
 }
 
+/* maxgap_index_of against the division it replaces, where a wrong magic number would show
+ * first: size 1 (its own case), powers of two (where ceil and floor of 2^64 / size agree),
+ * the largest sizes, each around exact multiples (a floor instead of a ceiling is one low
+ * there) and at the top of the 32-bit range; then seeded random sizes and offsets. */
+static int index_matches(int lo, uint64_t size, uint64_t off)
+{
+    maxgap_index ix;
+    maxgap_index_init(&ix, lo, size);
+    int x = (int)(uint32_t)((uint32_t)lo + (uint32_t)off); /* lo + off, within the ints */
+    return maxgap_index_of(&ix, x) == (size_t)(off / size);
+}
+
+static void test_index_by_multiplication(void)
+{
+    static const uint64_t sizes[] = {1,          2,          3,          4,          7,
+                                     8,          1000,       65536,      65537,      (1u << 31) - 1,
+                                     1u << 31,   (1u << 31) + 1,        UINT32_MAX - 1, UINT32_MAX};
+    static const int los[] = {INT_MIN, -5, 0, 12345};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint64_t size = sizes[i];
+        for (size_t l = 0; l < sizeof los / sizeof los[0]; l++) {
+            /* x - lo may go up to UINT32_MAX only when lo is INT_MIN; otherwise up to
+             * INT_MAX - lo. */
+            uint64_t top = (uint64_t)((int64_t)INT_MAX - los[l]);
+            for (uint64_t k = 0; k <= 5; k++) {
+                uint64_t at[] = {k * size - (k > 0), k * size, k * size + 1,
+                                 top / size * size - k, top / size * size + k, top - k};
+                for (size_t a = 0; a < sizeof at / sizeof at[0]; a++)
+                    if (at[a] <= top && !index_matches(los[l], size, at[a]))
+                        bad++;
+            }
+        }
+    }
+    rng r;
+    rng_seed(&r, 1640);
+    for (int round = 0; round < 200000; round++) {
+        uint64_t size = (uint64_t)rng_range(&r, 1, round % 2 ? 1000 : INT_MAX) *
+                        (round % 3 ? 1 : 2);
+        uint64_t off = (uint64_t)(uint32_t)rng_range(&r, INT_MIN, INT_MAX);
+        if (!index_matches(INT_MIN, size, off))
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* Random inputs of every flavour: tiny ranges (many duplicates), medium, the whole int
  * range, and values crowded at both ends of it. */
 static void random_nums(rng *r, int *v, size_t n, int flavour)
@@ -436,6 +482,7 @@ void tests_register(void)
         {"classic examples (LeetCode 164)", test_classic},
         {"INT_MIN and INT_MAX in one input", test_int_extremes},
         {"2000 seeded random inputs: buckets == sorted", test_random_against_sorted},
+        {"bucket index by multiplication == division", test_index_by_multiplication},
         {"the untraced path allocates once", test_allocates_once},
         {"trace: every number lands once, in its bucket", test_trace},
         {"runner: every step's line is in the listing", test_runner_listing},

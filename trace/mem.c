@@ -3,6 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static long fail_countdown = -1; /* -1: never fail */
 static unsigned long alloc_count;
@@ -56,6 +59,24 @@ char *mem_strdup(const char *s)
     if (copy)
         memcpy(copy, s, n);
     return copy;
+}
+
+void mem_advise_random(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* Only the whole huge pages inside the block can change; below 4 MiB there may be none,
+     * and the system call is not worth making. */
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || n < 2 * huge)
+        return;
+    uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t to = ((uintptr_t)p + n) & ~(huge - 1);
+    if (to > from)
+        (void)madvise((void *)from, to - from, MADV_HUGEPAGE); /* a refusal changes nothing */
+#else
+    (void)p;
+    (void)n;
+#endif
 }
 
 void mem_free(void *p)

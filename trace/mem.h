@@ -42,6 +42,14 @@ void *mem_realloc_array(void *p, size_t count, size_t size);
 /* Returns a copy of the NUL-terminated s, or NULL. Free with mem_free. O(length of s). */
 char *mem_strdup(const char *s);
 
+/* A hint for a large block that is about to be read and written at random places (a
+ * table of buckets, say): on Linux, asks the kernel to back the whole 2 MiB pages inside
+ * p's n bytes with transparent huge pages, so that touching the table costs one page fault
+ * and one TLB entry per 2 MiB instead of per 4 KiB. Blocks below a few MiB, other systems
+ * and a kernel that declines are left as they are; the contents never change. Call it
+ * before the block is first written. O(1). */
+void mem_advise_random(void *p, size_t n);
+
 /* Frees p (NULL is fine). */
 void mem_free(void *p);
 
