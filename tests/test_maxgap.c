@@ -77,9 +77,20 @@ static int index_matches(int lo, uint64_t size, uint64_t off)
 
 static void test_index_by_multiplication(void)
 {
-    static const uint64_t sizes[] = {1,          2,          3,          4,          7,
-                                     8,          1000,       65536,      65537,      (1u << 31) - 1,
-                                     1u << 31,   (1u << 31) + 1,        UINT32_MAX - 1, UINT32_MAX};
+    static const uint64_t sizes[] = {1,
+                                     2,
+                                     3,
+                                     4,
+                                     7,
+                                     8,
+                                     1000,
+                                     65536,
+                                     65537,
+                                     (1u << 31) - 1,
+                                     1u << 31,
+                                     (1u << 31) + 1,
+                                     UINT32_MAX - 1,
+                                     UINT32_MAX};
     static const int los[] = {INT_MIN, -5, 0, 12345};
     int bad = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -89,8 +100,9 @@ static void test_index_by_multiplication(void)
              * INT_MAX - lo. */
             uint64_t top = (uint64_t)((int64_t)INT_MAX - los[l]);
             for (uint64_t k = 0; k <= 5; k++) {
-                uint64_t at[] = {k * size - (k > 0), k * size, k * size + 1,
-                                 top / size * size - k, top / size * size + k, top - k};
+                uint64_t at[] = {k * size - (k > 0),    k * size,
+                                 k * size + 1,          top / size * size - k,
+                                 top / size * size + k, top - k};
                 for (size_t a = 0; a < sizeof at / sizeof at[0]; a++)
                     if (at[a] <= top && !index_matches(los[l], size, at[a]))
                         bad++;
@@ -100,8 +112,8 @@ static void test_index_by_multiplication(void)
     rng r;
     rng_seed(&r, 1640);
     for (int round = 0; round < 200000; round++) {
-        uint64_t size = (uint64_t)rng_range(&r, 1, round % 2 ? 1000 : INT_MAX) *
-                        (round % 3 ? 1 : 2);
+        uint64_t size =
+            (uint64_t)rng_range(&r, 1, round % 2 ? 1000 : INT_MAX) * (round % 3 ? 1 : 2);
         uint64_t off = (uint64_t)(uint32_t)rng_range(&r, INT_MIN, INT_MAX);
         if (!index_matches(INT_MIN, size, off))
             bad++;
