@@ -292,8 +292,9 @@ static void mamba_row(const char *ours, const bench_times *ot, const char *peer,
 
 /* The scan's work beyond the floor's, from callgrind's instruction counts (docs/bench.md). */
 #define WHY_SCAN                                                                                   \
-    "profile: softplus and gate (per channel and step) are 20 % of the scan's instructions, "      \
-    "the update's and output's extra loads and multiply-adds 9 %"
+    "profile (callgrind, AVX2 copy: valgrind has no AVX-512): 1.8x the floor's instructions, "     \
+    "the B (Delta u) product and output multiply-add per state and step, softplus and gate per "   \
+    "channel and step"
 
 static void case_mamba(void)
 {
@@ -371,8 +372,8 @@ static void case_mamba(void)
                      floor_up, threads);
         else
             snprintf(why, sizeof why,
-                     "the floor ran %.2fx faster on %zu threads; the scan's passes are half as "
-                     "wide per thread",
+                     "the floor ran %.2fx faster on %zu threads; the scan's lanes share nothing "
+                     "but the memory system (not profiled since the lanes)",
                      floor_up, threads);
         mamba_row(ours_name, &many_t, "mamba_scan 1 thr", &one_t, need, need_words, why);
     }

@@ -57,22 +57,35 @@ static void output(double *yt, const double *h, const mamba_in *in, size_t t)
     }
 }
 
-/* ---- the untraced scan: fused, by channel blocks, on threads ----
+/* ---- the untraced scan: fused, by channel lanes, on threads ----
  *
  * Channels never interact: channel d's state, output and Delta depend only on its own
  * column of the inputs. So the D channels split into blocks, one per part (models/par.h),
- * each scanning all L steps for its block alone. Within a block the state is kept n-major,
- * hT[n][j] for channel d0 + j, so that the innermost loop runs along the channels with the
- * step's B[t][n] and C[t][n] fixed: per step and n, one pass computes exp(Delta A), the
- * update and the output sum for the whole block, and gcc vectorises it with the
- * exponential inlined (fastexp1). The traced loop's operations, in its order, but for exp
- * (fastexp's), Delta u computed once per channel and step, and, on CPUs with FMA, fused
- * multiply-adds (a run-time dispatched clone, scan_level). */
+ * and each block into lanes of MAMBA_LANES channels, each lane scanning all L steps alone.
+ * A lane's A and state, N x MAMBA_LANES doubles each (2 KiB at N = 16), stay in L1 for the
+ * whole scan; per state and step the loop loads A and h and stores h, less memory traffic
+ * than the bench's floor. The lane width is a constant, so gcc turns the loop along a lane
+ * into whole vectors (one AVX-512, two AVX2) with the exponential inlined (fastexp1) and its
+ * constants kept out of the state loop. The softplus and the gate of MAMBA_AHEAD steps are
+ * computed before those steps' state loops: they do not depend on the state, and computed
+ * at the top of each step, each step waited for their latency (a division each) before its
+ * first exponential; ahead, the out-of-order core overlaps them with the states' work.
+ * (The form before ran 256-channel passes with the state n-major, 64 KiB in L2: as fast on
+ * one thread, but two threads halved each pass's width and gained only 1.3x to 1.6x; whole
+ * lanes per thread gain 1.7x to 1.9x, docs/bench.md.)
+ * The traced loop's operations, in its order, but for exp (fastexp's), Delta u computed once
+ * per channel and step, and, on CPUs with FMA, fused multiply-adds (a run-time dispatched
+ * clone, scan_level). Channels left over (D not a multiple of the lane width) take
+ * scan_tail, the same arithmetic in the same order over fewer channels, so a channel's bits
+ * do not depend on which of the two scanned it (tested). */
+
+#define MAMBA_LANES 8
+#define MAMBA_AHEAD 8
 
 typedef struct scan_job {
     const mamba_in *in;
     double *y, *delta; /* delta may be NULL */
-    double *work;      /* per part: 2W (Delta, Delta u), then (N, W) A transposed, (N, W) hT */
+    double *work;      /* per part: (2 + 2N) doubles per channel of its block */
     size_t block;      /* channels per part (a multiple of 8, but for the last part) */
     int level;         /* the arithmetic: 0 portable, 1 AVX2 + FMA, 2 AVX-512 + FMA */
 } scan_job;
@@ -83,39 +96,71 @@ typedef struct scan_job {
 #define MAMBA_INLINE static inline
 #endif
 
-/* Channels per pass over the L steps: a pass's A and state, 2 N doubles per channel, take
- * 64 KiB, which L2 holds. Each of the pass's L N inner loops starts by reloading the
- * exponential's constants (more than the registers hold), so the passes are as wide as
- * that allows: at N = 16, passes of 64 and 128 channels (16 and 32 KiB, in L1) were 15 to
- * 50 % slower than 256 (docs/bench.md). */
-static size_t sub_width(size_t N)
+/* Channels [d0, d0 + MAMBA_LANES) over all L steps. work: 2 N MAMBA_LANES doubles, A and
+ * the state, n-major. Delta, Delta u and the gate of up to MAMBA_AHEAD steps wait in local
+ * arrays (MAMBA_AHEAD 8: 1.5 KiB). fused: the multiply-adds of the exponential, the update and the
+ * output sum as fma() (the FMA clones) or rounded twice (portable: the same bits on every
+ * CPU and in every clone). restrict: the arrays never overlap, so the vectorised loop needs
+ * no run-time overlap test. */
+MAMBA_INLINE void scan_lane(const mamba_in *in, double *y, double *delta, double *work, size_t d0,
+                            int fused)
 {
-    size_t w = 4096 / N / 8 * 8;
-    return w ? w : 8;
-}
-
-/* One state index n of one step, over the pass's W channels: the exponentials, the update
- * of hn (row n of the n-major state) and the output sum's term in yt. restrict (the arrays
- * never overlap) spares the vectorised loop a run-time overlap test at each of its L N
- * entries. */
-MAMBA_INLINE void scan_state(double *restrict hn, double *restrict yt, const double *restrict an,
-                             const double *restrict dt, const double *restrict du, double b,
-                             double c, size_t W, int fused)
-{
-    for (size_t j = 0; j < W; j++) {
-        double a = fastexp1_madd(dt[j] * an[j], fused);
-        double h = FASTEXP_MADD(a, hn[j], b * du[j], fused);
-        hn[j] = h;
-        yt[j] = FASTEXP_MADD(c, h, yt[j], fused);
+    enum { W = MAMBA_LANES, T = MAMBA_AHEAD };
+    size_t L = in->L, D = in->D, N = in->N;
+    double *restrict at = work, *restrict ht = work + N * W;
+    for (size_t n = 0; n < N; n++)
+        for (size_t j = 0; j < W; j++) {
+            at[n * W + j] = in->A[(d0 + j) * N + n];
+            ht[n * W + j] = 0;
+        }
+    for (size_t t0 = 0; t0 < L; t0 += T) {
+        size_t tn = L - t0 < T ? L - t0 : T;
+        double dt[T][W], du[T][W], gate[T][W];
+        for (size_t k = 0; k < tn; k++) {
+            const double *ut = in->u + (t0 + k) * D + d0;
+            const double *raw = in->delta_raw + (t0 + k) * D + d0;
+            for (size_t j = 0; j < W; j++) {
+                dt[k][j] = fastexp_softplus1_madd(raw[j], fused);
+                du[k][j] = dt[k][j] * ut[j];
+            }
+            if (in->z) {
+                const double *zt = in->z + (t0 + k) * D + d0;
+                for (size_t j = 0; j < W; j++)
+                    gate[k][j] = zt[j] / (1 + fastexp1_madd(-zt[j], fused));
+            }
+        }
+        for (size_t k = 0; k < tn; k++) {
+            size_t t = t0 + k;
+            const double *bt = in->B + t * N, *ct = in->C + t * N;
+            double yt[W] = {0};
+            for (size_t n = 0; n < N; n++) {
+                double b = bt[n], c = ct[n];
+                const double *restrict an = at + n * W;
+                double *restrict hn = ht + n * W;
+                for (size_t j = 0; j < W; j++) {
+                    double a = fastexp1_madd(dt[k][j] * an[j], fused);
+                    double h = FASTEXP_MADD(a, hn[j], b * du[k][j], fused);
+                    hn[j] = h;
+                    yt[j] = FASTEXP_MADD(c, h, yt[j], fused);
+                }
+            }
+            const double *ut = in->u + t * D + d0;
+            if (in->Dskip)
+                for (size_t j = 0; j < W; j++)
+                    yt[j] = FASTEXP_MADD(in->Dskip[d0 + j], ut[j], yt[j], fused);
+            if (in->z)
+                for (size_t j = 0; j < W; j++)
+                    yt[j] *= gate[k][j];
+            memcpy(y + t * D + d0, yt, sizeof yt);
+            if (delta)
+                memcpy(delta + t * D + d0, dt[k], sizeof dt[k]);
+        }
     }
 }
 
-/* Scans channels [d0, d1) over all L steps (the pass). fused: the multiply-adds of the
- * exponential, the update and the output sum as fma() (the FMA clones) or rounded twice
- * (portable: the same bits on every CPU and in every clone). The traced loop's operations
- * otherwise, but for Delta u computed once per channel and step, which moves the update's
- * rounding (Delta B) u to B (Delta u). */
-MAMBA_INLINE void scan_pass(const mamba_in *in, double *y, double *delta, double *work, size_t d0,
+/* Channels [d0, d1), fewer than MAMBA_LANES, over all L steps: scan_lane's arithmetic in
+ * its order, for a width known only at run time. work: 2 + 2 N doubles per channel. */
+MAMBA_INLINE void scan_tail(const mamba_in *in, double *y, double *delta, double *work, size_t d0,
                             size_t d1, int fused)
 {
     size_t L = in->L, D = in->D, N = in->N, W = d1 - d0;
@@ -135,7 +180,12 @@ MAMBA_INLINE void scan_pass(const mamba_in *in, double *y, double *delta, double
         }
         const double *bt = in->B + t * N, *ct = in->C + t * N;
         for (size_t n = 0; n < N; n++)
-            scan_state(ht + n * W, yt, at + n * W, dt, du, bt[n], ct[n], W, fused);
+            for (size_t j = 0; j < W; j++) {
+                double a = fastexp1_madd(dt[j] * at[n * W + j], fused);
+                double h = FASTEXP_MADD(a, ht[n * W + j], bt[n] * du[j], fused);
+                ht[n * W + j] = h;
+                yt[j] = FASTEXP_MADD(ct[n], h, yt[j], fused);
+            }
         if (in->Dskip)
             for (size_t j = 0; j < W; j++)
                 yt[j] = FASTEXP_MADD(in->Dskip[d0 + j], ut[j], yt[j], fused);
@@ -149,13 +199,15 @@ MAMBA_INLINE void scan_pass(const mamba_in *in, double *y, double *delta, double
     }
 }
 
-/* Channels [d0, d1) in passes of sub_width channels (work: 2 + 2N doubles per channel). */
+/* Channels [d0, d1): whole lanes, then the tail. */
 MAMBA_INLINE void scan_block_body(const mamba_in *in, double *y, double *delta, double *work,
                                   size_t d0, size_t d1, int fused)
 {
-    size_t step = sub_width(in->N);
-    for (size_t s = d0; s < d1; s += step)
-        scan_pass(in, y, delta, work, s, d1 - s < step ? d1 : s + step, fused);
+    size_t d = d0;
+    for (; d1 - d >= MAMBA_LANES; d += MAMBA_LANES)
+        scan_lane(in, y, delta, work, d, fused);
+    if (d < d1)
+        scan_tail(in, y, delta, work, d, d1, fused);
 }
 
 /* The portable arithmetic, vectorised by FASTEXP_VECTORIZE's clones (same bits in each). */

@@ -46,11 +46,11 @@ double mamba_softplus(double x);
  * time step, capped by ssm_trace_this). Returns 0, TUTOR_EINVAL (a size is 0),
  * TUTOR_ENOMEM or the trace's error. O(L D N) time; O(D N) memory untraced, O(L D) more
  * traced.
- * Untraced, it runs a fused form of the same arithmetic: per channel block and step, the
- * exponentials (models/fastexp, within 1e-15 of libm's), the update and the output sum in
- * one vectorised pass, state kept n-major so the pass runs along the channels; the blocks
- * share out over in->threads threads, with the same bits for any count. With FMA on the CPU
- * (and in->portable 0) it runs an FMA clone of that pass (mamba_scan_kernel says which).
+ * Untraced, it runs a fused form of the same arithmetic: lanes of 8 channels, each over all
+ * L steps with its state in L1, the exponentials (models/fastexp, within 1e-15 of libm's),
+ * the update and the output sum in one vectorised loop along the lane; the lanes share out
+ * over in->threads threads, with the same bits for any count. With FMA on the CPU (and
+ * in->portable 0) it runs an FMA clone of that loop (mamba_scan_kernel says which).
  * The tests compare it with the traced scan and the FMA clone with the portable pass. */
 int mamba_scan(double *y, double *delta, const mamba_in *in, trace *tr);
 

@@ -277,6 +277,55 @@ static void test_mamba_fma_vs_portable(void)
     }
 }
 
+/* The untraced scan takes whole lanes of 8 channels and then a tail of fewer: channel k of a
+ * 13-channel input is scanned in a lane for k < 8 and in the tail for k >= 8. Each channel
+ * scanned alone (D = 1: always the tail) must give the same bits for y and Delta, in the
+ * portable arithmetic and in the FMA clone, with skip and gate on; a lane that reordered or
+ * fused an operation differently from the tail fails here. */
+static void test_mamba_lane_vs_tail(void)
+{
+    rng r;
+    rng_seed(&r, 808);
+    size_t L = 37, D = 13, N = 5;
+    mamba_case c;
+    mamba_case_new(&c, L, D, N, 1, 1, &r);
+    double *y = mem_alloc(L * D * sizeof *y), *dl = mem_alloc(L * D * sizeof *dl);
+    double *u = mem_alloc(L * sizeof *u), *dr = mem_alloc(L * sizeof *dr);
+    double *z = mem_alloc(L * sizeof *z), *y1 = mem_alloc(L * sizeof *y1);
+    double *d1 = mem_alloc(L * sizeof *d1);
+    CU_ASSERT_FATAL(y && dl && u && dr && z && y1 && d1);
+    int differ = 0;
+    for (int portable = 0; portable <= 1; portable++) {
+        c.in.portable = portable;
+        c.in.threads = 1;
+        CU_ASSERT_EQUAL_FATAL(mamba_scan(y, dl, &c.in, NULL), 0);
+        for (size_t k = 0; k < D; k++) {
+            for (size_t t = 0; t < L; t++) {
+                u[t] = c.u[t * D + k];
+                dr[t] = c.dr[t * D + k];
+                z[t] = c.z[t * D + k];
+            }
+            mamba_in one = c.in;
+            one.D = 1;
+            one.u = u;
+            one.delta_raw = dr;
+            one.z = z;
+            one.A = c.A + k * N;
+            one.Dskip = c.Dv + k;
+            CU_ASSERT_EQUAL_FATAL(mamba_scan(y1, d1, &one, NULL), 0);
+            for (size_t t = 0; t < L; t++)
+                if (memcmp(&y1[t], &y[t * D + k], sizeof *y1) != 0 ||
+                    memcmp(&d1[t], &dl[t * D + k], sizeof *d1) != 0)
+                    differ++;
+        }
+    }
+    CU_ASSERT_EQUAL(differ, 0);
+    double *m[] = {y, dl, u, dr, z, y1, d1};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        mem_free(m[i]);
+    mamba_case_free(&c);
+}
+
 static void test_mamba_by_hand(void)
 {
     /* One channel, one state, A = -1, delta_raw = 0 (Delta = ln 2), B = 1, C = 2, D = 0.5,
@@ -863,6 +912,7 @@ void tests_register(void)
         {"Mamba parallel scan = sequential", test_mamba_parallel_equals_sequential},
         {"Mamba by hand", test_mamba_by_hand},
         {"Mamba FMA clone within 1e-10 of the portable scan", test_mamba_fma_vs_portable},
+        {"Mamba lanes of 8 and the tail: same bits per channel", test_mamba_lane_vs_tail},
         {"Mamba selective copying", test_mamba_selective_copy},
         {"LRU", test_lru},
         {"retention parallel = recurrent = triple loop", test_retention},
