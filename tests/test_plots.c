@@ -932,6 +932,14 @@ static void test_cli_edges(void)
                                "4:1 5:2", "--exact", "--format", "dumb", "--out", dir, NULL),
                         0);
     }
+    /* No candidates at all: a valid input (nothing sums to the target), whose empty list
+     * once reached qsort as a null pointer (UBSan, found by fuzz/cli_args). */
+    static const char *const sums[] = {"combsum", "combsum2"};
+    for (int i = 0; i < 2; i++)
+        if (topic_find(sums[i]))
+            CU_ASSERT_EQUAL(th_cli(&out, &err, "plot", sums[i], "--candidates", "", "--target", "4",
+                                   "--format", "dumb", "--out", dir, NULL),
+                            0);
 }
 
 /* Every topic plots with its defaults (its recipe, or the traced run's final state). */

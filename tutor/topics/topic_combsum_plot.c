@@ -57,7 +57,8 @@ static int plot_variant(const plot_request *req, strbuf *out, char *err, size_t 
     rc = parse_ints(cs ? cs : "", "--candidates", 64, &c, &n, err, errlen);
     if (rc)
         return rc;
-    qsort(c, n, sizeof *c, cmp_int);
+    if (n) /* an empty list is NULL, which qsort may not be given even with no elements */
+        qsort(c, n, sizeof *c, cmp_int);
     double targets[TARGET_MAX], pruned[TARGET_MAX], plain[TARGET_MAX];
     double *table = mem_alloc((size_t)(TARGET_MAX + 1) * (n + 1) * sizeof *table);
     fig_ctx fc;
