@@ -96,11 +96,10 @@ enum {
     L_HS_SWAP = 37,
 };
 
-static int int_cmp(const void *a, const void *b, void *ctx)
+static int int_less(const void *a, const void *b, void *ctx)
 {
     (void)ctx;
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
+    return *(const int *)a < *(const int *)b;
 }
 
 static int64_t int_key(const void *elem, void *ctx)
@@ -109,7 +108,7 @@ static int64_t int_key(const void *elem, void *ctx)
     return *(const int *)elem;
 }
 
-const heap_type heap_int_type = {sizeof(int), int_cmp, int_key};
+const heap_type heap_int_type = {sizeof(int), int_less, int_key};
 
 /* ---- tracing helpers: only ever called with a tracer, i.e. when tr != NULL ---- */
 
@@ -141,7 +140,7 @@ static inline unsigned char *at(const heap *h, size_t i)
 
 static inline int less(const heap *h, const void *a, const void *b)
 {
-    return h->cmp(a, b, h->ctx) < 0;
+    return h->less(a, b, h->ctx) != 0;
 }
 
 /* Records elems[0..n) as keys under name, the first `blank` of them as blank cells. */
@@ -218,12 +217,12 @@ static inline void move_elem(unsigned char *dst, const unsigned char *src, size_
 /* The untraced sifts, the same moves as siftdown and siftup below. The heap's fields live in
  * locals: through the heap pointer, every comparator call and memcpy (which might modify
  * *h, as far as the compiler knows) would force them to be loaded again at every level. */
-static inline size_t siftdown_fast(unsigned char *data, size_t size, heap_cmp cmp, void *ctx,
+static inline size_t siftdown_fast(unsigned char *data, size_t size, heap_less lt, void *ctx,
                                    size_t start, size_t pos, const unsigned char *item)
 {
     while (pos > start) {
         size_t parent = (pos - 1) >> 1;
-        if (!(cmp(item, data + parent * size, ctx) < 0))
+        if (!lt(item, data + parent * size, ctx))
             break;
         move_elem(data + pos * size, data + parent * size, size);
         pos = parent;
@@ -232,7 +231,7 @@ static inline size_t siftdown_fast(unsigned char *data, size_t size, heap_cmp cm
     return pos;
 }
 
-static inline void siftup_fast(unsigned char *data, size_t n, size_t size, heap_cmp cmp, void *ctx,
+static inline void siftup_fast(unsigned char *data, size_t n, size_t size, heap_less lt, void *ctx,
                                size_t pos, const unsigned char *item)
 {
     size_t start = pos, child = 2 * pos + 1;
@@ -240,11 +239,9 @@ static inline void siftup_fast(unsigned char *data, size_t n, size_t size, heap_
      * keys make that choice a coin flip, which a branch would mispredict half the time). */
     while (child + 1 < n) {
         HEAP_PREFETCH(data, size, pos, n);
-        /* The sign bit of the comparison is 1 exactly when left < right. child + 1 is ready
-         * before the comparator returns, so only a shift and a subtraction wait for it (the
-         * plain !(c < 0) compiled to four dependent instructions: 10 % of the pops). */
-        unsigned c = (unsigned)cmp(data + child * size, data + (child + 1) * size, ctx);
-        child = child + 1 - (c >> (sizeof c * CHAR_BIT - 1));
+        /* child + 1 is ready before the test returns, so only a subtraction (and the
+         * normalising of a non-zero answer to 1) waits for it. */
+        child = child + 1 - (lt(data + child * size, data + (child + 1) * size, ctx) != 0);
         move_elem(data + pos * size, data + child * size, size);
         pos = child;
         child = 2 * pos + 1;
@@ -253,7 +250,7 @@ static inline void siftup_fast(unsigned char *data, size_t n, size_t size, heap_
         move_elem(data + pos * size, data + child * size, size);
         pos = child;
     }
-    siftdown_fast(data, size, cmp, ctx, start, pos, item);
+    siftdown_fast(data, size, lt, ctx, start, pos, item);
 }
 
 /* The same, with the element size a constant for the common sizes, so each copy of the loop
@@ -261,20 +258,20 @@ static inline void siftup_fast(unsigned char *data, size_t n, size_t size, heap_
 static size_t siftdown_sized(heap *h, size_t start, size_t pos)
 {
     switch (h->size) {
-    case 4: return siftdown_fast(h->data, 4, h->cmp, h->ctx, start, pos, h->scratch);
-    case 8: return siftdown_fast(h->data, 8, h->cmp, h->ctx, start, pos, h->scratch);
-    case 16: return siftdown_fast(h->data, 16, h->cmp, h->ctx, start, pos, h->scratch);
-    default: return siftdown_fast(h->data, h->size, h->cmp, h->ctx, start, pos, h->scratch);
+    case 4: return siftdown_fast(h->data, 4, h->less, h->ctx, start, pos, h->scratch);
+    case 8: return siftdown_fast(h->data, 8, h->less, h->ctx, start, pos, h->scratch);
+    case 16: return siftdown_fast(h->data, 16, h->less, h->ctx, start, pos, h->scratch);
+    default: return siftdown_fast(h->data, h->size, h->less, h->ctx, start, pos, h->scratch);
     }
 }
 
 static void siftup_sized(heap *h, size_t pos)
 {
     switch (h->size) {
-    case 4: siftup_fast(h->data, h->len, 4, h->cmp, h->ctx, pos, h->scratch); break;
-    case 8: siftup_fast(h->data, h->len, 8, h->cmp, h->ctx, pos, h->scratch); break;
-    case 16: siftup_fast(h->data, h->len, 16, h->cmp, h->ctx, pos, h->scratch); break;
-    default: siftup_fast(h->data, h->len, h->size, h->cmp, h->ctx, pos, h->scratch);
+    case 4: siftup_fast(h->data, h->len, 4, h->less, h->ctx, pos, h->scratch); break;
+    case 8: siftup_fast(h->data, h->len, 8, h->less, h->ctx, pos, h->scratch); break;
+    case 16: siftup_fast(h->data, h->len, 16, h->less, h->ctx, pos, h->scratch); break;
+    default: siftup_fast(h->data, h->len, h->size, h->less, h->ctx, pos, h->scratch);
     }
 }
 
@@ -407,10 +404,10 @@ static void siftup(heap *h, size_t pos, tracer *t)
 
 static void set_type(heap *h, const heap_type *type, void *ctx)
 {
-    assert(type && type->size > 0 && type->cmp);
+    assert(type && type->size > 0 && type->less);
     memset(h, 0, sizeof *h);
     h->size = type->size;
-    h->cmp = type->cmp;
+    h->less = type->less;
     h->key = type->key;
     h->ctx = ctx;
 }
@@ -496,7 +493,7 @@ static int done(tracer *t)
 static inline void push_fast(heap *h, const void *item, size_t size)
 {
     size_t pos = h->len++;
-    siftdown_fast(h->data, size, h->cmp, h->ctx, 0, pos, item);
+    siftdown_fast(h->data, size, h->less, h->ctx, 0, pos, item);
 }
 
 static inline void pop_fast(heap *h, void *out, size_t size)
@@ -506,7 +503,7 @@ static inline void pop_fast(heap *h, void *out, size_t size)
     move_elem(out, data, size);
     h->len = last;
     if (last)
-        siftup_fast(data, last, size, h->cmp, h->ctx, 0, data + last * size);
+        siftup_fast(data, last, size, h->less, h->ctx, 0, data + last * size);
 }
 
 int heap_push(heap *h, const void *item, trace *tr)
@@ -719,17 +716,20 @@ typedef struct pick_ctx {
 } pick_ctx;
 
 /* The internal heap holds indices i; its root is the candidate to evict next: for nsmallest
- * the largest x (a max-heap of (x, i)), for nlargest the smallest. Among equal x the later
- * input goes first, so that ties keep input order in the result. */
-static int pick_cmp(const void *a, const void *b, void *vctx)
+ * the largest x (a max-heap of (x, i)), for nlargest the smallest. Among equal x (neither
+ * less than the other) the later input goes first, so that ties keep input order in the
+ * result. */
+static int pick_less(const void *a, const void *b, void *vctx)
 {
     const pick_ctx *p = vctx;
     size_t i = *(const size_t *)a, j = *(const size_t *)b, size = p->type->size;
     const void *x = p->items + i * size, *y = p->items + j * size;
-    int c = p->largest ? p->type->cmp(x, y, p->ctx) : p->type->cmp(y, x, p->ctx);
-    if (c)
-        return c;
-    return (i < j) - (i > j);
+    const void *first = p->largest ? x : y, *second = p->largest ? y : x;
+    if (p->type->less(first, second, p->ctx))
+        return 1;
+    if (p->type->less(second, first, p->ctx))
+        return 0;
+    return i > j;
 }
 
 static int64_t pick_key(const void *elem, void *vctx)
@@ -747,7 +747,7 @@ static int pick(void *out, size_t *out_n, const void *items, size_t count, long 
     const unsigned char *in = items;
     unsigned char *res = out;
     pick_ctx pc = {in, type, ctx, largest};
-    heap_type ht = {sizeof(size_t), pick_cmp, pick_key};
+    heap_type ht = {sizeof(size_t), pick_less, pick_key};
     heap h;
     tracer tb, *t;
     if (helper_open(&h, &ht, &pc, largest ? "<" : ">", k, tr, count + 1, &tb, &t))
@@ -767,7 +767,7 @@ static int pick(void *out, size_t *out_n, const void *items, size_t count, long 
     heapify_in_place(&h, t);
     for (size_t i = k; i < count && k; i++) {
         const void *x = in + i * size, *top = in + idx[0] * size;
-        int better = largest ? type->cmp(top, x, ctx) < 0 : type->cmp(x, top, ctx) < 0;
+        int better = largest ? type->less(top, x, ctx) != 0 : type->less(x, top, ctx) != 0;
         if (t) {
             const char *xs = show(&h, &i, b1), *ts = show(&h, &idx[0], b2);
             trace_step(tr, L_NS_SCAN, "input[%zu] = %s vs the root %s: %s %s %s is %s, so %s", i,
@@ -836,15 +836,17 @@ static const void *head_elem(const merge_ctx *m, const merge_head *hd)
 
 /* Heads order by value (reversed in reverse mode), then by list number: heapq.merge's
  * (value, order * direction) entries, which keep equal values in input order both ways. */
-static int merge_cmp(const void *a, const void *b, void *vctx)
+static int merge_less(const void *a, const void *b, void *vctx)
 {
     const merge_ctx *m = vctx;
     const merge_head *x = a, *y = b;
-    int c = m->reverse ? m->type->cmp(head_elem(m, y), head_elem(m, x), m->ctx)
-                       : m->type->cmp(head_elem(m, x), head_elem(m, y), m->ctx);
-    if (c)
-        return c;
-    return (x->list > y->list) - (x->list < y->list);
+    const void *first = head_elem(m, m->reverse ? y : x),
+               *second = head_elem(m, m->reverse ? x : y);
+    if (m->type->less(first, second, m->ctx))
+        return 1;
+    if (m->type->less(second, first, m->ctx))
+        return 0;
+    return x->list < y->list;
 }
 
 static int64_t merge_key(const void *elem, void *vctx)
@@ -862,7 +864,7 @@ int heap_merge(void *out, const void *const *inputs, const size_t *lens, size_t 
         nonempty += lens[i] > 0;
     }
     merge_ctx mc = {inputs, type, ctx, reverse};
-    heap_type ht = {sizeof(merge_head), merge_cmp, merge_key};
+    heap_type ht = {sizeof(merge_head), merge_less, merge_key};
     heap h;
     tracer tb, *t;
     if (helper_open(&h, &ht, &mc, reverse ? ">" : "<", nonempty, tr,
@@ -925,10 +927,10 @@ typedef struct rev_ctx {
     void *ctx;
 } rev_ctx;
 
-static int rev_cmp(const void *a, const void *b, void *vctx)
+static int rev_less(const void *a, const void *b, void *vctx)
 {
     const rev_ctx *r = vctx;
-    return r->type->cmp(b, a, r->ctx);
+    return r->type->less(b, a, r->ctx);
 }
 
 static int64_t rev_key(const void *elem, void *vctx)
@@ -940,7 +942,7 @@ static int64_t rev_key(const void *elem, void *vctx)
 int heap_sort(void *base, size_t n, const heap_type *type, void *ctx, trace *tr)
 {
     rev_ctx rc = {type, ctx};
-    heap_type ht = {type->size, rev_cmp, rev_key};
+    heap_type ht = {type->size, rev_less, rev_key};
     heap h;
     heap_init(&h, &ht, &rc);
     h.lt = ">";
@@ -1021,7 +1023,7 @@ static inline void int_siftup(int *a, size_t n, size_t pos, int item, int max)
 
 static int is_int_heap(const heap *h)
 {
-    return h->size == sizeof(int) && h->cmp == int_cmp;
+    return h->size == sizeof(int) && h->less == int_less;
 }
 
 const int *heap_int_data(const heap *h)

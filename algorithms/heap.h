@@ -3,14 +3,14 @@
  * The array layout after every operation is exactly CPython's (Lib/heapq.py, whose C twin is
  * Modules/_heapqmodule.c): push sifts the new item up; pop, replace, pushpop and heapify move
  * the hole down to a leaf along the smaller child (the right one unless left < right), put
- * the item there and sift it back up. Only `<` is ever asked of the elements (cmp(a, b) < 0),
- * so equal elements land exactly where heapq puts them.
+ * the item there and sift it back up. Only `<` is ever asked of the elements (less(a, b), as
+ * heapq asks Python's `<`), so equal elements land exactly where heapq puts them.
  *
- * Elements are generic: a heap_type gives their size, a qsort_r-style comparison and an
- * optional key that traces use to show an element as a number. The heap_int_* helpers work on
- * a heap made by heap_init_int; untraced, they run an int-specialised copy of the same
- * algorithms (no memcpy, no function pointer per comparison), and the tests check that both
- * copies leave the same arrays. Traced, they run the generic code, which records the steps.
+ * Elements are generic: a heap_type gives their size, a less-than test and an optional key that
+ * traces use to show an element as a number. The heap_int_* helpers work on a heap made by
+ * heap_init_int; untraced, they run an int-specialised copy of the same algorithms (no memcpy, no
+ * function pointer per comparison), and the tests check that both copies leave the same arrays.
+ * Traced, they run the generic code, which records the steps.
  *
  * Tracing: every function takes `trace *tr` (NULL: off, no tracing work at all). A traced run
  * records the array under the name "heap" (the tree is implicit: children of i are 2i+1 and
@@ -32,17 +32,22 @@
 
 #include "../trace/trace.h"
 
-/* Returns < 0, 0 or > 0 as a sorts before, with or after b (as for qsort). ctx is passed
- * through untouched. */
-typedef int (*heap_cmp)(const void *a, const void *b, void *ctx);
+/* Returns non-zero when a sorts before b (a < b), 0 otherwise (equal, or b first): the one
+ * question heapq asks, Python's `<`. `return x < y;` is a complete one. It must be a strict
+ * weak order (never both less(a, b) and less(b, a)). ctx is passed through untouched.
+ * A less-than test, not a qsort-style three-way comparison: a pop's sift waits for its
+ * answer at every level, and the three-way result, of which only the sign was ever used,
+ * took longer to produce and to read (10^6 pushes and pops: 1.6x the int path's time with
+ * the three-way form, 1.4x with this one; docs/bench.md). */
+typedef int (*heap_less)(const void *a, const void *b, void *ctx);
 
 /* Returns the number a trace shows for elem (its priority, say). */
 typedef int64_t (*heap_key)(const void *elem, void *ctx);
 
 typedef struct heap_type {
-    size_t size;  /* bytes per element, > 0 */
-    heap_cmp cmp; /* the order; only cmp(a, b) < 0 ("a < b") is used */
-    heap_key key; /* for traces; NULL shows every element as a blank cell */
+    size_t size;    /* bytes per element, > 0 */
+    heap_less less; /* the order: less(a, b) is "a < b" */
+    heap_key key;   /* for traces; NULL shows every element as a blank cell */
 } heap_type;
 
 /* int in ascending order, key = the value. */
@@ -53,11 +58,11 @@ typedef struct heap {
     size_t len;          /* elements in the heap */
     size_t cap;          /* elements data can hold (plus one scratch slot past them) */
     size_t size;         /* bytes per element */
-    heap_cmp cmp;
+    heap_less less;
     heap_key key;
     void *ctx;
     unsigned char *scratch; /* one element of room for the item being sifted */
-    /* For traces only: the word for cmp(a, b) < 0 in messages ("<", or ">" in the max-heaps
+    /* For traces only: the word for less(a, b) in messages ("<", or ">" in the max-heaps
      * heapsort, nsmallest and reverse merge build inside) and how many slots a snapshot
      * shows (at least len; heapsort also shows the sorted tail). */
     const char *lt;

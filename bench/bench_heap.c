@@ -1,8 +1,8 @@
 /* bench_heap.c: 10^6 pushes then 10^6 pops, and heapify's comparisons per element.
  *
  * Ours twice: the typed path (heap_init_int, heap_int_push/pop: int-specialised sifts) and
- * the generic path (heap_init with heap_int_type: memcpy and a comparator call per
- * comparison). Peers: std::priority_queue<int> with std::greater (g++ -O2) and CPython's
+ * the generic path (heap_init with heap_int_type: memcpy and a call of the type's less-than
+ * test per comparison). Peers: std::priority_queue<int> with std::greater (g++ -O2) and CPython's
  * heapq (the C accelerator _heapq) on a list, in a child process. Every contender pops
  * into an array, and the harness compares a weighted sum of the popped sequence. */
 #include <limits.h>
@@ -98,11 +98,10 @@ static int peer_heapify(void *vctx)
     return 0;
 }
 
-static int counting_cmp(const void *a, const void *b, void *ctx)
+static int counting_less(const void *a, const void *b, void *ctx)
 {
     ++*(uint64_t *)ctx;
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
+    return *(const int *)a < *(const int *)b;
 }
 
 /* Reports one ours-against-peer row from times already taken. */
@@ -124,7 +123,7 @@ static void row(const char *ours, const bench_times *ot, const char *peer, const
  * loads waiting for the level before's comparison. */
 #define WHY_POPS "profile: pops, one dependent comparison and load per level"
 #define WHY_CMP                                                                                    \
-    "profile: a comparator call on each sift level's critical path; the same loop with the "       \
+    "profile: a less-than call on each pop level's critical path; the same loop with the "         \
     "comparison written inline runs at the typed path's speed (docs/bench.md)"
 
 int bench_case_heap(void)
@@ -171,7 +170,7 @@ int bench_case_heap(void)
     if (py.t.n && py.check != (double)sum_pq)
         py_note = "ANSWERS DIFFER";
 
-    /* The comparator path against the typed one, alternated with each other. */
+    /* The generic path against the typed one, alternated with each other. */
     bench_times generic2, typed2;
     fail |= bench_time_pair(&generic2, ours_generic, &ctx, &typed2, ours_typed, &ctx, 7);
 
@@ -210,7 +209,7 @@ int bench_case_heap(void)
     for (size_t n = 1000; n <= HEAPIFY; n *= 10) {
         uint64_t count = 0;
         heap_type counted = heap_int_type;
-        counted.cmp = counting_cmp;
+        counted.less = counting_less;
         heap h;
         heap_init(&h, &counted, &count);
         if (heap_heapify(&h, xs, n, NULL) == 0) {

@@ -6,7 +6,7 @@
  *
  * Contract (algorithms/heap.h): a heap made by heap_init / heap_init_int holds h->len
  * elements of h->size bytes in h->data, in heap order (children of i are 2i+1 and 2i+2),
- * compared ONLY as h->cmp(a, b, h->ctx) < 0 ("a < b"). heap_reserve(h, n) (written for you)
+ * compared ONLY as h->less(a, b, h->ctx) ("a < b"). heap_reserve(h, n) (written for you)
  * makes room for n elements plus one scratch element at h->scratch. After every operation
  * the array must be exactly heapq's (Lib/heapq.py):
  *   heap_push: append, then _siftdown: the new item moves up while it is < its parent.

@@ -27,13 +27,12 @@ typedef struct item {
     int id;
 } item;
 
-static int item_cmp(const void *a, const void *b, void *ctx)
+static int item_less(const void *a, const void *b, void *ctx)
 {
     int *calls = ctx;
     if (calls)
         (*calls)++;
-    int x = ((const item *)a)->key, y = ((const item *)b)->key;
-    return (x > y) - (x < y);
+    return ((const item *)a)->key < ((const item *)b)->key;
 }
 
 static int64_t item_key(const void *e, void *ctx)
@@ -42,8 +41,8 @@ static int64_t item_key(const void *e, void *ctx)
     return ((const item *)e)->key;
 }
 
-static const heap_type item_type = {sizeof(item), item_cmp, item_key};
-static const heap_type item_type_nokey = {sizeof(item), item_cmp, NULL};
+static const heap_type item_type = {sizeof(item), item_less, item_key};
+static const heap_type item_type_nokey = {sizeof(item), item_less, NULL};
 
 static const item *items_of(const heap *h)
 {
@@ -774,6 +773,65 @@ static void test_merge_random(void)
     }
 }
 
+/* The contract asks for non-zero when a < b, not for 1: a test answering -7 must leave
+ * every array as the 0/1 one does (the untraced sifts normalise the answer before using it
+ * as an index offset; without that, -7 would send the descent outside the heap). */
+static int item_less_odd(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return ((const item *)a)->key < ((const item *)b)->key ? -7 : 0;
+}
+
+static void test_less_any_nonzero(void)
+{
+    static const heap_type odd_type = {sizeof(item), item_less_odd, item_key};
+    rng r;
+    rng_seed(&r, 4242);
+    heap a, b;
+    heap_init(&a, &item_type, NULL);
+    heap_init(&b, &odd_type, NULL);
+    int differ = 0;
+    for (int op = 0; op < 4000; op++) {
+        item x = {(int)rng_range(&r, 0, op % 2 ? 9 : 100000), op}, ya, yb;
+        int kind = (int)rng_range(&r, 0, 9);
+        if (kind < 5 || a.len == 0) {
+            CU_ASSERT_EQUAL_FATAL(heap_push(&a, &x, NULL), 0);
+            CU_ASSERT_EQUAL_FATAL(heap_push(&b, &x, NULL), 0);
+        } else if (kind < 8) {
+            CU_ASSERT_EQUAL_FATAL(heap_pop(&a, &ya, NULL), 0);
+            CU_ASSERT_EQUAL_FATAL(heap_pop(&b, &yb, NULL), 0);
+            differ += ya.id != yb.id;
+        } else {
+            CU_ASSERT_EQUAL_FATAL(heap_pushpop(&a, &x, &ya, NULL), 0);
+            CU_ASSERT_EQUAL_FATAL(heap_pushpop(&b, &x, &yb, NULL), 0);
+            differ += ya.id != yb.id;
+        }
+        CU_ASSERT_EQUAL_FATAL(a.len, b.len);
+        differ += memcmp(a.data, b.data, a.len * sizeof(item)) != 0;
+    }
+    item v[200], g1[200], g2[200];
+    for (size_t i = 0; i < 200; i++)
+        v[i] = (item){(int)rng_range(&r, 0, 20), (int)i};
+    size_t n1, n2;
+    CU_ASSERT_EQUAL(heap_nsmallest(g1, &n1, v, 200, 50, &item_type, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(heap_nsmallest(g2, &n2, v, 200, 50, &odd_type, NULL, NULL), 0);
+    differ += n1 != n2 || !same_ids(g1, g2, n1);
+    CU_ASSERT_EQUAL(heap_nlargest(g1, &n1, v, 200, 50, &item_type, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(heap_nlargest(g2, &n2, v, 200, 50, &odd_type, NULL, NULL), 0);
+    differ += n1 != n2 || !same_ids(g1, g2, n1);
+    memcpy(g1, v, sizeof v);
+    memcpy(g2, v, sizeof v);
+    CU_ASSERT_EQUAL(heap_sort(g1, 200, &item_type, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(heap_sort(g2, 200, &odd_type, NULL, NULL), 0);
+    differ += !same_ids(g1, g2, 200);
+    CU_ASSERT_EQUAL(heap_heapify(&a, v, 200, NULL), 0);
+    CU_ASSERT_EQUAL(heap_heapify(&b, v, 200, NULL), 0);
+    differ += memcmp(a.data, b.data, 200 * sizeof(item)) != 0;
+    CU_ASSERT_EQUAL(differ, 0);
+    heap_free(&a);
+    heap_free(&b);
+}
+
 /* ---- heapsort against qsort ---- */
 
 static int qsort_int(const void *a, const void *b)
@@ -1299,6 +1357,7 @@ void tests_register(void)
         {"merge by hand", test_merge_by_hand},
         {"merge vs stable sort", test_merge_random},
         {"heapsort vs qsort", test_heapsort},
+        {"less-than: any non-zero answer means a < b", test_less_any_nonzero},
         {"trace of push and pop", test_trace_push_and_pop},
         {"untraced path allocates nothing", test_untraced_is_free},
         {"a trace past its cap", test_trace_past_the_cap},

@@ -16,11 +16,10 @@ typedef struct job {
     int pri, id;
 } job;
 
-static int job_cmp(const void *a, const void *b, void *ctx)
+static int job_less(const void *a, const void *b, void *ctx)
 {
     (void)ctx;
-    int x = ((const job *)a)->pri, y = ((const job *)b)->pri;
-    return (x > y) - (x < y);
+    return ((const job *)a)->pri < ((const job *)b)->pri;
 }
 
 static int64_t job_key(const void *elem, void *ctx)
@@ -29,7 +28,7 @@ static int64_t job_key(const void *elem, void *ctx)
     return ((const job *)elem)->pri;
 }
 
-static const heap_type job_type = {sizeof(job), job_cmp, job_key};
+static const heap_type job_type = {sizeof(job), job_less, job_key};
 
 static const int *ints(const heap *h)
 {
@@ -245,7 +244,7 @@ static void traced(void)
 
 static const ex_behaviour behaviours[] = {
     {"push: the array is heapq's after each push",
-     "Append the item at index len, then move it UP while it is smaller (cmp < 0) than its "
+     "Append the item at index len, then move it UP while it is smaller (h->less) than its "
      "parent (pos - 1) / 2; stop at the first parent that is not larger.",
      push},
     {"pop: the smallest comes out, the array is heapq's",
@@ -259,7 +258,8 @@ static const ex_behaviour behaviours[] = {
      "the leaves n/2..n-1 are heaps already.",
      heapify},
     {"equal priorities land exactly where heapq puts them",
-     "Ask only cmp(a, b) < 0. Going down: take the right child unless left < right (so on a "
+     "Ask only h->less(a, b, h->ctx). Going down: take the right child unless left < right (so on "
+     "a "
      "tie, the right one); going up: move only while item < parent.",
      ties},
     {"agrees with the reference on 2000 random pushes and pops",

@@ -104,7 +104,7 @@ const exercise exercise_table[] = {
      .library = "algorithms/heap.c",
      .functions = fn_heap,
      .hints = {"Parent of i is (i - 1) / 2, children 2i + 1 and 2i + 2. Compare only with "
-               "h->cmp(a, b, h->ctx) < 0 and move elements of h->size bytes with memcpy.",
+               "h->less(a, b, h->ctx) (a < b) and move elements of h->size bytes with memcpy.",
                "push = append + _siftdown (move up while item < parent). pop = take the root, "
                "put the last item in a hole at the root, _siftup.",
                "heapq's _siftup moves the hole to a LEAF along the smaller child (right unless "

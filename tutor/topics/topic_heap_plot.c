@@ -16,11 +16,10 @@
 #define LOG_MAX 17
 #define PROBES  2048
 
-static int cmp_counted(const void *a, const void *b, void *ctx)
+static int less_counted(const void *a, const void *b, void *ctx)
 {
     ++*(uint64_t *)ctx;
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
+    return *(const int *)a < *(const int *)b;
 }
 
 static int64_t key_int(const void *elem, void *ctx)
@@ -29,7 +28,7 @@ static int64_t key_int(const void *elem, void *ctx)
     return *(const int *)elem;
 }
 
-static const heap_type counted_type = {sizeof(int), cmp_counted, key_int};
+static const heap_type counted_type = {sizeof(int), less_counted, key_int};
 
 int topic_heap_plot(const plot_request *req, strbuf *out, char *err, size_t errlen)
 {
