@@ -75,9 +75,8 @@ static void output(double *yt, const double *h, const mamba_in *in, size_t t)
  * lanes per thread gain 1.7x to 1.9x, docs/bench.md.)
  * The traced loop's operations, in its order, but for exp (fastexp's), Delta u computed once
  * per channel and step, and, on CPUs with FMA, fused multiply-adds (a run-time dispatched
- * clone, scan_level). Channels left over (D not a multiple of the lane width) take
- * scan_tail, the same arithmetic in the same order over fewer channels, so a channel's bits
- * do not depend on which of the two scanned it (tested). */
+ * clone, scan_level). Channels left over (D not a multiple of the lane width) run as one
+ * narrower lane. */
 
 #define MAMBA_LANES 8
 #define MAMBA_AHEAD 8
@@ -96,16 +95,19 @@ typedef struct scan_job {
 #define MAMBA_INLINE static inline
 #endif
 
-/* Channels [d0, d0 + MAMBA_LANES) over all L steps. work: 2 N MAMBA_LANES doubles, A and
- * the state, n-major. Delta, Delta u and the gate of up to MAMBA_AHEAD steps wait in local
- * arrays (MAMBA_AHEAD 8: 1.5 KiB). fused: the multiply-adds of the exponential, the update and the
- * output sum as fma() (the FMA clones) or rounded twice (portable: the same bits on every
- * CPU and in every clone). restrict: the arrays never overlap, so the vectorised loop needs
- * no run-time overlap test. */
+/* Channels [d0, d0 + W) over all L steps, W <= MAMBA_LANES. work: 2 N W doubles, A and the
+ * state, n-major. Delta, Delta u and the gate of up to MAMBA_AHEAD steps wait in local
+ * arrays (1.5 KiB). fused: the multiply-adds of the exponential, the update and the output
+ * sum as fma() (the FMA clones) or rounded twice (portable: the same bits on every CPU and in
+ * every clone). Whole lanes pass W = MAMBA_LANES as a constant, which the forced inlining
+ * carries into every loop, so gcc vectorises them at that width; the tail (D not a multiple
+ * of the lane width) passes what is left, and runs the same operations in the same order, so
+ * a channel's bits do not depend on which of the two scanned it (tested). restrict: the
+ * arrays never overlap, so the vectorised loops need no run-time overlap test. */
 MAMBA_INLINE void scan_lane(const mamba_in *in, double *y, double *delta, double *work, size_t d0,
-                            int fused)
+                            size_t W, int fused)
 {
-    enum { W = MAMBA_LANES, T = MAMBA_AHEAD };
+    enum { LW = MAMBA_LANES, T = MAMBA_AHEAD };
     size_t L = in->L, D = in->D, N = in->N;
     double *restrict at = work, *restrict ht = work + N * W;
     for (size_t n = 0; n < N; n++)
@@ -115,7 +117,7 @@ MAMBA_INLINE void scan_lane(const mamba_in *in, double *y, double *delta, double
         }
     for (size_t t0 = 0; t0 < L; t0 += T) {
         size_t tn = L - t0 < T ? L - t0 : T;
-        double dt[T][W], du[T][W], gate[T][W];
+        double dt[T][LW], du[T][LW], gate[T][LW];
         for (size_t k = 0; k < tn; k++) {
             const double *ut = in->u + (t0 + k) * D + d0;
             const double *raw = in->delta_raw + (t0 + k) * D + d0;
@@ -132,7 +134,7 @@ MAMBA_INLINE void scan_lane(const mamba_in *in, double *y, double *delta, double
         for (size_t k = 0; k < tn; k++) {
             size_t t = t0 + k;
             const double *bt = in->B + t * N, *ct = in->C + t * N;
-            double yt[W] = {0};
+            double yt[LW] = {0};
             for (size_t n = 0; n < N; n++) {
                 double b = bt[n], c = ct[n];
                 const double *restrict an = at + n * W;
@@ -151,51 +153,10 @@ MAMBA_INLINE void scan_lane(const mamba_in *in, double *y, double *delta, double
             if (in->z)
                 for (size_t j = 0; j < W; j++)
                     yt[j] *= gate[k][j];
-            memcpy(y + t * D + d0, yt, sizeof yt);
+            memcpy(y + t * D + d0, yt, W * sizeof *yt);
             if (delta)
-                memcpy(delta + t * D + d0, dt[k], sizeof dt[k]);
+                memcpy(delta + t * D + d0, dt[k], W * sizeof *dt[k]);
         }
-    }
-}
-
-/* Channels [d0, d1), fewer than MAMBA_LANES, over all L steps: scan_lane's arithmetic in
- * its order, for a width known only at run time. work: 2 + 2 N doubles per channel. */
-MAMBA_INLINE void scan_tail(const mamba_in *in, double *y, double *delta, double *work, size_t d0,
-                            size_t d1, int fused)
-{
-    size_t L = in->L, D = in->D, N = in->N, W = d1 - d0;
-    double *dt = work, *du = work + W, *at = work + 2 * W, *ht = at + N * W;
-    for (size_t n = 0; n < N; n++)
-        for (size_t j = 0; j < W; j++) {
-            at[n * W + j] = in->A[(d0 + j) * N + n];
-            ht[n * W + j] = 0;
-        }
-    for (size_t t = 0; t < L; t++) {
-        const double *ut = in->u + t * D + d0, *raw = in->delta_raw + t * D + d0;
-        double *yt = y + t * D + d0;
-        for (size_t j = 0; j < W; j++) {
-            dt[j] = fastexp_softplus1_madd(raw[j], fused);
-            du[j] = dt[j] * ut[j];
-            yt[j] = 0;
-        }
-        const double *bt = in->B + t * N, *ct = in->C + t * N;
-        for (size_t n = 0; n < N; n++)
-            for (size_t j = 0; j < W; j++) {
-                double a = fastexp1_madd(dt[j] * at[n * W + j], fused);
-                double h = FASTEXP_MADD(a, ht[n * W + j], bt[n] * du[j], fused);
-                ht[n * W + j] = h;
-                yt[j] = FASTEXP_MADD(ct[n], h, yt[j], fused);
-            }
-        if (in->Dskip)
-            for (size_t j = 0; j < W; j++)
-                yt[j] = FASTEXP_MADD(in->Dskip[d0 + j], ut[j], yt[j], fused);
-        if (in->z) {
-            const double *zt = in->z + t * D + d0;
-            for (size_t j = 0; j < W; j++)
-                yt[j] *= zt[j] / (1 + fastexp1_madd(-zt[j], fused));
-        }
-        if (delta)
-            memcpy(delta + t * D + d0, dt, W * sizeof *dt);
     }
 }
 
@@ -205,9 +166,9 @@ MAMBA_INLINE void scan_block_body(const mamba_in *in, double *y, double *delta, 
 {
     size_t d = d0;
     for (; d1 - d >= MAMBA_LANES; d += MAMBA_LANES)
-        scan_lane(in, y, delta, work, d, fused);
+        scan_lane(in, y, delta, work, d, MAMBA_LANES, fused);
     if (d < d1)
-        scan_tail(in, y, delta, work, d, d1, fused);
+        scan_lane(in, y, delta, work, d, d1 - d, fused);
 }
 
 /* The portable arithmetic, vectorised by FASTEXP_VECTORIZE's clones (same bits in each). */

@@ -243,7 +243,7 @@ static double rel_diff(const double *a, const double *b, size_t n)
 /* The untraced scan's FMA clone (chosen at run time when the CPU has FMA) against its
  * portable arithmetic (in.portable): y and Delta within 1e-10 relative, over long
  * sequences (rounding differences carried through thousands of steps), channel counts that
- * leave vector tails and more than one pass (D = 300 at N = 16: passes of 256 and 44), with
+ * leave a narrower last lane (D = 300, 13, 37), with
  * and without skip and gate, on one thread and on three. On an FMA CPU the two must also
  * differ somewhere, which shows the clone ran; elsewhere both are the portable code. */
 static void test_mamba_fma_vs_portable(void)
@@ -277,11 +277,11 @@ static void test_mamba_fma_vs_portable(void)
     }
 }
 
-/* The untraced scan takes whole lanes of 8 channels and then a tail of fewer: channel k of a
- * 13-channel input is scanned in a lane for k < 8 and in the tail for k >= 8. Each channel
- * scanned alone (D = 1: always the tail) must give the same bits for y and Delta, in the
- * portable arithmetic and in the FMA clone, with skip and gate on; a lane that reordered or
- * fused an operation differently from the tail fails here. */
+/* The untraced scan takes whole lanes of 8 channels and then one narrower lane (the tail):
+ * channel k of a 13-channel input is scanned in a full lane for k < 8 and in the tail for
+ * k >= 8. Each channel scanned alone (D = 1: a lane of width 1) must give the same bits for y
+ * and Delta, in the portable arithmetic and in the FMA clone, with skip and gate on; code
+ * whose operations depended on the lane's width fails here. */
 static void test_mamba_lane_vs_tail(void)
 {
     rng r;
