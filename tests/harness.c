@@ -295,6 +295,19 @@ long th_json_numbers(const char *s, const char *key, double *v, size_t cap)
     return depth ? -1 : (long)n;
 }
 
+const char *th_write_file(const char *dir, const char *name, const char *text)
+{
+    static char paths[32][4096];
+    static int next;
+    char *p = paths[next++ % 32];
+    snprintf(p, sizeof paths[0], "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
 void th_remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);

@@ -52,6 +52,11 @@ long th_json_numbers(const char *s, const char *key, double *v, size_t cap);
  * removed stays. For the temporary folders tests make with mkdtemp. */
 void th_remove_tree(const char *dir);
 
+/* Writes text to the file dir/name (asserting, fatally, that it could) and returns the
+ * path, in static storage reused by the 32nd call after. For tests' input files in the
+ * folder th_remove_tree later removes. */
+const char *th_write_file(const char *dir, const char *name, const char *text);
+
 /* Counts the lines of s. */
 size_t th_count_lines(const char *s);
 

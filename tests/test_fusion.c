@@ -1033,20 +1033,6 @@ static void test_alloc_failures(void)
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
 static char tmpdir[64];
 
-/* Writes text to tmpdir/name; returns the path (static storage, 32 slots). */
-static const char *file_with(const char *name, const char *text)
-{
-    static char paths[32][128];
-    static int next;
-    char *p = paths[next++ % 32];
-    snprintf(p, 128, "%s/%s", tmpdir, name);
-    FILE *f = fopen(p, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
-
 /* Writes a (rows, cols) with every digit (numpy.savetxt's format) to tmpdir/name. */
 static const char *file_mat(const char *name, const double *a, size_t rows, size_t cols)
 {
@@ -1054,7 +1040,7 @@ static const char *file_mat(const char *name, const double *a, size_t rows, size
     for (size_t i = 0; i < rows; i++)
         for (size_t j = 0; j < cols; j++)
             strbuf_printf(&sb, "%.17g%c", a[i * cols + j], j + 1 < cols ? ' ' : '\n');
-    const char *p = file_with(name, strbuf_str(&sb));
+    const char *p = th_write_file(tmpdir, name, strbuf_str(&sb));
     strbuf_free(&sb);
     return p;
 }
@@ -1196,8 +1182,8 @@ static void test_cli_demo_trace(void)
 /* --part attention on files: a case by hand, null for -inf, and the slow form. */
 static void test_cli_attention(void)
 {
-    const char *X = file_with("X.txt", "1 0\n0 1\n");
-    const char *I = file_with("I.txt", "# identity\n1 0\n0 1\n");
+    const char *X = th_write_file(tmpdir, "X.txt", "1 0\n0 1\n");
+    const char *I = th_write_file(tmpdir, "I.txt", "# identity\n1 0\n0 1\n");
     expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "attention", "--X", X, "--Wq", I,
                           "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "1", "--causal", "--json",
                           NULL));
@@ -1271,7 +1257,7 @@ static void test_cli_attention(void)
 /* --part zloss on a file by hand, and the shift table; --part growth's table. */
 static void test_cli_zloss_growth(void)
 {
-    const char *y = file_with("y.txt", "0 0\n1000 1000\n1 2\n");
+    const char *y = th_write_file(tmpdir, "y.txt", "0 0\n1000 1000\n1 2\n");
     expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "zloss", "--logits", y, "--coef",
                           "0.5", "--json", NULL));
     double v[64], z[3] = {log(2.0), 1000 + log(2.0), 2 + log1p(exp(-1.0))};
@@ -1315,7 +1301,7 @@ static void test_cli_zloss_growth(void)
     CU_ASSERT_EQUAL(th_json_numbers(en, "plain", ent, 64), 3 * 2);
     /* The list from a file, as every list option takes it. */
     char at[160];
-    snprintf(at, sizeof at, "@%s", file_with("g.txt", "1\n3\n0.5\n"));
+    snprintf(at, sizeof at, "@%s", th_write_file(tmpdir, "g.txt", "1\n3\n0.5\n"));
     expect_json_ok(th_cli(&out, &err, "run", "fusion", "--part", "growth", "--g", at, "--heads",
                           "2", "--json", NULL));
     double plain2[8];
@@ -1333,11 +1319,11 @@ static void expect_bad(int rc, const char *words)
 
 static void test_cli_bad_input(void)
 {
-    const char *X = file_with("bx.txt", "1 0\n0 1\n");
-    const char *I = file_with("bi.txt", "1 0\n0 1\n");
-    const char *W3 = file_with("w3.txt", "1 2 3\n4 5 6\n");
-    const char *nan = file_with("nan.txt", "1 0\n0 nan\n");
-    const char *inf = file_with("inf.txt", "# logits\n1 2\ninf 3\n");
+    const char *X = th_write_file(tmpdir, "bx.txt", "1 0\n0 1\n");
+    const char *I = th_write_file(tmpdir, "bi.txt", "1 0\n0 1\n");
+    const char *W3 = th_write_file(tmpdir, "w3.txt", "1 2 3\n4 5 6\n");
+    const char *nan = th_write_file(tmpdir, "nan.txt", "1 0\n0 nan\n");
+    const char *inf = th_write_file(tmpdir, "inf.txt", "# logits\n1 2\ninf 3\n");
 #define ATT(...) th_cli(&out, &err, "run", "fusion", "--part", "attention", __VA_ARGS__, NULL)
     expect_bad(ATT("--X", X, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "3"),
                "--heads 3 does not divide d = 2");
@@ -1356,11 +1342,11 @@ static void test_cli_bad_input(void)
     strbuf big = STRBUF_INIT;
     for (int i = 0; i < 1025; i++)
         strbuf_puts(&big, "1 2\n");
-    const char *X1025 = file_with("x1025.txt", strbuf_str(&big));
+    const char *X1025 = th_write_file(tmpdir, "x1025.txt", strbuf_str(&big));
     big.len = 0;
     for (int i = 0; i < 1024; i++)
         strbuf_puts(&big, "1 2\n");
-    const char *X1024 = file_with("x1024.txt", strbuf_str(&big));
+    const char *X1024 = th_write_file(tmpdir, "x1024.txt", strbuf_str(&big));
     strbuf_free(&big);
     expect_bad(ATT("--X", X1025, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "1"),
                "--X: 1025 x 2 is too big");
@@ -1411,8 +1397,8 @@ static void test_cli_plot_random_help(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "|i ii")); /* the modality band: <boi>, then image */
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "largest attention logit"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "Z(y + c) = Z(y) + c"));
-    const char *X = file_with("px.txt", "1 0\n0 1\n1 1\n");
-    const char *I = file_with("pi.txt", "1 0\n0 1\n");
+    const char *X = th_write_file(tmpdir, "px.txt", "1 0\n0 1\n1 1\n");
+    const char *I = th_write_file(tmpdir, "pi.txt", "1 0\n0 1\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "plot", "fusion", "--format", "dumb", "--part", "attention",
                            "--X", X, "--Wq", I, "--Wk", I, "--Wv", I, "--Wo", I, "--heads", "2",
                            "--causal", NULL),
@@ -1486,7 +1472,7 @@ static int sweep_topic(void *ctx)
 static void test_cli_alloc_failures(void)
 {
     CU_ASSERT_PTR_NOT_NULL_FATAL(topic_find("fusion"));
-    file_with("I.txt", "1 0\n0 1\n");
+    th_write_file(tmpdir, "I.txt", "1 0\n0 1\n");
     for (size_t i = 0; i < sizeof sweep_cases / sizeof sweep_cases[0]; i++)
         CU_ASSERT_TRUE(th_alloc_sweep(sweep_topic, (void *)sweep_cases[i], 0) > 5);
 }

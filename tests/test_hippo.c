@@ -659,18 +659,6 @@ static void test_alloc_failures(void)
 
 static char tmpdir[64];
 
-static const char *file_with(const char *name, const char *text)
-{
-    static char paths[16][128];
-    static int next;
-    char *p = paths[next++ % 16];
-    snprintf(p, 128, "%s/%s", tmpdir, name);
-    FILE *f = fopen(p, "w");
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
-
 /* Bad input: exit 2, nothing on stdout, one line on stderr naming the problem. */
 static void expect_bad(int rc, const char *words)
 {
@@ -717,7 +705,7 @@ static void test_cli_json(void)
             CU_ASSERT_EQUAL(abar != NULL && abar < steps, m != 0);
         }
     /* A signal file; --dense gives the same coefficients as the O(N) step. */
-    const char *f = file_with("sig.txt", "# a ramp\n0.1\n0.2\n0.3\n0.4\n0.5\n0.6\n");
+    const char *f = th_write_file(tmpdir, "sig.txt", "# a ramp\n0.1\n0.2\n0.3\n0.4\n0.5\n0.6\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "hippo", "--signal", f, "--N", "3", "--json", NULL),
                     0);
     char first[8192];
@@ -775,13 +763,13 @@ static void test_cli_bad_input(void)
     expect_bad(th_cli(&out, &err, "run", "hippo", "--N", "128", "--method", "zoh", "--length",
                       "10000", NULL),
                "over the cap");
-    const char *bad = file_with("bad.txt", "1\n2\n3,x\n");
+    const char *bad = th_write_file(tmpdir, "bad.txt", "1\n2\n3,x\n");
     expect_bad(th_cli(&out, &err, "run", "hippo", "--signal", bad, NULL),
                "bad.txt:3: 'x' is not a number");
-    const char *nan = file_with("nan.txt", "1\nnan\n");
+    const char *nan = th_write_file(tmpdir, "nan.txt", "1\nnan\n");
     expect_bad(th_cli(&out, &err, "run", "hippo", "--signal", nan, NULL),
                "nan.txt:2: 'nan' is not a finite number");
-    const char *two = file_with("two.txt", "1 2\n3 4\n");
+    const char *two = th_write_file(tmpdir, "two.txt", "1 2\n3 4\n");
     expect_bad(th_cli(&out, &err, "run", "hippo", "--signal", two, NULL),
                "--signal: expected one sample per line, got 2 rows of 2 values");
     expect_bad(th_cli(&out, &err, "run", "hippo", "--signal", "/nonexistent/s.txt", NULL),

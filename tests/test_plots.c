@@ -968,12 +968,6 @@ static void write_bytes(const char *dir, const char *name, const char *bytes, si
     fclose(f);
 }
 
-/* Writes text to DIR/NAME. */
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    write_bytes(dir, name, text, strlen(text));
-}
-
 #define BENCH_HEADER                                                                               \
     "case,size,n,ours,peer,ours_median_s,ours_min_s,peer_median_s,peer_min_s,ratio,need,"          \
     "verdict,note\n"
@@ -1000,8 +994,8 @@ static void test_cli_bench(void)
     const char *in = subdir("bench-in");
     char from[8192];
     snprintf(from, sizeof from, "%s", in);
-    write_file(from, "maxgap.csv", bench_maxgap);
-    write_file(from, "heap_heapify.csv", bench_heapify);
+    th_write_file(from, "maxgap.csv", bench_maxgap);
+    th_write_file(from, "heap_heapify.csv", bench_heapify);
     const char *dir = subdir("bench-out");
     int rc = th_cli(&out, &err, "plot", "bench", "--from", from, "--out", dir, NULL);
     CU_ASSERT_EQUAL(rc, 0);
@@ -1060,15 +1054,15 @@ static void test_cli_bench_bad(void)
          "maxgap.csv:2:"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        write_file(e, "maxgap.csv", bad[i].text);
+        th_write_file(e, "maxgap.csv", bad[i].text);
         expect_bad(bad[i].what, th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
                    bad[i].needle);
     }
-    write_file(e, "maxgap.csv", bench_maxgap);
-    write_file(e, "heap_heapify.csv", "n,comparisons,per_element\n10,x,1\n");
+    th_write_file(e, "maxgap.csv", bench_maxgap);
+    th_write_file(e, "heap_heapify.csv", "n,comparisons,per_element\n10,x,1\n");
     expect_bad("heapify", th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
                "heap_heapify.csv:2:");
-    write_file(e, "heap_heapify.csv", bench_heapify);
+    th_write_file(e, "heap_heapify.csv", bench_heapify);
     expect_bad("gif", th_cli(&out, &err, "plot", "bench", "--from", e, "--format", "gif", NULL),
                "unknown --format 'gif'");
     expect_bad("option", th_cli(&out, &err, "plot", "bench", "--from", e, "--animate", NULL),
@@ -1096,7 +1090,7 @@ static void test_cli_bench_nul(void)
                th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
                "maxgap.csv:7: a NUL byte: not a text file");
     static const char heapify[] = "n,comparisons,per_element\n1000,16\0\n26,1.626\n";
-    write_file(e, "maxgap.csv", bench_maxgap);
+    th_write_file(e, "maxgap.csv", bench_maxgap);
     write_bytes(e, "heap_heapify.csv", heapify, sizeof heapify - 1);
     expect_bad("NUL inside", th_cli(&out, &err, "plot", "bench", "--from", e, "--out", d, NULL),
                "heap_heapify.csv:2: a NUL byte: not a text file");

@@ -676,19 +676,6 @@ static void test_alloc_failures_topic(void)
 
 static char tmpdir[64];
 
-/* Writes text to a new file under tmpdir; returns its path (static storage, 32 slots). */
-static const char *file_with(const char *name, const char *text)
-{
-    static char paths[32][128];
-    static int next;
-    char *p = paths[next++ % 32];
-    snprintf(p, 128, "%s/%s", tmpdir, name);
-    FILE *f = fopen(p, "w");
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
-
 static void expect_ok_json(const char *must1, const char *must2)
 {
     if (!th_json_valid(strbuf_str(&out)))
@@ -756,10 +743,10 @@ static void test_cli_files(void)
 {
     /* lti with files: A = diag(-1, -2), B = (1, 1), C = (1, 0.5): recurrent and convolution
      * agree, and the JSON has Abar, Bbar and the kernel. */
-    const char *A = file_with("A.txt", "-1 0\n0 -2\n");
-    const char *B = file_with("B.txt", "1\n1\n");
-    const char *C = file_with("C.txt", "1 0.5\n");
-    const char *u = file_with("u.txt", "# input\n1\n0\n0\n2\n");
+    const char *A = th_write_file(tmpdir, "A.txt", "-1 0\n0 -2\n");
+    const char *B = th_write_file(tmpdir, "B.txt", "1\n1\n");
+    const char *C = th_write_file(tmpdir, "C.txt", "1 0.5\n");
+    const char *u = th_write_file(tmpdir, "u.txt", "# input\n1\n0\n0\n2\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "ssm", "--kind", "lti", "--A", A, "--B", B, "--C", C,
                            "--u", u, "--dt", "0.1", "--method", "zoh", "--D", "0.5", "--json",
                            NULL),
@@ -778,39 +765,39 @@ static void test_cli_files(void)
     /* zoh of diag(-1, -2) at 0.1: Abar = diag(e^-0.1, e^-0.2). */
     CU_ASSERT_PTR_NOT_NULL(strstr(first, "\"Abar\": [[0.9048374180359595"));
     /* mamba from files: L = 3, D = 2, N = 1. */
-    const char *mu = file_with("mu.txt", "1 2\n3 4\n5 6\n");
-    const char *md = file_with("md.txt", "0 0\n0 0\n0 0\n");
-    const char *mA = file_with("mA.txt", "-1\n-2\n");
-    const char *mB = file_with("mB.txt", "1\n1\n1\n");
+    const char *mu = th_write_file(tmpdir, "mu.txt", "1 2\n3 4\n5 6\n");
+    const char *md = th_write_file(tmpdir, "md.txt", "0 0\n0 0\n0 0\n");
+    const char *mA = th_write_file(tmpdir, "mA.txt", "-1\n-2\n");
+    const char *mB = th_write_file(tmpdir, "mB.txt", "1\n1\n1\n");
     CU_ASSERT_EQUAL(th_cli(&out, &err, "run", "ssm", "--kind", "mamba", "--u", mu, "--delta", md,
                            "--A", mA, "--B", mB, "--C", mB, "--mode", "scan", "--json", NULL),
                     0);
     expect_ok_json("\"result\": [[", "\"Delta\": [[0.69314718055994");
     /* Shapes that do not match. */
-    const char *mB2 = file_with("mB2.txt", "1 1\n1 1\n1 1\n");
+    const char *mB2 = th_write_file(tmpdir, "mB2.txt", "1 1\n1 1\n1 1\n");
     expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "mamba", "--u", mu, "--delta", md, "--A",
                       mA, "--B", mB2, "--C", mB, NULL),
                "--B: expected 3 x 1");
     expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "mamba", "--u", mu, "--delta", mA, "--A",
                       mA, "--B", mB, "--C", mB, NULL),
                "--delta: expected 3 x 2");
-    const char *B3 = file_with("B3.txt", "1\n1\n1\n");
+    const char *B3 = th_write_file(tmpdir, "B3.txt", "1\n1\n1\n");
     expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "lti", "--A", A, "--B", B3, "--C", C,
                       "--u", u, "--dt", "0.1", "--method", "zoh", NULL),
                "--B: expected 2 values (A is 2 x 2), got 3 x 1");
-    const char *Ar = file_with("Ar.txt", "1 2 3\n4 5 6\n");
+    const char *Ar = th_write_file(tmpdir, "Ar.txt", "1 2 3\n4 5 6\n");
     expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "lti", "--A", Ar, "--B", B, "--C", C,
                       "--u", u, "--dt", "0.1", "--method", "zoh", NULL),
                "--A: expected a square matrix");
     /* Bad numbers, with file:line. */
-    const char *bad = file_with("bad.txt", "1\n2\nx3\n");
+    const char *bad = th_write_file(tmpdir, "bad.txt", "1\n2\nx3\n");
     expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "s4", "--u", bad, NULL),
                "bad.txt:3: 'x3' is not a number");
-    const char *inf = file_with("inf.txt", "1\ninf\n");
+    const char *inf = th_write_file(tmpdir, "inf.txt", "1\ninf\n");
     expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "s4d", "--u", inf, NULL), "inf.txt:2:");
     expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "lru", "--u", "/nonexistent/u.txt", NULL),
                "--u: /nonexistent/u.txt: no such file");
-    const char *two = file_with("two.txt", "1 2\n3 4\n");
+    const char *two = th_write_file(tmpdir, "two.txt", "1 2\n3 4\n");
     expect_bad(th_cli(&out, &err, "run", "ssm", "--kind", "s4", "--u", two, NULL),
                "--u: expected one value per line");
 }

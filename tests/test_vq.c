@@ -872,19 +872,6 @@ static void test_alloc_failures(void)
 static strbuf out = STRBUF_INIT, err = STRBUF_INIT;
 static char tmpdir[64];
 
-/* Writes text to tmpdir/name; returns the path (static storage, 16 slots). */
-static const char *file_with(const char *name, const char *text)
-{
-    static char paths[16][128];
-    static int next;
-    char *p = paths[next++ % 16];
-    snprintf(p, 128, "%s/%s", tmpdir, name);
-    FILE *f = fopen(p, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
 /* The number after "key": in s, or NAN. */
 static double json_number(const char *s, const char *key)
 {
@@ -974,8 +961,8 @@ static void test_cli_text(void)
  * 32 over 8 values: MSE 4.00125; usage 1, 3, 0; perplexity exp(H(1/4, 3/4)). */
 static void test_cli_files(void)
 {
-    const char *x = file_with("x.txt", "# rows\n0 0\n1 1\n0.9 1\n5 5\n");
-    const char *c = file_with("c.txt", "0 0\n1 1\n1 1\n");
+    const char *x = th_write_file(tmpdir, "x.txt", "# rows\n0 0\n1 1\n0.9 1\n5 5\n");
+    const char *c = th_write_file(tmpdir, "c.txt", "0 0\n1 1\n1 1\n");
     CU_ASSERT_EQUAL_FATAL(
         th_cli(&out, &err, "run", "vq", "--patches", x, "--codebook", c, "--json", NULL), 0);
     const char *s = strbuf_str(&out);
@@ -1021,12 +1008,12 @@ static void test_cli_files(void)
 
 static void test_cli_refusals(void)
 {
-    const char *x = file_with("x.txt", "0 0\n1 1\n");
-    const char *c3 = file_with("c3.txt", "0 0 0\n1 1 1\n");
-    const char *nan = file_with("nan.txt", "0 0\n1 nan\n");
-    const char *inf = file_with("inf.txt", "0 0\n1 1\n2 inf\n");
-    const char *ragged = file_with("ragged.txt", "0 0\n1\n");
-    const char *big = file_with("big.txt", "1e200 1e200\n");
+    const char *x = th_write_file(tmpdir, "x.txt", "0 0\n1 1\n");
+    const char *c3 = th_write_file(tmpdir, "c3.txt", "0 0 0\n1 1 1\n");
+    const char *nan = th_write_file(tmpdir, "nan.txt", "0 0\n1 nan\n");
+    const char *inf = th_write_file(tmpdir, "inf.txt", "0 0\n1 1\n2 inf\n");
+    const char *ragged = th_write_file(tmpdir, "ragged.txt", "0 0\n1\n");
+    const char *big = th_write_file(tmpdir, "big.txt", "1e200 1e200\n");
     static const struct {
         const char *args[8];
         const char *needle;
@@ -1085,7 +1072,7 @@ static void test_cli_plot_dumb(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "VQ codebook usage: 4 codes"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "tutor plot vq --images 5 --K 4 --iters 10"));
     /* The user's vectors: no images to draw, the curve per vector. */
-    const char *x = file_with("x.txt", "0 0\n1 1\n0.9 1\n5 5\n");
+    const char *x = th_write_file(tmpdir, "x.txt", "0 0\n1 1\n0.9 1\n5 5\n");
     rc = th_cli(&out, &err, "plot", "vq", "--patches", x, "--K", "2", "--format", "dumb", "--out",
                 tmpdir, NULL);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -1156,8 +1143,8 @@ static int sweep_topic(void *ctx)
 
 static void test_cli_alloc_failures(void)
 {
-    const char *x = file_with("x.txt", "0 0\n1 1\n0.9 1\n5 5\n");
-    const char *c = file_with("c.txt", "0 0\n1 1\n1 1\n");
+    const char *x = th_write_file(tmpdir, "x.txt", "0 0\n1 1\n0.9 1\n5 5\n");
+    const char *c = th_write_file(tmpdir, "c.txt", "0 0\n1 1\n1 1\n");
     const char *cases[][8] = {
         {"K", "3", "images", "2", "side", "8", "patch", "2"},
         {"patches", x, "codebook", c, NULL, NULL, NULL, NULL},
